@@ -1,0 +1,114 @@
+import type { DType } from '../dtype/dtype.js';
+import type { Shape } from '../tensor/shape.js';
+import type { HostArray, Tensor } from '../tensor/tensor.js';
+
+export type PoolMode = 'avg' | 'max';
+export type ReduceOp = 'sum' | 'mean' | 'max';
+/** `half`: rotate pairs (i, i + r/2) as Hugging Face Llama does; `interleaved`: pairs (2i, 2i + 1) as GGML. */
+export type RopeStyle = 'half' | 'interleaved';
+
+export interface BackendFeatures {
+  /** The backend computes in f16 natively (WebGPU `shader-f16`). f16 storage works everywhere. */
+  readonly shaderF16: boolean;
+  /** Largest single tensor in bytes. */
+  readonly maxTensorBytes: number;
+}
+
+/** Data accepted by {@link Backend.upload}: numbers (converted to `dtype`) or raw 16-bit storage. */
+export type UploadData = Float32Array | Int32Array | Uint32Array | Uint16Array | readonly number[];
+
+/**
+ * A ragged per-KV-head cache as attention reads it: head `h` owns rows
+ * `offsets[h] .. offsets[h] + lengths[h]` of `keys`, `values` and `positions`.
+ */
+export interface RaggedKV {
+  readonly keys: Tensor; // [rows, d]
+  readonly values: Tensor; // [rows, d]
+  readonly positions: Tensor; // i32 [rows], original token positions
+  readonly offsets: Tensor; // i32 [kvHeads]
+  readonly lengths: Tensor; // i32 [kvHeads]
+}
+
+export interface AttentionOptions {
+  /** Multiplies q·k before the softmax; default 1/√d. */
+  readonly scale?: number;
+}
+
+/**
+ * The ops the runtime and the compression methods need. Ops return new tensors at once and may run
+ * asynchronously; only {@link Backend.read} waits for results. Every backend validates its inputs
+ * with the same checks (see `validate.ts`), so they fail with the same errors.
+ *
+ * Layouts: activations are token-major (`[tokens, heads, headDim]`); scoring inputs are head-major
+ * (`[heads, tokens, headDim]`), like the cache.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly features: BackendFeatures;
+
+  upload(data: UploadData, shape: Shape, dtype: DType, name?: string): Tensor;
+  zeros(shape: Shape, dtype: DType, name?: string): Tensor;
+  read(t: Tensor): Promise<HostArray>;
+  dispose(t: Tensor): void;
+  /** Resolves when all submitted work has finished. */
+  sync(): Promise<void>;
+  /** Bytes held by live tensors of this backend. */
+  liveBytes(): number;
+
+  /** `a [M, K] · b [K, N]`, or `a · bᵀ` for `b [N, K]` with `transposeB`. `b` may be f16/bf16. */
+  matmul(a: Tensor, b: Tensor, opts?: { transposeB?: boolean }): Tensor;
+  /** Elementwise sum; `b` may also be a vector over the last dimension of `a` (bias). */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** Elementwise product; `b` may also be a vector over the last dimension of `a`. */
+  mul(a: Tensor, b: Tensor): Tensor;
+  scale(a: Tensor, factor: number): Tensor;
+  /** Root-mean-square norm over the last dimension of `x [rows, D]`, times `weight [D]`. */
+  rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor;
+  /**
+   * Rotary embedding of `x [n, heads, d]` at `positions i32 [n]`. The first `2 · invFreq.length`
+   * features rotate (angle = position · invFreq[i]); any others pass through.
+   */
+  rope(x: Tensor, positions: Tensor, invFreq: Tensor, style: RopeStyle): Tensor;
+  /** `silu(gate) · up`. */
+  siluMul(gate: Tensor, up: Tensor): Tensor;
+  /** Softmax over the last dimension, computed in f32. */
+  softmax(x: Tensor): Tensor;
+  /** Rows `ids i32 [n]` of `table [vocab, D]` as f32 `[n, D]`. */
+  embedding(table: Tensor, ids: Tensor): Tensor;
+  /**
+   * Causal attention, `q [n, H, d]` over `k, v [m, Hkv, d]` (m ≥ n, GQA: head h reads KV head
+   * ⌊h·Hkv/H⌋). Query i sits at position m − n + i and sees keys 0 … m − n + i.
+   */
+  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor;
+  /**
+   * Attention of `q [n, H, d]` at `qPositions i32 [n]` over a ragged per-KV-head cache: key row r
+   * is visible when `positions[r] ≤ qPositions[i]`. Serves decode (n = 1) and chunked prefill.
+   */
+  raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts?: AttentionOptions): Tensor;
+  /**
+   * Observation-window attention: `q [H, w, d]` are the queries of the last w positions of a
+   * length-L sequence, `k [Hkv, L, d]`. Returns f32 `[H, L]`: for each key column, the sum over
+   * the w queries of softmax(q·kᵀ·scale) with the causal mask inside the window.
+   */
+  windowScores(q: Tensor, k: Tensor, opts?: AttentionOptions): Tensor;
+  /** Reduce `x [R, n]` over consecutive groups of `groupSize` rows: `[R / groupSize, n]`. */
+  reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor;
+  /** Reduce `x [R, n]` over its last dimension: `[R]`. */
+  reduceLast(x: Tensor, op: ReduceOp): Tensor;
+  /** 1-D pooling of each row of `x [R, n]`: odd kernel, stride 1, padding kernel//2 (avg counts pads). */
+  pool1d(x: Tensor, opts: { kernel: number; mode: PoolMode }): Tensor;
+  /** Indices i32 `[R, k]` of each row's k largest values, by score descending, ties to the lower index. */
+  topk(x: Tensor, k: number): Tensor;
+  /** Rows `rows i32 [n]` of `src [R, ...]`: `[n, ...]`, same dtype. */
+  gatherRows(src: Tensor, rows: Tensor): Tensor;
+  /** In place: row i of `src [n, ...]` goes to row `rows[i]` of `dst [R, ...]`. */
+  scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void;
+  /** Slice `[start, start + length)` of the last dimension. */
+  narrow(x: Tensor, start: number, length: number): Tensor;
+  /** `[a, b, c] → [b, a, c]`: between token-major and head-major layouts. */
+  transpose01(x: Tensor): Tensor;
+  /** `Σ weights[i] · xs[i]` over same-shaped tensors (cross-layer aggregation). */
+  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor;
+  /** Convert between float dtypes (rounding to nearest even). */
+  cast(x: Tensor, dtype: DType): Tensor;
+}

@@ -1,0 +1,252 @@
+import { IndexError, OptionError, ShapeError, formatShape } from '../errors.js';
+import { isFloatDType } from '../dtype/dtype.js';
+import { type Tensor, checkDType, checkShape } from '../tensor/tensor.js';
+import type { PoolMode, RaggedKV, ReduceOp } from './backend.js';
+
+// Shared input checks: every backend calls these first, so a mistake fails the same way everywhere.
+
+const FLOAT = ['f32', 'f16', 'bf16'] as const;
+
+function live(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) t.assertLive(op);
+}
+
+export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
+  const op = 'matmul';
+  live(op, a, b);
+  checkDType(a, ['f32'], op);
+  checkDType(b, FLOAT, op);
+  const d = checkShape(a, ['M', 'K'], op);
+  checkShape(b, transposeB ? ['N', 'K'] : ['K', 'N'], op, d);
+  return { M: d.M!, K: d.K!, N: d.N! };
+}
+
+export function validateBinary(op: string, a: Tensor, b: Tensor): { broadcast: boolean } {
+  live(op, a, b);
+  checkDType(a, ['f32'], op);
+  checkDType(b, FLOAT, op);
+  const same = a.shape.length === b.shape.length && a.shape.every((v, i) => v === b.shape[i]);
+  if (same) return { broadcast: false };
+  if (b.rank === 1 && a.rank >= 1 && b.shape[0] === a.shape[a.rank - 1]) return { broadcast: true };
+  throw new ShapeError(
+    `${op}: ${b.name} ${formatShape(b.shape)} must match ${a.name} ${formatShape(a.shape)} or be a vector of its last dimension`,
+  );
+}
+
+export function validateRmsnorm(x: Tensor, weight: Tensor, eps: number) {
+  const op = 'rmsnorm';
+  live(op, x, weight);
+  checkDType(x, ['f32'], op);
+  checkDType(weight, FLOAT, op);
+  const d = checkShape(x, ['rows', 'D'], op);
+  checkShape(weight, ['D'], op, d);
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new OptionError(`rmsnorm: eps must be a positive number, got ${eps}`);
+  return { rows: d.rows!, D: d.D! };
+}
+
+export function validateRope(x: Tensor, positions: Tensor, invFreq: Tensor) {
+  const op = 'rope';
+  live(op, x, positions, invFreq);
+  checkDType(x, ['f32'], op);
+  checkDType(positions, ['i32'], op);
+  checkDType(invFreq, ['f32'], op);
+  const d = checkShape(x, ['n', 'heads', 'd'], op);
+  checkShape(positions, ['n'], op, d);
+  checkShape(invFreq, ['half'], op, d);
+  if (2 * d.half! > d.d!) {
+    throw new ShapeError(`rope: ${invFreq.name} has ${d.half} frequencies, more than half of head dim ${d.d}`);
+  }
+  return { n: d.n!, heads: d.heads!, dim: d.d!, half: d.half! };
+}
+
+export function validateSameShape(op: string, a: Tensor, b: Tensor): void {
+  live(op, a, b);
+  checkDType(a, ['f32'], op);
+  checkDType(b, ['f32'], op);
+  if (a.shape.length !== b.shape.length || a.shape.some((v, i) => v !== b.shape[i])) {
+    throw new ShapeError(`${op}: ${a.name} ${formatShape(a.shape)} and ${b.name} ${formatShape(b.shape)} differ`);
+  }
+}
+
+export function validateLastDim(op: string, x: Tensor): { rows: number; n: number } {
+  live(op, x);
+  checkDType(x, ['f32'], op);
+  if (x.rank < 1) throw new ShapeError(`${op}: ${x.name} must have rank ≥ 1, got a scalar`);
+  const n = x.shape[x.rank - 1]!;
+  return { rows: n === 0 ? 0 : x.size / n, n };
+}
+
+export function validateEmbedding(table: Tensor, ids: Tensor) {
+  const op = 'embedding';
+  live(op, table, ids);
+  checkDType(table, FLOAT, op);
+  checkDType(ids, ['i32'], op);
+  const d = checkShape(table, ['vocab', 'D'], op);
+  checkShape(ids, ['n'], op, d);
+  return { vocab: d.vocab!, D: d.D!, n: d.n! };
+}
+
+function checkGroups(op: string, H: number, Hkv: number): number {
+  if (Hkv === 0 || H % Hkv !== 0) {
+    throw new ShapeError(`${op}: query heads (${H}) must be a positive multiple of KV heads (${Hkv})`);
+  }
+  return H / Hkv;
+}
+
+export function validateCausalAttention(q: Tensor, k: Tensor, v: Tensor) {
+  const op = 'causalAttention';
+  live(op, q, k, v);
+  for (const t of [q, k, v]) checkDType(t, ['f32'], op);
+  const d = checkShape(q, ['n', 'H', 'd'], op);
+  checkShape(k, ['m', 'Hkv', 'd'], op, d);
+  checkShape(v, ['m', 'Hkv', 'd'], op, d);
+  if (d.m! < d.n!) throw new ShapeError(`causalAttention: ${k.name} has ${d.m} keys, fewer than ${d.n} queries`);
+  return { n: d.n!, m: d.m!, H: d.H!, Hkv: d.Hkv!, d: d.d!, G: checkGroups(op, d.H!, d.Hkv!) };
+}
+
+export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor) {
+  const op = 'raggedAttention';
+  live(op, q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions);
+  checkDType(q, ['f32'], op);
+  checkDType(kv.keys, ['f32'], op);
+  checkDType(kv.values, ['f32'], op);
+  for (const t of [kv.positions, kv.offsets, kv.lengths, qPositions]) checkDType(t, ['i32'], op);
+  const d = checkShape(q, ['n', 'H', 'd'], op);
+  checkShape(kv.keys, ['rows', 'd'], op, d);
+  checkShape(kv.values, ['rows', 'd'], op, d);
+  checkShape(kv.positions, ['rows'], op, d);
+  checkShape(kv.offsets, ['Hkv'], op, d);
+  checkShape(kv.lengths, ['Hkv'], op, d);
+  checkShape(qPositions, ['n'], op, d);
+  return { n: d.n!, H: d.H!, d: d.d!, rows: d.rows!, Hkv: d.Hkv!, G: checkGroups(op, d.H!, d.Hkv!) };
+}
+
+export function validateWindowScores(q: Tensor, k: Tensor) {
+  const op = 'windowScores';
+  live(op, q, k);
+  checkDType(q, ['f32'], op);
+  checkDType(k, ['f32'], op);
+  const d = checkShape(q, ['H', 'w', 'd'], op);
+  checkShape(k, ['Hkv', 'L', 'd'], op, d);
+  if (d.w! > d.L!) throw new ShapeError(`windowScores: window ${d.w} is longer than the sequence (${d.L})`);
+  if (d.w! < 1) throw new ShapeError('windowScores: the window needs at least one query');
+  return { H: d.H!, w: d.w!, d: d.d!, Hkv: d.Hkv!, L: d.L!, G: checkGroups(op, d.H!, d.Hkv!) };
+}
+
+const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max'];
+
+export function validateReduceOp(op: string, reduce: string): asserts reduce is ReduceOp {
+  if (!(REDUCE_OPS as readonly string[]).includes(reduce)) {
+    throw new OptionError(`${op}: reduction must be one of ${REDUCE_OPS.join(', ')}, got ${JSON.stringify(reduce)}`);
+  }
+}
+
+export function validateReduceGroups(x: Tensor, groupSize: number, reduce: ReduceOp) {
+  const op = 'reduceGroups';
+  live(op, x);
+  checkDType(x, ['f32'], op);
+  validateReduceOp(op, reduce);
+  const d = checkShape(x, ['R', 'n'], op);
+  if (!Number.isInteger(groupSize) || groupSize < 1 || d.R! % groupSize !== 0) {
+    throw new OptionError(`reduceGroups: group size must be a positive divisor of ${d.R} rows, got ${groupSize}`);
+  }
+  return { R: d.R!, n: d.n! };
+}
+
+export function validatePool(x: Tensor, kernel: number, mode: PoolMode) {
+  const op = 'pool1d';
+  live(op, x);
+  checkDType(x, ['f32'], op);
+  if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) {
+    throw new OptionError(`pool1d: kernel must be an odd positive integer, got ${kernel}`);
+  }
+  if (mode !== 'avg' && mode !== 'max') {
+    throw new OptionError(`pool1d: mode must be 'avg' or 'max', got ${JSON.stringify(mode)}`);
+  }
+  const d = checkShape(x, ['R', 'n'], op);
+  return { R: d.R!, n: d.n! };
+}
+
+export function validateTopk(x: Tensor, k: number) {
+  const op = 'topk';
+  live(op, x);
+  checkDType(x, ['f32'], op);
+  const d = checkShape(x, ['R', 'n'], op);
+  if (!Number.isInteger(k) || k < 1 || k > d.n!) {
+    throw new OptionError(`topk: k must be an integer in [1, ${d.n}] for rows of length ${d.n}, got ${k}`);
+  }
+  return { R: d.R!, n: d.n! };
+}
+
+function rowsOf(op: string, t: Tensor): { R: number; width: number } {
+  if (t.rank < 1) throw new ShapeError(`${op}: ${t.name} must have rank ≥ 1, got a scalar`);
+  const R = t.shape[0]!;
+  return { R, width: R === 0 ? 0 : t.size / R };
+}
+
+/** Checks index values too: this reads `rows` on the host, which only the CPU backend may afford. */
+export function checkRowIndices(op: string, rows: ArrayLike<number>, R: number, name: string): void {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r < 0 || r >= R) throw new IndexError(`${op}: ${name}[${i}] = ${r} is outside [0, ${R})`);
+  }
+}
+
+export function validateGather(src: Tensor, rows: Tensor) {
+  const op = 'gatherRows';
+  live(op, src, rows);
+  checkDType(rows, ['i32'], op);
+  if (rows.rank !== 1) throw new ShapeError(`gatherRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
+  return { ...rowsOf(op, src), n: rows.shape[0]! };
+}
+
+export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
+  const op = 'scatterRows';
+  live(op, dst, rows, src);
+  checkDType(rows, ['i32'], op);
+  if (src.dtype !== dst.dtype) throw new ShapeError(`scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}`);
+  if (rows.rank !== 1) throw new ShapeError(`scatterRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
+  const d = rowsOf(op, dst);
+  const s = rowsOf(op, src);
+  if (s.R !== rows.shape[0] || s.width !== d.width || src.rank !== dst.rank || src.shape.slice(1).some((v, i) => v !== dst.shape[i + 1])) {
+    throw new ShapeError(
+      `scatterRows: ${src.name} ${formatShape(src.shape)} must be [${rows.shape[0]}, ${dst.shape.slice(1).join(', ')}] to fit ${dst.name} ${formatShape(dst.shape)}`,
+    );
+  }
+  return { R: d.R, width: d.width, n: s.R };
+}
+
+export function validateNarrow(x: Tensor, start: number, length: number) {
+  const op = 'narrow';
+  const { rows, n } = validateLastDim(op, x);
+  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > n) {
+    throw new OptionError(`narrow: [${start}, ${start + length}) is not inside the last dimension of ${x.name} (${n})`);
+  }
+  return { rows, n };
+}
+
+export function validateTranspose01(x: Tensor) {
+  const op = 'transpose01';
+  live(op, x);
+  const d = checkShape(x, ['a', 'b', 'c'], op);
+  return { a: d.a!, b: d.b!, c: d.c! };
+}
+
+export function validateWeightedSum(xs: readonly Tensor[], weights: readonly number[]): void {
+  const op = 'weightedSum';
+  if (xs.length === 0) throw new OptionError('weightedSum: needs at least one tensor');
+  if (xs.length !== weights.length) {
+    throw new OptionError(`weightedSum: ${xs.length} tensors but ${weights.length} weights`);
+  }
+  for (const x of xs) validateSameShape(op, xs[0]!, x);
+  weights.forEach((w, i) => {
+    if (!Number.isFinite(w)) throw new OptionError(`weightedSum: weights[${i}] = ${w} is not finite`);
+  });
+}
+
+export function validateCast(x: Tensor, dtype: string): void {
+  live('cast', x);
+  if (!isFloatDType(x.dtype) || !(FLOAT as readonly string[]).includes(dtype)) {
+    throw new OptionError(`cast: only float dtypes convert (${FLOAT.join(', ')}); got ${x.dtype} → ${dtype}`);
+  }
+}

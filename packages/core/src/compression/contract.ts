@@ -1,0 +1,105 @@
+import type { Backend, ReduceOp } from '../backend/backend.js';
+import type { Selection } from '../kv-cache/layer-cache.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Version of the compression-method contract. A method states the version it implements; a runtime
+ * refuses methods written against a version it does not know, instead of misbehaving.
+ */
+export const METHOD_SPEC = 'kvsieve.method/v1' as const;
+export type MethodSpec = typeof METHOD_SPEC;
+
+/** The model shape a method may plan with. */
+export interface ModelInfo {
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly maxPositions?: number;
+  readonly name?: string;
+}
+
+export interface PromptInfo {
+  /** Prompt length in tokens. */
+  readonly length: number;
+}
+
+/** What the runtime must compute for the method during prefill. */
+export interface ObserveRequest {
+  /** Number of last prompt positions whose queries the method reads (`windowQueries`). */
+  readonly window: number;
+  /** Also hand over every prompt query of the layer (`allQueries`), e.g. for H2O's column sums. */
+  readonly allQueries?: boolean;
+}
+
+/** Everything a method sees of one layer after its prefill; nothing else of the runtime. */
+export interface LayerContext {
+  readonly layer: number;
+  readonly numLayers: number;
+  readonly model: ModelInfo;
+  readonly backend: Backend;
+  /** Tokens this layer holds (the prompt length, or fewer after structural propagation). */
+  readonly length: number;
+  /** Observation window length `w` actually used (≤ length). */
+  readonly window: number;
+  /** `[kvHeads, length, headDim]`, post-RoPE. Owned by the runtime: do not dispose. */
+  readonly keys: Tensor;
+  /** `[heads, window, headDim]`, post-RoPE queries of the last `window` tokens. Owned by the runtime. */
+  readonly windowQueries: Tensor;
+  /** `[heads, length, headDim]` when the method asked for `allQueries`. Owned by the runtime. */
+  readonly allQueries?: Tensor;
+  /** Original token positions of the `length` tokens. */
+  readonly positions: Int32Array;
+  /**
+   * Observation-window scores reduced to KV heads, `[kvHeads, length − window]` (the window itself
+   * is never scored). Computed once per reduction and cached; owned by the context.
+   */
+  windowScores(opts?: { readonly reduce?: ReduceOp }): Tensor;
+  /** Per-query-head window attention column sums, `[heads, length]`; computed once, owned by the context. */
+  rawWindowScores(): Tensor;
+}
+
+/** What a method decides for a layer. */
+export interface LayerDecision {
+  /** Kept entries per KV head (ascending indices into the layer's `length` tokens), or keep everything. */
+  readonly keep: Selection | 'all';
+  /**
+   * Indices of the tokens deeper layers still compute on (structural propagation); default all.
+   * Ascending indices into this layer's tokens.
+   */
+  readonly propagate?: Int32Array;
+  /** Why nothing was evicted, or anything else a user should see in the stats. */
+  readonly note?: string;
+}
+
+/** What a method sees after each generated token when it keeps a decode-time budget. */
+export interface DecodeContext {
+  readonly step: number;
+  /** Position of the token just generated. */
+  readonly position: number;
+  readonly backend: Backend;
+  /** Entries held per layer and KV head. */
+  readonly lengths: readonly Int32Array[];
+}
+
+/** Per-layer selections to apply after a decode step (null or missing: leave that layer). */
+export type DecodeDecision = readonly (Selection | null)[];
+
+/** One generation's worth of method state. */
+export interface MethodRun {
+  readonly observe: ObserveRequest;
+  /** Called once per layer during prefill, in layer order, after that layer's cache is complete. */
+  afterLayer(ctx: LayerContext): Promise<LayerDecision>;
+  /** Called after each decode step, when the method keeps a budget during generation. */
+  afterDecodeStep?(ctx: DecodeContext): Promise<DecodeDecision | undefined>;
+}
+
+/** What a `methods-*` package exports: a validated, immutable configuration that starts runs. */
+export interface CompressionMethod {
+  readonly spec: MethodSpec;
+  readonly name: string;
+  /** The resolved options, defaults included, for reports. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Start a run for one prompt; throws an OptionError if the options cannot serve this prompt. */
+  begin(model: ModelInfo, prompt: PromptInfo): MethodRun;
+}

@@ -1,0 +1,72 @@
+import type { Backend, ReduceOp } from '../backend/backend.js';
+import { validateReduceOp } from '../backend/validate.js';
+import { OptionError, ShapeError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { LayerContext, ModelInfo } from './contract.js';
+import { reduceToKvHeads } from './scores.js';
+
+export interface LayerContextInit {
+  readonly backend: Backend;
+  readonly model: ModelInfo;
+  readonly layer: number;
+  readonly keys: Tensor; // [Hkv, n, d]
+  readonly windowQueries: Tensor; // [H, w, d]
+  readonly allQueries?: Tensor; // [H, n, d]
+  readonly positions: Int32Array;
+}
+
+/**
+ * A {@link LayerContext} over tensors the caller owns. Scores it computes are cached and owned by
+ * the context: call `release()` once the layer's decision is applied.
+ */
+export function createLayerContext(init: LayerContextInit): LayerContext & { release(): void } {
+  const { backend, model, layer, keys, windowQueries, allQueries, positions } = init;
+  const [Hkv, n] = keys.shape as [number, number];
+  const w = windowQueries.shape[1]!;
+  if (keys.rank !== 3 || Hkv !== model.numKvHeads || keys.shape[2] !== model.headDim) {
+    throw new ShapeError(`layer ${layer} context: keys must be [${model.numKvHeads}, n, ${model.headDim}], got [${keys.shape.join(', ')}]`);
+  }
+  if (windowQueries.rank !== 3 || windowQueries.shape[0] !== model.numHeads || w > n) {
+    throw new ShapeError(
+      `layer ${layer} context: window queries must be [${model.numHeads}, w ≤ ${n}, ${model.headDim}], got [${windowQueries.shape.join(', ')}]`,
+    );
+  }
+  if (positions.length !== n) throw new ShapeError(`layer ${layer} context: ${positions.length} positions for ${n} tokens`);
+  if (layer < 0 || layer >= model.numLayers) throw new OptionError(`layer ${layer} is outside [0, ${model.numLayers})`);
+
+  let raw: Tensor | null = null;
+  const reduced = new Map<ReduceOp, Tensor>();
+  const rawWindowScores = (): Tensor => {
+    raw ??= backend.windowScores(windowQueries, keys);
+    return raw;
+  };
+  return {
+    layer,
+    numLayers: model.numLayers,
+    model,
+    backend,
+    length: n,
+    window: w,
+    keys,
+    windowQueries,
+    ...(allQueries ? { allQueries } : {}),
+    positions,
+    rawWindowScores,
+    windowScores(opts = {}) {
+      const reduce = opts.reduce ?? 'mean';
+      validateReduceOp('windowScores', reduce);
+      let t = reduced.get(reduce);
+      if (!t) {
+        t = reduceToKvHeads(backend, rawWindowScores(), Hkv, w, reduce);
+        reduced.set(reduce, t);
+      }
+      return t;
+    },
+    release() {
+      raw?.dispose();
+      for (const t of reduced.values()) t.dispose();
+      raw = null;
+      reduced.clear();
+    },
+  };
+}

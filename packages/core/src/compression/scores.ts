@@ -1,0 +1,81 @@
+import type { Backend, ReduceOp } from '../backend/backend.js';
+import { validateReduceOp } from '../backend/validate.js';
+import { OptionError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export type Pooling = 'avgpool' | 'maxpool' | 'none';
+export const POOLINGS: readonly Pooling[] = ['avgpool', 'maxpool', 'none'];
+
+/**
+ * Reduce per-query-head scores `[H, L]` to KV heads (`[Hkv, L]`) and keep the prefix columns
+ * `[Hkv, L − window]`. GQA groups are reduced before any pooling, as the reference does.
+ */
+export function reduceToKvHeads(
+  backend: Backend,
+  perQueryHead: Tensor,
+  kvHeads: number,
+  window: number,
+  reduce: ReduceOp,
+): Tensor {
+  validateReduceOp('reduceToKvHeads', reduce);
+  const [H, L] = perQueryHead.shape as [number, number];
+  const grouped = backend.reduceGroups(perQueryHead, H / kvHeads, reduce);
+  const prefix = backend.narrow(grouped, 0, L - window);
+  grouped.dispose();
+  return prefix;
+}
+
+/**
+ * Observation-window scores of SnapKV and its relatives: `q [H, w, d]` (the last w queries),
+ * `k [Hkv, L, d]` → `[Hkv, L − w]`.
+ */
+export function observationScores(backend: Backend, q: Tensor, k: Tensor, reduce: ReduceOp = 'mean'): Tensor {
+  const raw = backend.windowScores(q, k);
+  const out = reduceToKvHeads(backend, raw, k.shape[0]!, q.shape[1]!, reduce);
+  raw.dispose();
+  return out;
+}
+
+export function validatePooling(pooling: string, kernel: number, where: string): void {
+  if (!(POOLINGS as readonly string[]).includes(pooling)) {
+    throw new OptionError(`${where}: pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+  }
+  if (pooling !== 'none' && (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0)) {
+    throw new OptionError(`${where}: kernel must be an odd positive integer (1, 3, 5, 7, ...), got ${kernel}`);
+  }
+}
+
+/** Pool scores `[R, n]` along tokens; 'none' returns a new tensor equal to the input. */
+export function poolScores(backend: Backend, scores: Tensor, pooling: Pooling, kernel: number): Tensor {
+  validatePooling(pooling, kernel, 'poolScores');
+  if (pooling === 'none') return backend.scale(scores, 1);
+  return backend.pool1d(scores, { kernel, mode: pooling === 'avgpool' ? 'avg' : 'max' });
+}
+
+export interface WindowScorerOptions {
+  /** How the query heads of a GQA group combine (before pooling). Default 'mean'. */
+  readonly reduce?: ReduceOp;
+  /** Default 'avgpool'. */
+  readonly pooling?: Pooling;
+  /** Odd pooling kernel; default 5. */
+  readonly kernel?: number;
+}
+
+/**
+ * SnapKV's scorer: observation-window scores reduced over each GQA group, then pooled. Options are
+ * validated here, at construction.
+ */
+export function windowScorer(opts: WindowScorerOptions = {}): {
+  readonly name: string;
+  score(ctx: { backend: Backend; windowScores(o: { reduce: ReduceOp }): Tensor }): Tensor;
+} {
+  const reduce = opts.reduce ?? 'mean';
+  const pooling = opts.pooling ?? 'avgpool';
+  const kernel = opts.kernel ?? 5;
+  validateReduceOp('windowScorer', reduce);
+  validatePooling(pooling, kernel, 'windowScorer');
+  return {
+    name: 'window',
+    score: (ctx) => poolScores(ctx.backend, ctx.windowScores({ reduce }), pooling, kernel),
+  };
+}

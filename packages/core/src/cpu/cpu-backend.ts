@@ -1,0 +1,232 @@
+import type { AttentionOptions, Backend, PoolMode, RaggedKV, ReduceOp, RopeStyle, UploadData } from '../backend/backend.js';
+import * as check from '../backend/validate.js';
+import { type DType, assertDTypeName, isFloatDType } from '../dtype/dtype.js';
+import { DTypeError, ShapeError, formatShape } from '../errors.js';
+import { type Shape, assertValidShape, sizeOf } from '../tensor/shape.js';
+import { type HostArray, Tensor } from '../tensor/tensor.js';
+import { causalAttentionCpu, raggedAttentionCpu, windowScoresCpu } from './ops/attention.js';
+import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
+import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
+import { pool1dCpu, reduceGroupsCpu, reduceLastCpu, topkCpu } from './ops/selection.js';
+import { type CpuData, CpuStorage, type CpuTensor, allocate, encode, floats, ints } from './storage.js';
+
+/**
+ * The reference backend: plain TypeScript loops written to be read, not to be fast. Every other
+ * backend is tested against it. Ops run synchronously; `read()` resolves at once.
+ */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly features = { shaderF16: false, maxTensorBytes: 2 ** 31 - 1 };
+  private live = new Set<CpuStorage>();
+
+  private make(data: CpuData, shape: Shape, dtype: DType, name: string): Tensor {
+    const storage = new CpuStorage(data);
+    this.live.add(storage);
+    return new Tensor(this, storage, dtype, shape, name);
+  }
+
+  private f32(data: Float32Array, shape: Shape, name: string): Tensor {
+    return this.make(data, shape, 'f32', name);
+  }
+
+  upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
+    assertDTypeName(dtype, `upload ${name}`);
+    assertValidShape(shape, `upload ${name}`);
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError(`upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`);
+    }
+    if (data instanceof Uint16Array) {
+      if (dtype !== 'f16' && dtype !== 'bf16') {
+        throw new DTypeError(`upload ${name}: Uint16Array holds raw f16/bf16 bits, not ${dtype} values`);
+      }
+      return this.make(Uint16Array.from(data), shape, dtype, name);
+    }
+    const values = Float32Array.from(data as ArrayLike<number>);
+    if (!isFloatDType(dtype)) {
+      for (let i = 0; i < data.length; i++) {
+        const v = (data as ArrayLike<number>)[i]!;
+        const ok = Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
+        if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
+      }
+      const ints = dtype === 'i32' ? Int32Array.from(data as ArrayLike<number>) : Uint32Array.from(data as ArrayLike<number>);
+      return this.make(ints, shape, dtype, name);
+    }
+    return this.make(encode(values, dtype), shape, dtype, name);
+  }
+
+  zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
+    assertDTypeName(dtype, `zeros ${name}`);
+    assertValidShape(shape, `zeros ${name}`);
+    return this.make(allocate(dtype, sizeOf(shape)), shape, dtype, name);
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    t.assertLive('read');
+    if (isFloatDType(t.dtype)) return Float32Array.from(floats(t));
+    return t.dtype === 'i32' ? Int32Array.from(ints(t)) : Uint32Array.from(ints(t));
+  }
+
+  dispose(t: Tensor): void {
+    const s = (t as CpuTensor).storage;
+    if (s.disposed) return;
+    s.disposed = true;
+    s.data = new Float32Array(0);
+    this.live.delete(s);
+  }
+
+  async sync(): Promise<void> {}
+
+  liveBytes(): number {
+    let n = 0;
+    for (const s of this.live) n += s.byteLength;
+    return n;
+  }
+
+  matmul(a: Tensor, b: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+    const transposeB = opts.transposeB ?? false;
+    const { M, K, N } = check.validateMatmul(a, b, transposeB);
+    return this.f32(matmulCpu(a, b, M, K, N, transposeB), [M, N], 'matmul');
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    const { broadcast } = check.validateBinary('add', a, b);
+    return this.f32(binaryCpu(a, b, broadcast, (x, y) => x + y), a.shape, 'add');
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    const { broadcast } = check.validateBinary('mul', a, b);
+    return this.f32(binaryCpu(a, b, broadcast, (x, y) => x * y), a.shape, 'mul');
+  }
+
+  scale(a: Tensor, factor: number): Tensor {
+    check.validateLastDim('scale', a);
+    return this.f32(floats(a).map((x) => x * factor), a.shape, 'scale');
+  }
+
+  rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+    const { rows, D } = check.validateRmsnorm(x, weight, eps);
+    return this.f32(rmsnormCpu(x, weight, eps, rows, D), x.shape, 'rmsnorm');
+  }
+
+  rope(x: Tensor, positions: Tensor, invFreq: Tensor, style: RopeStyle): Tensor {
+    const dims = check.validateRope(x, positions, invFreq);
+    return this.f32(ropeCpu(x, positions, invFreq, style, dims), x.shape, 'rope');
+  }
+
+  siluMul(gate: Tensor, up: Tensor): Tensor {
+    check.validateSameShape('siluMul', gate, up);
+    return this.f32(siluMulCpu(gate, up), gate.shape, 'siluMul');
+  }
+
+  softmax(x: Tensor): Tensor {
+    const { rows, n } = check.validateLastDim('softmax', x);
+    const out = Float32Array.from(floats(x));
+    softmaxRows(out, rows, n);
+    return this.f32(out, x.shape, 'softmax');
+  }
+
+  embedding(table: Tensor, ids: Tensor): Tensor {
+    const { vocab, D, n } = check.validateEmbedding(table, ids);
+    const idx = ints(ids);
+    check.checkRowIndices('embedding', idx, vocab, ids.name);
+    const src = floats(table);
+    const out = new Float32Array(n * D);
+    for (let i = 0; i < n; i++) out.set(src.subarray(idx[i]! * D, (idx[i]! + 1) * D), i * D);
+    return this.f32(out, [n, D], 'embedding');
+  }
+
+  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateCausalAttention(q, k, v);
+    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
+    return this.f32(causalAttentionCpu(q, k, v, dims, scale), q.shape, 'attention');
+  }
+
+  raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateRaggedAttention(q, kv, qPositions);
+    const off = ints(kv.offsets);
+    const len = ints(kv.lengths);
+    for (let h = 0; h < dims.Hkv; h++) {
+      if (off[h]! < 0 || len[h]! < 0 || off[h]! + len[h]! > dims.rows) {
+        throw new ShapeError(
+          `raggedAttention: KV head ${h} spans rows [${off[h]}, ${off[h]! + len[h]!}) outside the cache's ${dims.rows} rows`,
+        );
+      }
+    }
+    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
+    return this.f32(raggedAttentionCpu(q, kv, qPositions, dims, scale), q.shape, 'raggedAttention');
+  }
+
+  windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateWindowScores(q, k);
+    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
+    return this.f32(windowScoresCpu(q, k, dims, scale), [dims.H, dims.L], 'windowScores');
+  }
+
+  reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {
+    const { R, n } = check.validateReduceGroups(x, groupSize, op);
+    return this.f32(reduceGroupsCpu(x, R, n, groupSize, op), [R / groupSize, n], 'reduceGroups');
+  }
+
+  reduceLast(x: Tensor, op: ReduceOp): Tensor {
+    check.validateReduceOp('reduceLast', op);
+    const { rows, n } = check.validateLastDim('reduceLast', x);
+    return this.f32(reduceLastCpu(x, rows, n, op), x.shape.slice(0, -1), 'reduceLast');
+  }
+
+  pool1d(x: Tensor, opts: { kernel: number; mode: PoolMode }): Tensor {
+    const { R, n } = check.validatePool(x, opts.kernel, opts.mode);
+    return this.f32(pool1dCpu(x, R, n, opts.kernel, opts.mode), x.shape, 'pool1d');
+  }
+
+  topk(x: Tensor, k: number): Tensor {
+    const { R, n } = check.validateTopk(x, k);
+    return this.make(topkCpu(x, R, n, k), [R, k], 'i32', 'topk');
+  }
+
+  gatherRows(src: Tensor, rows: Tensor): Tensor {
+    const { R, width, n } = check.validateGather(src, rows);
+    const idx = ints(rows);
+    check.checkRowIndices('gatherRows', idx, R, rows.name);
+    const data = (src as CpuTensor).storage.data;
+    const out = allocate(src.dtype, n * width);
+    for (let i = 0; i < n; i++) out.set(data.subarray(idx[i]! * width, (idx[i]! + 1) * width), i * width);
+    return this.make(out, [n, ...src.shape.slice(1)], src.dtype, 'gatherRows');
+  }
+
+  scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void {
+    const { R, width, n } = check.validateScatter(dst, rows, src);
+    const idx = ints(rows);
+    check.checkRowIndices('scatterRows', idx, R, rows.name);
+    const to = (dst as CpuTensor).storage.data;
+    const from = (src as CpuTensor).storage.data;
+    for (let i = 0; i < n; i++) to.set(from.subarray(i * width, (i + 1) * width), idx[i]! * width);
+  }
+
+  narrow(x: Tensor, start: number, length: number): Tensor {
+    const { rows, n } = check.validateNarrow(x, start, length);
+    const v = floats(x);
+    const out = new Float32Array(rows * length);
+    for (let r = 0; r < rows; r++) out.set(v.subarray(r * n + start, r * n + start + length), r * length);
+    return this.f32(out, [...x.shape.slice(0, -1), length], 'narrow');
+  }
+
+  transpose01(x: Tensor): Tensor {
+    const { a, b, c } = check.validateTranspose01(x);
+    const data = (x as CpuTensor).storage.data;
+    const out = allocate(x.dtype, a * b * c);
+    for (let i = 0; i < a; i++) {
+      for (let j = 0; j < b; j++) out.set(data.subarray((i * b + j) * c, (i * b + j + 1) * c), (j * a + i) * c);
+    }
+    return this.make(out, [b, a, c], x.dtype, 'transpose01');
+  }
+
+  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor {
+    check.validateWeightedSum(xs, weights);
+    return this.f32(weightedSumCpu(xs, weights), xs[0]!.shape, 'weightedSum');
+  }
+
+  cast(x: Tensor, dtype: DType): Tensor {
+    check.validateCast(x, dtype);
+    return this.make(encode(Float32Array.from(floats(x)), dtype), x.shape, dtype, 'cast');
+  }
+}

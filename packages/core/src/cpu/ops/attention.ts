@@ -1,0 +1,124 @@
+import type { RaggedKV } from '../../backend/backend.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { floats, ints } from '../storage.js';
+
+/**
+ * Softmax-weighted sum for one query over the key rows `rows` (indices into k/v, each row `d` wide).
+ * Written as a direct definition: logits, max, exp, normalize, weighted sum.
+ */
+function attendOne(
+  q: Float32Array,
+  qOff: number,
+  k: Float32Array,
+  v: Float32Array,
+  rows: readonly number[],
+  d: number,
+  scale: number,
+  out: Float32Array,
+  outOff: number,
+): void {
+  if (rows.length === 0) return; // nothing visible: the output stays zero
+  const logits = new Float64Array(rows.length);
+  let max = Number.NEGATIVE_INFINITY;
+  rows.forEach((r, j) => {
+    let dot = 0;
+    for (let c = 0; c < d; c++) dot += q[qOff + c]! * k[r * d + c]!;
+    logits[j] = dot * scale;
+    max = Math.max(max, logits[j]!);
+  });
+  let sum = 0;
+  for (let j = 0; j < rows.length; j++) {
+    logits[j] = Math.exp(logits[j]! - max);
+    sum += logits[j]!;
+  }
+  const acc = new Float64Array(d);
+  rows.forEach((r, j) => {
+    const p = logits[j]! / sum;
+    for (let c = 0; c < d; c++) acc[c]! += p * v[r * d + c]!;
+  });
+  for (let c = 0; c < d; c++) out[outOff + c] = acc[c]!;
+}
+
+export function causalAttentionCpu(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  dims: { n: number; m: number; H: number; Hkv: number; d: number; G: number },
+  scale: number,
+): Float32Array {
+  const { n, m, H, Hkv, d, G } = dims;
+  const qs = floats(q);
+  const ks = floats(k);
+  const vs = floats(v);
+  const out = new Float32Array(n * H * d);
+  for (let i = 0; i < n; i++) {
+    const last = m - n + i;
+    for (let h = 0; h < H; h++) {
+      const kvh = Math.floor(h / G);
+      // Row index into k viewed as [m · Hkv, d].
+      const rows = Array.from({ length: last + 1 }, (_, j) => j * Hkv + kvh);
+      attendOne(qs, (i * H + h) * d, ks, vs, rows, d, scale, out, (i * H + h) * d);
+    }
+  }
+  return out;
+}
+
+export function raggedAttentionCpu(
+  q: Tensor,
+  kv: RaggedKV,
+  qPositions: Tensor,
+  dims: { n: number; H: number; d: number; G: number; rows: number; Hkv: number },
+  scale: number,
+): Float32Array {
+  const { n, H, d, G } = dims;
+  const qs = floats(q);
+  const ks = floats(kv.keys);
+  const vs = floats(kv.values);
+  const pos = ints(kv.positions);
+  const off = ints(kv.offsets);
+  const len = ints(kv.lengths);
+  const qpos = ints(qPositions);
+  const out = new Float32Array(n * H * d);
+  for (let i = 0; i < n; i++) {
+    for (let h = 0; h < H; h++) {
+      const kvh = Math.floor(h / G);
+      const rows: number[] = [];
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) rows.push(r);
+      attendOne(qs, (i * H + h) * d, ks, vs, rows, d, scale, out, (i * H + h) * d);
+    }
+  }
+  return out;
+}
+
+export function windowScoresCpu(
+  q: Tensor,
+  k: Tensor,
+  dims: { H: number; w: number; d: number; L: number; G: number },
+  scale: number,
+): Float32Array {
+  const { H, w, d, L, G } = dims;
+  const qs = floats(q);
+  const ks = floats(k);
+  const out = new Float32Array(H * L);
+  const probs = new Float64Array(L);
+  for (let h = 0; h < H; h++) {
+    const kvh = Math.floor(h / G);
+    for (let t = 0; t < w; t++) {
+      const visible = L - w + t + 1;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < visible; j++) {
+        let dot = 0;
+        for (let c = 0; c < d; c++) dot += qs[(h * w + t) * d + c]! * ks[(kvh * L + j) * d + c]!;
+        probs[j] = dot * scale;
+        max = Math.max(max, probs[j]!);
+      }
+      let sum = 0;
+      for (let j = 0; j < visible; j++) {
+        probs[j] = Math.exp(probs[j]! - max);
+        sum += probs[j]!;
+      }
+      for (let j = 0; j < visible; j++) out[h * L + j]! += probs[j]! / sum;
+    }
+  }
+  return out;
+}

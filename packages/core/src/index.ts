@@ -1,0 +1,17 @@
+export * from './errors.js';
+export * from './dtype/dtype.js';
+export * from './tensor/shape.js';
+export * from './tensor/tensor.js';
+export type * from './backend/backend.js';
+export * as validate from './backend/validate.js';
+export { CpuBackend } from './cpu/cpu-backend.js';
+export { compareScores } from './cpu/ops/selection.js';
+export * from './kv-cache/layer-cache.js';
+export * from './kv-cache/kv-cache.js';
+export * from './compression/contract.js';
+export * from './compression/budget.js';
+export * from './compression/scores.js';
+export * from './compression/select.js';
+export * from './compression/allocators.js';
+export * from './compression/layer-context.js';
+export * from './compression/compose.js';

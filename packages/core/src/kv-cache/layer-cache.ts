@@ -1,0 +1,273 @@
+import type { Backend, RaggedKV } from '../backend/backend.js';
+import { IndexError, OptionError, ShapeError, formatShape } from '../errors.js';
+import { type Tensor, checkDType, checkShape } from '../tensor/tensor.js';
+
+/** Per KV head, ascending indices into that head's current entries. */
+export type Selection = readonly Int32Array[];
+
+interface Store {
+  keys: Tensor; // [rows, d]
+  values: Tensor; // [rows, d]
+  positions: Tensor; // i32 [rows]
+}
+
+/**
+ * One layer's cache: for each KV head a contiguous segment of rows holding its kept keys (post-RoPE),
+ * values and original positions. Heads may hold different numbers of entries (ragged). Compaction
+ * copies the selected rows into new, tight tensors and disposes the old ones, so memory is released,
+ * not masked.
+ */
+export class LayerCache {
+  private store: Store | null = null;
+  private offsets: Int32Array;
+  private lens: Int32Array;
+  private caps: Int32Array;
+  private device: { offsets: Tensor; lengths: Tensor } | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly layer: number,
+    readonly kvHeads: number,
+    readonly headDim: number,
+    private readonly growBy: number,
+  ) {
+    this.offsets = new Int32Array(kvHeads);
+    this.lens = new Int32Array(kvHeads);
+    this.caps = new Int32Array(kvHeads);
+  }
+
+  /** Entries kept per KV head (a copy). */
+  lengths(): Int32Array {
+    return Int32Array.from(this.lens);
+  }
+
+  /** Allocated bytes: keys, values and positions, including rows reserved for growth. */
+  bytes(): number {
+    const s = this.store;
+    return s ? s.keys.storage.byteLength + s.values.storage.byteLength + s.positions.storage.byteLength : 0;
+  }
+
+  /** Bytes of the entries actually held (lengths × (2·d·4 + 4)). */
+  usedBytes(): number {
+    let rows = 0;
+    for (const n of this.lens) rows += n;
+    return rows * (2 * this.headDim * 4 + 4);
+  }
+
+  /** Make room for `extra` more entries in every head without reallocating on the next appends. */
+  reserve(extra: number): void {
+    if (!Number.isInteger(extra) || extra < 0) throw new OptionError(`reserve: extra must be a non-negative integer, got ${extra}`);
+    const need = this.lens.map((n) => n + extra);
+    if (need.every((n, h) => n <= this.caps[h]!)) return;
+    this.reallocate(need.map((n, h) => Math.max(n, this.caps[h]!)));
+  }
+
+  /**
+   * Append `n` new tokens to every head: `k, v [n, kvHeads, d]` (token-major, as projections produce
+   * them) at `positions [n]`.
+   */
+  append(k: Tensor, v: Tensor, positions: Int32Array): void {
+    const op = `cache layer ${this.layer} append`;
+    checkDType(k, ['f32'], op);
+    checkDType(v, ['f32'], op);
+    const dims = checkShape(k, ['n', this.kvHeads, this.headDim], op);
+    checkShape(v, ['n', this.kvHeads, this.headDim], op, dims);
+    const n = dims.n!;
+    if (positions.length !== n) {
+      throw new ShapeError(`${op}: ${positions.length} positions for ${n} tokens`);
+    }
+    if (n === 0) return;
+    const need = this.lens.map((len) => len + n);
+    if (need.some((x, h) => x > this.caps[h]!)) {
+      this.reallocate(need.map((x, h) => (x > this.caps[h]! ? x + this.growBy : this.caps[h]!)));
+    }
+    const H = this.kvHeads;
+    const dst = new Int32Array(n * H);
+    const pos = new Int32Array(n * H);
+    for (let t = 0; t < n; t++) {
+      for (let h = 0; h < H; h++) {
+        dst[t * H + h] = this.offsets[h]! + this.lens[h]! + t;
+        pos[t * H + h] = positions[t]!;
+      }
+    }
+    const s = this.store!;
+    const b = this.backend;
+    const rows = b.upload(dst, [n * H], 'i32', 'cache rows');
+    const posT = b.upload(pos, [n * H], 'i32', 'cache positions');
+    const kFlat = k.reshape([n * H, this.headDim], 'keys');
+    const vFlat = v.reshape([n * H, this.headDim], 'values');
+    b.scatterRows(s.keys, rows, kFlat);
+    b.scatterRows(s.values, rows, vFlat);
+    b.scatterRows(s.positions, rows, posT);
+    rows.dispose();
+    posT.dispose();
+    for (let h = 0; h < H; h++) this.lens[h]! += n;
+    this.invalidateDevice();
+  }
+
+  /**
+   * Keep only `selection[h]` (ascending, unique indices into head h's entries) of every head. At
+   * least one entry per head must stay. Invalid selections throw before anything changes.
+   */
+  compact(selection: Selection): void {
+    this.checkSelection(selection);
+    const H = this.kvHeads;
+    const total = selection.reduce((a, s) => a + s.length, 0);
+    const src = new Int32Array(total);
+    const newOffsets = new Int32Array(H);
+    let at = 0;
+    selection.forEach((sel, h) => {
+      newOffsets[h] = at;
+      for (const i of sel) src[at++] = this.offsets[h]! + i;
+    });
+    const s = this.store!;
+    const b = this.backend;
+    const idx = b.upload(src, [total], 'i32', 'kept rows');
+    const next: Store = {
+      keys: b.gatherRows(s.keys, idx),
+      values: b.gatherRows(s.values, idx),
+      positions: b.gatherRows(s.positions, idx),
+    };
+    idx.dispose();
+    this.disposeStore();
+    this.store = next;
+    this.offsets = newOffsets;
+    this.lens = Int32Array.from(selection, (sel) => sel.length);
+    this.caps = Int32Array.from(this.lens);
+    this.invalidateDevice();
+  }
+
+  /** The cache as ragged attention reads it. Valid until the next append or compaction. */
+  view(): RaggedKV {
+    const s = this.requireStore('view');
+    if (!this.device) {
+      this.device = {
+        offsets: this.backend.upload(this.offsets, [this.kvHeads], 'i32', `layer ${this.layer} offsets`),
+        lengths: this.backend.upload(this.lens, [this.kvHeads], 'i32', `layer ${this.layer} lengths`),
+      };
+    }
+    return { keys: s.keys, values: s.values, positions: s.positions, ...this.device };
+  }
+
+  /**
+   * Keys (or values) as `[kvHeads, n, d]` when every head holds the same n entries. A view when the
+   * storage is already tight; otherwise a gathered copy the caller must dispose (`copied: true`).
+   */
+  headMajor(which: 'keys' | 'values'): { tensor: Tensor; copied: boolean } {
+    const s = this.requireStore('headMajor');
+    const n = this.lens[0]!;
+    if (this.lens.some((x) => x !== n)) {
+      throw new ShapeError(`cache layer ${this.layer}: heads hold different lengths [${this.lens.join(', ')}], no [kvHeads, n, d] view`);
+    }
+    const tight = this.offsets.every((o, h) => o === h * n) && s.keys.shape[0] === n * this.kvHeads;
+    const src = s[which];
+    if (tight) return { tensor: src.reshape([this.kvHeads, n, this.headDim], which), copied: false };
+    const rows = Int32Array.from({ length: n * this.kvHeads }, (_, i) => this.offsets[Math.floor(i / n)]! + (i % n));
+    const idx = this.backend.upload(rows, [rows.length], 'i32', 'rows');
+    const out = this.backend.gatherRows(src, idx).reshape([this.kvHeads, n, this.headDim], which);
+    idx.dispose();
+    return { tensor: out, copied: true };
+  }
+
+  /** Original positions per head, read back (small: one int per entry). */
+  async positions(): Promise<Int32Array[]> {
+    if (!this.store) return Array.from({ length: this.kvHeads }, () => new Int32Array(0));
+    const all = await this.store.positions.readI32();
+    return Array.from(this.offsets, (o, h) => all.slice(o, o + this.lens[h]!));
+  }
+
+  dispose(): void {
+    this.disposeStore();
+    this.invalidateDevice();
+    this.lens.fill(0);
+    this.caps.fill(0);
+    this.offsets.fill(0);
+  }
+
+  private checkSelection(selection: Selection): void {
+    const where = `cache layer ${this.layer} compact`;
+    this.requireStore('compact');
+    if (selection.length !== this.kvHeads) {
+      throw new ShapeError(`${where}: selection has ${selection.length} heads, the cache has ${this.kvHeads} KV heads`);
+    }
+    selection.forEach((sel, h) => {
+      if (sel.length < 1) throw new IndexError(`${where}: head ${h} would keep no entries; keep at least one`);
+      for (let i = 0; i < sel.length; i++) {
+        const x = sel[i]!;
+        if (x < 0 || x >= this.lens[h]!) {
+          throw new IndexError(`${where}: head ${h} index ${x} is outside its ${this.lens[h]} entries`);
+        }
+        if (i > 0 && x <= sel[i - 1]!) {
+          throw new IndexError(`${where}: head ${h} indices must be strictly ascending (${sel[i - 1]} then ${x} at ${i})`);
+        }
+      }
+    });
+  }
+
+  private requireStore(op: string): Store {
+    if (!this.store) throw new ShapeError(`cache layer ${this.layer} ${op}: the layer holds no entries yet`);
+    return this.store;
+  }
+
+  private reallocate(caps: Int32Array): void {
+    const H = this.kvHeads;
+    const d = this.headDim;
+    const offsets = new Int32Array(H);
+    let rows = 0;
+    for (let h = 0; h < H; h++) {
+      offsets[h] = rows;
+      rows += caps[h]!;
+    }
+    const b = this.backend;
+    const next: Store = {
+      keys: b.zeros([rows, d], 'f32', `layer ${this.layer} keys`),
+      values: b.zeros([rows, d], 'f32', `layer ${this.layer} values`),
+      positions: b.zeros([rows], 'i32', `layer ${this.layer} positions`),
+    };
+    const live = this.lens.reduce((a, n) => a + n, 0);
+    if (this.store && live > 0) {
+      const from = new Int32Array(live);
+      const to = new Int32Array(live);
+      let at = 0;
+      for (let h = 0; h < H; h++) {
+        for (let i = 0; i < this.lens[h]!; i++, at++) {
+          from[at] = this.offsets[h]! + i;
+          to[at] = offsets[h]! + i;
+        }
+      }
+      const fromT = b.upload(from, [live], 'i32', 'rows');
+      const toT = b.upload(to, [live], 'i32', 'rows');
+      for (const key of ['keys', 'values', 'positions'] as const) {
+        const moved = b.gatherRows(this.store[key], fromT);
+        b.scatterRows(next[key], toT, moved);
+        moved.dispose();
+      }
+      fromT.dispose();
+      toT.dispose();
+    }
+    this.disposeStore();
+    this.store = next;
+    this.offsets = offsets;
+    this.caps = caps;
+    this.invalidateDevice();
+  }
+
+  private disposeStore(): void {
+    if (!this.store) return;
+    this.store.keys.dispose();
+    this.store.values.dispose();
+    this.store.positions.dispose();
+    this.store = null;
+  }
+
+  private invalidateDevice(): void {
+    if (!this.device) return;
+    this.device.offsets.dispose();
+    this.device.lengths.dispose();
+    this.device = null;
+  }
+
+  toString(): string {
+    return `LayerCache(${this.layer}, lengths ${formatShape([...this.lens])})`;
+  }
+}
