@@ -1,0 +1,2 @@
+export * from './adakv.js';
+export * from './head-budgets.js';

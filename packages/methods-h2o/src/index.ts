@@ -1,0 +1,1 @@
+export * from './h2o.js';

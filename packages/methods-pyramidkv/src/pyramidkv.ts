@@ -1,0 +1,52 @@
+import { type Budget, type Pooling, type ReduceOp, pyramidAllocator, windowScorer } from '@kvsieve/core';
+import {
+  type ComposableMethod,
+  type RawOptions,
+  WINDOW_SCORE_OPTION_NAMES,
+  composable,
+  readInt,
+  readWindowScoreOptions,
+  rejectUnknownOptions,
+} from '@kvsieve/method-kit';
+
+export interface PyramidKVOptions {
+  /** Mean tokens kept per KV head, window included: a count, `{ tokens }` or `{ ratio }` of the prompt. */
+  readonly budget: Budget;
+  /** Observation window `w`. Default 32, as KVCache-Factory. */
+  readonly window?: number;
+  /** Odd pooling kernel. Default 5. */
+  readonly kernel?: number;
+  /** Default 'avgpool'. */
+  readonly pooling?: Pooling;
+  /** How the query heads sharing a KV head combine, before pooling. Default 'mean'. */
+  readonly gqaReduce?: ReduceOp;
+  /** Ratio between the deepest and the first layer's prefix budget, as the reference's `beta`. Default 20. */
+  readonly beta?: number;
+}
+
+export const PYRAMIDKV_DEFAULTS = { window: 32, kernel: 5, pooling: 'avgpool', gqaReduce: 'mean', beta: 20 } as const;
+
+/**
+ * PyramidKV: SnapKV's scores with a prefix budget that shrinks linearly from the first layer to the
+ * last, reproducing KVCache-Factory's `PyramidKVCluster` schedule exactly (its integer step makes
+ * the mean budget overshoot the target slightly).
+ */
+export function pyramidkv(options: PyramidKVOptions): ComposableMethod {
+  const raw = options as unknown as RawOptions;
+  const o = readWindowScoreOptions('pyramidkv', raw, PYRAMIDKV_DEFAULTS);
+  const beta = readInt('pyramidkv', 'beta', raw.beta, PYRAMIDKV_DEFAULTS.beta, { min: 1 });
+  return composable({
+    name: 'pyramidkv',
+    options: { ...o, beta },
+    budget: o.budget,
+    window: o.window,
+    scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+    allocator: pyramidAllocator({ budget: o.budget, window: o.window, beta }),
+  });
+}
+
+/** For the command line: options by name, unknown names rejected. */
+export function createMethod(options: Record<string, unknown>): ComposableMethod {
+  rejectUnknownOptions('pyramidkv', options, [...WINDOW_SCORE_OPTION_NAMES, 'beta']);
+  return pyramidkv(options as unknown as PyramidKVOptions);
+}
