@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   CpuBackend,
+  createLayerContext,
   METHOD_SPEC,
   OptionError,
-  createLayerContext,
   pyramidAllocator,
   resolveBudget,
   scoreAllocateSelect,
@@ -28,15 +28,25 @@ describe('budgets', () => {
 
 describe('allocators', () => {
   it('reject a window not smaller than the budget, up front', () => {
-    expect(() => uniformAllocator({ budget: 32, window: 32 })).toThrow(/window \(32\) must be smaller than the budget \(32 tokens\)/);
-    expect(() => pyramidAllocator({ budget: 10, window: 0 })).toThrow(/window must be a positive integer, got 0/);
-    expect(() => pyramidAllocator({ budget: 64, window: 8, beta: 0 })).toThrow(/beta must be a positive integer/);
-    expect(() => uniformAllocator({ budget: 0, window: 1 })).toThrow(/budget must be a positive whole number of tokens, got 0/);
+    expect(() => uniformAllocator({ budget: 32, window: 32 })).toThrow(
+      /window \(32\) must be smaller than the budget \(32 tokens\)/,
+    );
+    expect(() => pyramidAllocator({ budget: 10, window: 0 })).toThrow(
+      /window must be a positive integer, got 0/,
+    );
+    expect(() => pyramidAllocator({ budget: 64, window: 8, beta: 0 })).toThrow(
+      /beta must be a positive integer/,
+    );
+    expect(() => uniformAllocator({ budget: 0, window: 1 })).toThrow(
+      /budget must be a positive whole number of tokens, got 0/,
+    );
   });
 
   it('a ratio budget that falls to the window size is reported for that prompt', () => {
     const a = uniformAllocator({ budget: { ratio: 0.1 }, window: 32 });
-    expect(() => a.check(200)).toThrow(/gives 20 tokens for a 200-token prompt, not more than the window \(32\)/);
+    expect(() => a.check(200)).toThrow(
+      /gives 20 tokens for a 200-token prompt, not more than the window \(32\)/,
+    );
     expect(() => a.check(1000)).not.toThrow();
   });
 
@@ -48,7 +58,10 @@ describe('allocators', () => {
 
   it('pyramid follows the reference schedule (METHODS.md worked example: mean 125.5 for C=128, w=8, N=32)', () => {
     const a = pyramidAllocator({ budget: 128, window: 8 });
-    const caps = Array.from({ length: 32 }, (_, l) => a.allocate({ layer: l, numLayers: 32, kvHeads: 1, length: 4096 })![0]!);
+    const caps = Array.from(
+      { length: 32 },
+      (_, l) => a.allocate({ layer: l, numLayers: 32, kvHeads: 1, length: 4096 })![0]!,
+    );
     expect(caps.reduce((x, y) => x + y, 0) / 32).toBe(125.5);
     expect(caps[0]).toBe(234);
     expect(caps.every((c, i) => i === 0 || c < caps[i - 1]!)).toBe(true);
@@ -114,6 +127,8 @@ describe('scoreAllocateSelect', () => {
       }),
     ).toThrow(/keys must be \[2, n, 4\], got \[3, 5, 4\]/);
     expect(() => windowScorer({ kernel: 4 })).toThrow(/kernel must be an odd positive integer/);
-    expect(() => windowScorer({ pooling: 'median' as never })).toThrow(/pooling must be one of avgpool, maxpool, none/);
+    expect(() => windowScorer({ pooling: 'median' as never })).toThrow(
+      /pooling must be one of avgpool, maxpool, none/,
+    );
   });
 });

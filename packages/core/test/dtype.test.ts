@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bf16BitsToF32, decodeHalf, encodeHalf, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../src/index.js';
+import {
+  bf16BitsToF32,
+  decodeHalf,
+  encodeHalf,
+  f16BitsToF32,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+} from '../src/index.js';
 
 // Independent oracle for binary16: enumerate all 65,536 bit patterns, decode them exactly, and find the
 // nearest representable value (ties to even mantissa) by comparison, not by bit manipulation.
@@ -66,10 +73,14 @@ describe('f16', () => {
     );
     // Values clustered around the subnormal/normal boundary and the overflow threshold.
     fc.assert(
-      fc.property(fc.double({ min: -70000, max: 70000, noNaN: true }), fc.integer({ min: -30, max: 0 }), (x, e) => {
-        const v = Math.fround(x * 2 ** e);
-        expect(f32ToF16Bits(v)).toBe(nearestHalfBits(v));
-      }),
+      fc.property(
+        fc.double({ min: -70000, max: 70000, noNaN: true }),
+        fc.integer({ min: -30, max: 0 }),
+        (x, e) => {
+          const v = Math.fround(x * 2 ** e);
+          expect(f32ToF16Bits(v)).toBe(nearestHalfBits(v));
+        },
+      ),
       { numRuns: 20000 },
     );
   });

@@ -11,7 +11,12 @@ function tokens(backend: CpuBackend, from: number, n: number) {
   for (let t = 0; t < n; t++) for (let h = 0; h < H; h++) k.set([from + t, h * 10], (t * H + h) * d);
   return {
     k: backend.upload(k, [n, H, d], 'f32', 'k'),
-    v: backend.upload(k.map((x) => -x), [n, H, d], 'f32', 'v'),
+    v: backend.upload(
+      k.map((x) => -x),
+      [n, H, d],
+      'f32',
+      'v',
+    ),
     pos: Int32Array.from({ length: n }, (_, t) => from + t),
   };
 }
@@ -53,7 +58,10 @@ describe('KVCache', () => {
     // Decode appends land after each head's kept entries and grow capacity in blocks.
     const next = tokens(cpu, 10, 1);
     layer.append(next.k, next.v, next.pos);
-    expect(await headKeys(cache, 0)).toEqual([[0, 3, 9, 10], [5, 10]]);
+    expect(await headKeys(cache, 0)).toEqual([
+      [0, 3, 9, 10],
+      [5, 10],
+    ]);
     // Each overflowing head grows to its need plus growBy (4): head 0 to 4 + 4, head 1 to 2 + 4.
     expect(cache.bytes()).toBe((4 + 4 + 2 + 4) * (2 * d * 4 + 4));
     expect(cache.usedBytes()).toBe(6 * (2 * d * 4 + 4));
@@ -81,20 +89,21 @@ describe('KVCache', () => {
     const { k, v, pos } = tokens(cpu, 0, 4);
     layer.append(k, v, pos);
     const bytes = cache.bytes();
-    const bad = [
-      [[0, 1], [4]],
-      [[1, 0], [0]],
-      [[0, 0], [1]],
-      [[], [1]],
-      [[0]],
-    ];
+    const bad = [[[0, 1], [4]], [[1, 0], [0]], [[0, 0], [1]], [[], [1]], [[0]]];
     for (const sel of bad) {
-      expect(() => layer.compact(sel.map((s) => Int32Array.from(s)))).toThrow(sel.length === 1 ? ShapeError : IndexError);
+      expect(() => layer.compact(sel.map((s) => Int32Array.from(s)))).toThrow(
+        sel.length === 1 ? ShapeError : IndexError,
+      );
     }
-    expect(() => layer.compact([Int32Array.of(0), Int32Array.of(-1)])).toThrow(/head 1 index -1 is outside its 4 entries/);
+    expect(() => layer.compact([Int32Array.of(0), Int32Array.of(-1)])).toThrow(
+      /head 1 index -1 is outside its 4 entries/,
+    );
     expect(() => layer.compact([Int32Array.of(), Int32Array.of(1)])).toThrow(/head 0 would keep no entries/);
     expect(cache.bytes()).toBe(bytes);
-    expect(await headKeys(cache, 0)).toEqual([[0, 1, 2, 3], [0, 1, 2, 3]]);
+    expect(await headKeys(cache, 0)).toEqual([
+      [0, 1, 2, 3],
+      [0, 1, 2, 3],
+    ]);
     expect(() => layer.append(k, v, Int32Array.of(1))).toThrow(/1 positions for 4 tokens/);
     expect(() => layer.append(cpu.zeros([1, 3, d], 'f32', 'k3'), v, pos)).toThrow(/k3 dimension 1 must be 2/);
     expect(() => new KVCache(cpu, { numLayers: 0, kvHeads: 1, headDim: 1 })).toThrow(OptionError);
@@ -104,7 +113,10 @@ describe('KVCache', () => {
   it('any sequence of appends and compactions keeps exactly the selected entries (property)', async () => {
     const step = fc.oneof(
       fc.record({ kind: fc.constant('append' as const), n: fc.integer({ min: 1, max: 5 }) }),
-      fc.record({ kind: fc.constant('compact' as const), seeds: fc.array(fc.array(fc.boolean(), { maxLength: 40 }), { minLength: H, maxLength: H }) }),
+      fc.record({
+        kind: fc.constant('compact' as const),
+        seeds: fc.array(fc.array(fc.boolean(), { maxLength: 40 }), { minLength: H, maxLength: H }),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
@@ -123,7 +135,9 @@ describe('KVCache', () => {
             next += s.n;
           } else if (model[0]!.length > 0) {
             const sel = model.map((m, h) => {
-              const keep = m.map((_, i) => i).filter((i) => s.seeds[h]![i % Math.max(1, s.seeds[h]!.length)] ?? true);
+              const keep = m
+                .map((_, i) => i)
+                .filter((i) => s.seeds[h]![i % Math.max(1, s.seeds[h]!.length)] ?? true);
               return keep.length > 0 ? keep : [m.length - 1];
             });
             layer.compact(sel.map((x) => Int32Array.from(x)));

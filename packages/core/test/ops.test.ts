@@ -2,17 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   CpuBackend,
   DTypeError,
+  decodeHalf,
+  encodeHalf,
   IndexError,
   OptionError,
   ShapeError,
   TensorStateError,
-  decodeHalf,
-  encodeHalf,
 } from '../src/index.js';
 import { at, maxAbsDiff, randomArray } from './helpers.js';
 
 const cpu = new CpuBackend();
-const up = (data: Float32Array | number[], shape: number[], name = 'x') => cpu.upload(data, shape, 'f32', name);
+const up = (data: Float32Array | number[], shape: number[], name = 'x') =>
+  cpu.upload(data, shape, 'f32', name);
 const ints = (data: number[], name = 'idx') => cpu.upload(data, [data.length], 'i32', name);
 
 /** Attention written from its textbook definition over explicit score matrices. */
@@ -86,10 +87,12 @@ describe('matmul', () => {
   });
 
   it('names the tensors and dimensions on a mismatch', () => {
-    expect(() => cpu.matmul(up(new Float32Array(6), [2, 3], 'acts'), up(new Float32Array(8), [4, 2], 'w'))).toThrow(
-      /matmul: w dimension 0 \(K\) must be 3 to match the other inputs, got 4/,
+    expect(() =>
+      cpu.matmul(up(new Float32Array(6), [2, 3], 'acts'), up(new Float32Array(8), [4, 2], 'w')),
+    ).toThrow(/matmul: w dimension 0 \(K\) must be 3 to match the other inputs, got 4/);
+    expect(() => cpu.matmul(up(new Float32Array(6), [6], 'acts'), up(new Float32Array(6), [6, 1]))).toThrow(
+      ShapeError,
     );
-    expect(() => cpu.matmul(up(new Float32Array(6), [6], 'acts'), up(new Float32Array(6), [6, 1]))).toThrow(ShapeError);
     expect(() => cpu.matmul(cpu.upload([1], [1, 1], 'i32', 'ids'), up([1], [1, 1]))).toThrow(DTypeError);
   });
 });
@@ -115,7 +118,9 @@ describe('pointwise ops', () => {
     const pos = [0, 5, 1000];
     const freq = [1, 0.1]; // rotates 4 of 6 features
     for (const style of ['half', 'interleaved'] as const) {
-      const got = await cpu.rope(up(x, [n, heads, d]), ints(pos, 'pos'), up(freq, [2], 'freq'), style).readF32();
+      const got = await cpu
+        .rope(up(x, [n, heads, d]), ints(pos, 'pos'), up(freq, [2], 'freq'), style)
+        .readF32();
       for (let t = 0; t < n; t++) {
         for (let h = 0; h < heads; h++) {
           const base = (t * heads + h) * d;
@@ -132,7 +137,9 @@ describe('pointwise ops', () => {
         }
       }
     }
-    expect(() => cpu.rope(up(x, [n, heads, d]), ints([0, 1]), up(freq, [2]), 'half')).toThrow(/dimension 0 \(n\) must be 3/);
+    expect(() => cpu.rope(up(x, [n, heads, d]), ints([0, 1]), up(freq, [2]), 'half')).toThrow(
+      /dimension 0 \(n\) must be 3/,
+    );
   });
 
   it('siluMul, softmax, add/mul with broadcast, scale, weightedSum, cast', async () => {
@@ -147,9 +154,15 @@ describe('pointwise ops', () => {
     expect(sm[3]).toBeCloseTo(0, 6);
     expect(sm[4]).toBeCloseTo(0.5, 6);
 
-    expect(Array.from(await cpu.add(up([1, 2, 3, 4], [2, 2]), up([10, 20], [2], 'bias')).readF32())).toEqual([11, 22, 13, 24]);
-    expect(Array.from(await cpu.mul(up([1, 2, 3, 4], [2, 2]), up([1, 2, 3, 4], [2, 2])).readF32())).toEqual([1, 4, 9, 16]);
-    expect(() => cpu.add(up([1, 2, 3, 4], [2, 2]), up([1, 2, 3], [3], 'bias'))).toThrow(/bias \[3\] must match/);
+    expect(Array.from(await cpu.add(up([1, 2, 3, 4], [2, 2]), up([10, 20], [2], 'bias')).readF32())).toEqual([
+      11, 22, 13, 24,
+    ]);
+    expect(Array.from(await cpu.mul(up([1, 2, 3, 4], [2, 2]), up([1, 2, 3, 4], [2, 2])).readF32())).toEqual([
+      1, 4, 9, 16,
+    ]);
+    expect(() => cpu.add(up([1, 2, 3, 4], [2, 2]), up([1, 2, 3], [3], 'bias'))).toThrow(
+      /bias \[3\] must match/,
+    );
     expect(Array.from(await cpu.scale(up([1, -2], [2]), 0.5).readF32())).toEqual([0.5, -1]);
     const ws = await cpu.weightedSum([up([1, 2], [2]), up([3, 4], [2])], [0.5, 2]).readF32();
     expect(Array.from(ws)).toEqual([6.5, 9]);
@@ -178,7 +191,6 @@ describe('attention', () => {
 
   it('ragged attention over per-head segments, masked by original positions', async () => {
     const H = 4;
-    const Hkv = 2;
     const d = 4;
     // Head 0 keeps 3 entries, head 1 keeps 5 (its positions are sparse); rows 3..4 are unused capacity.
     const offsets = [0, 5];
@@ -207,9 +219,13 @@ describe('attention', () => {
       const g = Math.floor(h / 2);
       // Re-express head g's visible entries as a dense single-KV-head problem and use the definition.
       for (let i = 0; i < n; i++) {
-        const rowsVisible = Array.from({ length: lengths[g]! }, (_, j) => offsets[g]! + j).filter((r) => positions[r]! <= qPos[i]!);
+        const rowsVisible = Array.from({ length: lengths[g]! }, (_, j) => offsets[g]! + j).filter(
+          (r) => positions[r]! <= qPos[i]!,
+        );
         const kk = Float32Array.from(rowsVisible.flatMap((r) => Array.from(keys.subarray(r * d, r * d + d))));
-        const vv = Float32Array.from(rowsVisible.flatMap((r) => Array.from(values.subarray(r * d, r * d + d))));
+        const vv = Float32Array.from(
+          rowsVisible.flatMap((r) => Array.from(values.subarray(r * d, r * d + d))),
+        );
         const qq = q.subarray((i * H + h) * d, (i * H + h) * d + d);
         const want = referenceAttention(qq, kk, vv, 1, rowsVisible.length, 1, 1, d, () => true);
         expect(maxAbsDiff(got.subarray((i * H + h) * d, (i * H + h + 1) * d), want)).toBeLessThan(1e-5);
@@ -222,7 +238,13 @@ describe('attention', () => {
     expect(() =>
       cpu.raggedAttention(
         up(new Float32Array(8), [1, 2, 4]),
-        { keys: t(3), values: t(3), positions: ints([0, 1, 2]), offsets: ints([0, 2]), lengths: ints([2, 2]) },
+        {
+          keys: t(3),
+          values: t(3),
+          positions: ints([0, 1, 2]),
+          offsets: ints([0, 2]),
+          lengths: ints([2, 2]),
+        },
         ints([5]),
       ),
     ).toThrow(/KV head 1 spans rows \[2, 4\) outside the cache's 3 rows/);
@@ -252,19 +274,35 @@ describe('attention', () => {
           for (let t = L - w; t < L; t++) {
             const onehot = new Float32Array(L * Hkv * d);
             for (let c = 0; c < d; c++) onehot[(j * Hkv + Math.floor(h / 2)) * d + c] = 1;
-            const p = referenceAttention(qAll.subarray(t * H * d, (t + 1) * H * d), k, onehot, 1, L, H, Hkv, d, (_, jj) => jj <= t);
+            const p = referenceAttention(
+              qAll.subarray(t * H * d, (t + 1) * H * d),
+              k,
+              onehot,
+              1,
+              L,
+              H,
+              Hkv,
+              d,
+              (_, jj) => jj <= t,
+            );
             want += p[h * d]!;
           }
           expect(got[h * L + j]).toBeCloseTo(want, 5);
         }
       }
     }
-    expect(() => cpu.windowScores(up(new Float32Array(4 * 5 * 2), [4, 5, 2]), up(new Float32Array(2 * 3 * 2), [2, 3, 2]))).toThrow(
-      /window 5 is longer than the sequence \(3\)/,
-    );
-    expect(() => cpu.windowScores(up(new Float32Array(3 * 1 * 2), [3, 1, 2]), up(new Float32Array(2 * 3 * 2), [2, 3, 2]))).toThrow(
-      /query heads \(3\) must be a positive multiple of KV heads \(2\)/,
-    );
+    expect(() =>
+      cpu.windowScores(
+        up(new Float32Array(4 * 5 * 2), [4, 5, 2]),
+        up(new Float32Array(2 * 3 * 2), [2, 3, 2]),
+      ),
+    ).toThrow(/window 5 is longer than the sequence \(3\)/);
+    expect(() =>
+      cpu.windowScores(
+        up(new Float32Array(3 * 1 * 2), [3, 1, 2]),
+        up(new Float32Array(2 * 3 * 2), [2, 3, 2]),
+      ),
+    ).toThrow(/query heads \(3\) must be a positive multiple of KV heads \(2\)/);
   });
 });
 
@@ -288,7 +326,9 @@ describe('reductions, gather, layout', () => {
     const dst = cpu.zeros([3, 2], 'f32', 'dst');
     cpu.scatterRows(dst, ints([1]), up([5, 6], [1, 2]));
     expect(Array.from(await dst.readF32())).toEqual([0, 0, 5, 6, 0, 0]);
-    expect(() => cpu.scatterRows(dst, ints([1]), up([5, 6, 7], [1, 3], 'wide'))).toThrow(/wide \[1, 3\] must be \[1, 2\]/);
+    expect(() => cpu.scatterRows(dst, ints([1]), up([5, 6, 7], [1, 3], 'wide'))).toThrow(
+      /wide \[1, 3\] must be \[1, 2\]/,
+    );
     expect(Array.from(await cpu.narrow(src, 1, 1).readF32())).toEqual([1, 11, 21]);
     expect(() => cpu.narrow(src, 1, 2)).toThrow(/\[1, 3\) is not inside/);
     const t = await cpu.transpose01(up([1, 2, 3, 4, 5, 6], [3, 2, 1])).readF32();
@@ -301,7 +341,9 @@ describe('reductions, gather, layout', () => {
 
 describe('tensor lifecycle and uploads', () => {
   it('rejects bad uploads and use after dispose', () => {
-    expect(() => cpu.upload([1, 2, 3], [2, 2], 'f32', 'w')).toThrow(/upload w: 3 values do not fill shape \[2, 2\] \(4\)/);
+    expect(() => cpu.upload([1, 2, 3], [2, 2], 'f32', 'w')).toThrow(
+      /upload w: 3 values do not fill shape \[2, 2\] \(4\)/,
+    );
     expect(() => cpu.upload([1.5], [1], 'i32', 'ids')).toThrow(/element 0 = 1.5 is not a valid i32/);
     expect(() => cpu.upload(new Uint16Array(1), [1], 'f32', 'bits')).toThrow(DTypeError);
     // @ts-expect-error: an unknown dtype from untyped input

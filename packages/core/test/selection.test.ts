@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CpuBackend, OptionError, compareScores, selectSinksAndRecent, selectTopPrefix } from '../src/index.js';
+import {
+  CpuBackend,
+  compareScores,
+  OptionError,
+  selectSinksAndRecent,
+  selectTopPrefix,
+} from '../src/index.js';
 
 const cpu = new CpuBackend();
 
@@ -15,17 +21,25 @@ function referencePool(row: number[], kernel: number, mode: 'avg' | 'max'): numb
   });
 }
 
-const rowArb = fc.array(fc.float({ min: -100, max: 100, noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 40 });
+const rowArb = fc.array(fc.float({ min: -100, max: 100, noNaN: true, noDefaultInfinity: true }), {
+  minLength: 1,
+  maxLength: 40,
+});
 
 describe('pool1d', () => {
   it('matches the padded sliding-window definition (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(rowArb, fc.integer({ min: 0, max: 6 }), fc.constantFrom('avg', 'max') as fc.Arbitrary<'avg' | 'max'>, async (row, half, mode) => {
-        const kernel = 2 * half + 1;
-        const got = await cpu.pool1d(cpu.upload(row, [1, row.length], 'f32'), { kernel, mode }).readF32();
-        const want = referencePool(row.map(Math.fround), kernel, mode);
-        got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 3));
-      }),
+      fc.asyncProperty(
+        rowArb,
+        fc.integer({ min: 0, max: 6 }),
+        fc.constantFrom('avg', 'max') as fc.Arbitrary<'avg' | 'max'>,
+        async (row, half, mode) => {
+          const kernel = 2 * half + 1;
+          const got = await cpu.pool1d(cpu.upload(row, [1, row.length], 'f32'), { kernel, mode }).readF32();
+          const want = referencePool(row.map(Math.fround), kernel, mode);
+          got.forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 3));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -39,7 +53,9 @@ describe('pool1d', () => {
 
   it('rejects even or non-positive kernels and unknown modes', () => {
     const x = cpu.upload([1, 2], [1, 2], 'f32');
-    expect(() => cpu.pool1d(x, { kernel: 4, mode: 'avg' })).toThrow(/kernel must be an odd positive integer, got 4/);
+    expect(() => cpu.pool1d(x, { kernel: 4, mode: 'avg' })).toThrow(
+      /kernel must be an odd positive integer, got 4/,
+    );
     expect(() => cpu.pool1d(x, { kernel: 0, mode: 'avg' })).toThrow(OptionError);
     // @ts-expect-error: an unknown mode from untyped input
     expect(() => cpu.pool1d(x, { kernel: 3, mode: 'min' })).toThrow(/mode must be 'avg' or 'max'/);
@@ -93,7 +109,9 @@ describe('selection building blocks', () => {
       [0, 1, 2, 3, 4, 5, 6, 7],
       [5, 6, 7],
     ]);
-    await expect(selectTopPrefix(cpu, scores, Int32Array.from([1, 1]), 9, 3)).rejects.toThrow(/scores must be \[kvHeads, 6\]/);
+    await expect(selectTopPrefix(cpu, scores, Int32Array.from([1, 1]), 9, 3)).rejects.toThrow(
+      /scores must be \[kvHeads, 6\]/,
+    );
   });
 
   it('selectSinksAndRecent', () => {

@@ -19,7 +19,9 @@ export function repoRoot(): string {
  * data that a user's fresh clone does not have.
  */
 export function sharedDir(): string {
-  return process.env.KVSIEVE_SHARED ? resolve(process.env.KVSIEVE_SHARED) : resolve(repoRoot(), '..', 'shared');
+  return process.env.KVSIEVE_SHARED
+    ? resolve(process.env.KVSIEVE_SHARED)
+    : resolve(repoRoot(), '..', 'shared');
 }
 
 /** True when CI demands that tests needing ../shared run rather than skip. */

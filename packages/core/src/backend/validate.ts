@@ -1,6 +1,6 @@
-import { IndexError, OptionError, ShapeError, formatShape } from '../errors.js';
 import { isFloatDType } from '../dtype/dtype.js';
-import { type Tensor, checkDType, checkShape } from '../tensor/tensor.js';
+import { formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
+import { checkDType, checkShape, type Tensor } from '../tensor/tensor.js';
 import type { PoolMode, RaggedKV, ReduceOp } from './backend.js';
 
 // Shared input checks: every backend calls these first, so a mistake fails the same way everywhere.
@@ -40,7 +40,8 @@ export function validateRmsnorm(x: Tensor, weight: Tensor, eps: number) {
   checkDType(weight, FLOAT, op);
   const d = checkShape(x, ['rows', 'D'], op);
   checkShape(weight, ['D'], op, d);
-  if (!(eps > 0) || !Number.isFinite(eps)) throw new OptionError(`rmsnorm: eps must be a positive number, got ${eps}`);
+  if (!(eps > 0) || !Number.isFinite(eps))
+    throw new OptionError(`rmsnorm: eps must be a positive number, got ${eps}`);
   return { rows: d.rows!, D: d.D! };
 }
 
@@ -54,7 +55,9 @@ export function validateRope(x: Tensor, positions: Tensor, invFreq: Tensor) {
   checkShape(positions, ['n'], op, d);
   checkShape(invFreq, ['half'], op, d);
   if (2 * d.half! > d.d!) {
-    throw new ShapeError(`rope: ${invFreq.name} has ${d.half} frequencies, more than half of head dim ${d.d}`);
+    throw new ShapeError(
+      `rope: ${invFreq.name} has ${d.half} frequencies, more than half of head dim ${d.d}`,
+    );
   }
   return { n: d.n!, heads: d.heads!, dim: d.d!, half: d.half! };
 }
@@ -64,7 +67,9 @@ export function validateSameShape(op: string, a: Tensor, b: Tensor): void {
   checkDType(a, ['f32'], op);
   checkDType(b, ['f32'], op);
   if (a.shape.length !== b.shape.length || a.shape.some((v, i) => v !== b.shape[i])) {
-    throw new ShapeError(`${op}: ${a.name} ${formatShape(a.shape)} and ${b.name} ${formatShape(b.shape)} differ`);
+    throw new ShapeError(
+      `${op}: ${a.name} ${formatShape(a.shape)} and ${b.name} ${formatShape(b.shape)} differ`,
+    );
   }
 }
 
@@ -100,7 +105,8 @@ export function validateCausalAttention(q: Tensor, k: Tensor, v: Tensor) {
   const d = checkShape(q, ['n', 'H', 'd'], op);
   checkShape(k, ['m', 'Hkv', 'd'], op, d);
   checkShape(v, ['m', 'Hkv', 'd'], op, d);
-  if (d.m! < d.n!) throw new ShapeError(`causalAttention: ${k.name} has ${d.m} keys, fewer than ${d.n} queries`);
+  if (d.m! < d.n!)
+    throw new ShapeError(`causalAttention: ${k.name} has ${d.m} keys, fewer than ${d.n} queries`);
   return { n: d.n!, m: d.m!, H: d.H!, Hkv: d.Hkv!, d: d.d!, G: checkGroups(op, d.H!, d.Hkv!) };
 }
 
@@ -137,7 +143,9 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max'];
 
 export function validateReduceOp(op: string, reduce: string): asserts reduce is ReduceOp {
   if (!(REDUCE_OPS as readonly string[]).includes(reduce)) {
-    throw new OptionError(`${op}: reduction must be one of ${REDUCE_OPS.join(', ')}, got ${JSON.stringify(reduce)}`);
+    throw new OptionError(
+      `${op}: reduction must be one of ${REDUCE_OPS.join(', ')}, got ${JSON.stringify(reduce)}`,
+    );
   }
 }
 
@@ -148,7 +156,9 @@ export function validateReduceGroups(x: Tensor, groupSize: number, reduce: Reduc
   validateReduceOp(op, reduce);
   const d = checkShape(x, ['R', 'n'], op);
   if (!Number.isInteger(groupSize) || groupSize < 1 || d.R! % groupSize !== 0) {
-    throw new OptionError(`reduceGroups: group size must be a positive divisor of ${d.R} rows, got ${groupSize}`);
+    throw new OptionError(
+      `reduceGroups: group size must be a positive divisor of ${d.R} rows, got ${groupSize}`,
+    );
   }
   return { R: d.R!, n: d.n! };
 }
@@ -196,7 +206,8 @@ export function validateGather(src: Tensor, rows: Tensor) {
   const op = 'gatherRows';
   live(op, src, rows);
   checkDType(rows, ['i32'], op);
-  if (rows.rank !== 1) throw new ShapeError(`gatherRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
+  if (rows.rank !== 1)
+    throw new ShapeError(`gatherRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
   return { ...rowsOf(op, src), n: rows.shape[0]! };
 }
 
@@ -204,11 +215,18 @@ export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
   const op = 'scatterRows';
   live(op, dst, rows, src);
   checkDType(rows, ['i32'], op);
-  if (src.dtype !== dst.dtype) throw new ShapeError(`scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}`);
-  if (rows.rank !== 1) throw new ShapeError(`scatterRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
+  if (src.dtype !== dst.dtype)
+    throw new ShapeError(`scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}`);
+  if (rows.rank !== 1)
+    throw new ShapeError(`scatterRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
   const d = rowsOf(op, dst);
   const s = rowsOf(op, src);
-  if (s.R !== rows.shape[0] || s.width !== d.width || src.rank !== dst.rank || src.shape.slice(1).some((v, i) => v !== dst.shape[i + 1])) {
+  if (
+    s.R !== rows.shape[0] ||
+    s.width !== d.width ||
+    src.rank !== dst.rank ||
+    src.shape.slice(1).some((v, i) => v !== dst.shape[i + 1])
+  ) {
     throw new ShapeError(
       `scatterRows: ${src.name} ${formatShape(src.shape)} must be [${rows.shape[0]}, ${dst.shape.slice(1).join(', ')}] to fit ${dst.name} ${formatShape(dst.shape)}`,
     );
@@ -219,8 +237,16 @@ export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
 export function validateNarrow(x: Tensor, start: number, length: number) {
   const op = 'narrow';
   const { rows, n } = validateLastDim(op, x);
-  if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > n) {
-    throw new OptionError(`narrow: [${start}, ${start + length}) is not inside the last dimension of ${x.name} (${n})`);
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(length) ||
+    start < 0 ||
+    length < 0 ||
+    start + length > n
+  ) {
+    throw new OptionError(
+      `narrow: [${start}, ${start + length}) is not inside the last dimension of ${x.name} (${n})`,
+    );
   }
   return { rows, n };
 }

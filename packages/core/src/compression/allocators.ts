@@ -79,7 +79,8 @@ export interface PyramidOptions extends WindowBudgetOptions {
 export function pyramidAllocator(opts: PyramidOptions): Allocator {
   validateWindowBudget(opts, 'pyramidAllocator');
   const beta = opts.beta ?? 20;
-  if (!Number.isInteger(beta) || beta < 1) throw new OptionError(`pyramidAllocator: beta must be a positive integer, got ${beta}`);
+  if (!Number.isInteger(beta) || beta < 1)
+    throw new OptionError(`pyramidAllocator: beta must be a positive integer, got ${beta}`);
   return {
     name: 'pyramid',
     window: opts.window,

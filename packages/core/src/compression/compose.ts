@@ -1,7 +1,13 @@
 import { OptionError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Allocator } from './allocators.js';
-import { METHOD_SPEC, type CompressionMethod, type LayerContext, type LayerDecision, type ModelInfo } from './contract.js';
+import {
+  type CompressionMethod,
+  type LayerContext,
+  type LayerDecision,
+  METHOD_SPEC,
+  type ModelInfo,
+} from './contract.js';
 import { type LayerBudget, selectTopPrefix } from './select.js';
 
 /** Token importance for a layer: `[kvHeads, length − window]` prefix scores. The caller disposes the result. */
@@ -57,7 +63,8 @@ export function scoreAllocateSelect(def: ComposedMethodDefinition): CompressionM
             kvHeads: model.numKvHeads,
             length: ctx.length,
           });
-          if (budget === null) return { keep: 'all', note: `${ctx.length} tokens fit the budget: nothing evicted` };
+          if (budget === null)
+            return { keep: 'all', note: `${ctx.length} tokens fit the budget: nothing evicted` };
           const scores = await scorer.score(ctx);
           try {
             return { keep: await selector.select(ctx, scores, budget) };

@@ -24,15 +24,19 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
   const [Hkv, n] = keys.shape as [number, number];
   const w = windowQueries.shape[1]!;
   if (keys.rank !== 3 || Hkv !== model.numKvHeads || keys.shape[2] !== model.headDim) {
-    throw new ShapeError(`layer ${layer} context: keys must be [${model.numKvHeads}, n, ${model.headDim}], got [${keys.shape.join(', ')}]`);
+    throw new ShapeError(
+      `layer ${layer} context: keys must be [${model.numKvHeads}, n, ${model.headDim}], got [${keys.shape.join(', ')}]`,
+    );
   }
   if (windowQueries.rank !== 3 || windowQueries.shape[0] !== model.numHeads || w > n) {
     throw new ShapeError(
       `layer ${layer} context: window queries must be [${model.numHeads}, w ≤ ${n}, ${model.headDim}], got [${windowQueries.shape.join(', ')}]`,
     );
   }
-  if (positions.length !== n) throw new ShapeError(`layer ${layer} context: ${positions.length} positions for ${n} tokens`);
-  if (layer < 0 || layer >= model.numLayers) throw new OptionError(`layer ${layer} is outside [0, ${model.numLayers})`);
+  if (positions.length !== n)
+    throw new ShapeError(`layer ${layer} context: ${positions.length} positions for ${n} tokens`);
+  if (layer < 0 || layer >= model.numLayers)
+    throw new OptionError(`layer ${layer} is outside [0, ${model.numLayers})`);
 
   let raw: Tensor | null = null;
   const reduced = new Map<ReduceOp, Tensor>();

@@ -38,10 +38,14 @@ export function observationScores(backend: Backend, q: Tensor, k: Tensor, reduce
 
 export function validatePooling(pooling: string, kernel: number, where: string): void {
   if (!(POOLINGS as readonly string[]).includes(pooling)) {
-    throw new OptionError(`${where}: pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`);
+    throw new OptionError(
+      `${where}: pooling must be one of ${POOLINGS.join(', ')}, got ${JSON.stringify(pooling)}`,
+    );
   }
   if (pooling !== 'none' && (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0)) {
-    throw new OptionError(`${where}: kernel must be an odd positive integer (1, 3, 5, 7, ...), got ${kernel}`);
+    throw new OptionError(
+      `${where}: kernel must be an odd positive integer (1, 3, 5, 7, ...), got ${kernel}`,
+    );
   }
 }
 

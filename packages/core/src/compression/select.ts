@@ -28,9 +28,12 @@ export async function selectTopPrefix(
 ): Promise<Selection> {
   const [Hkv, P] = scores.shape as [number, number];
   if (scores.rank !== 2 || P !== length - window) {
-    throw new ShapeError(`selectTopPrefix: scores must be [kvHeads, ${length - window}], got [${scores.shape.join(', ')}]`);
+    throw new ShapeError(
+      `selectTopPrefix: scores must be [kvHeads, ${length - window}], got [${scores.shape.join(', ')}]`,
+    );
   }
-  if (budgets.length !== Hkv) throw new ShapeError(`selectTopPrefix: ${budgets.length} budgets for ${Hkv} KV heads`);
+  if (budgets.length !== Hkv)
+    throw new ShapeError(`selectTopPrefix: ${budgets.length} budgets for ${Hkv} KV heads`);
   budgets.forEach((b, h) => {
     if (!Number.isInteger(b) || b < 0) throw new OptionError(`selectTopPrefix: budget of head ${h} is ${b}`);
   });
@@ -50,7 +53,12 @@ export async function selectTopPrefix(
 }
 
 /** StreamingLLM: the first `sinks` positions and the most recent `capacity − sinks`. */
-export function selectSinksAndRecent(kvHeads: number, length: number, sinks: number, capacity: number): Selection {
+export function selectSinksAndRecent(
+  kvHeads: number,
+  length: number,
+  sinks: number,
+  capacity: number,
+): Selection {
   if (length <= capacity) return keepAll(kvHeads, length);
   const kept = [...range(0, sinks), ...range(length - (capacity - sinks), length)];
   return Array.from({ length: kvHeads }, () => Int32Array.from(kept));

@@ -1,14 +1,22 @@
-import type { AttentionOptions, Backend, PoolMode, RaggedKV, ReduceOp, RopeStyle, UploadData } from '../backend/backend.js';
+import type {
+  AttentionOptions,
+  Backend,
+  PoolMode,
+  RaggedKV,
+  ReduceOp,
+  RopeStyle,
+  UploadData,
+} from '../backend/backend.js';
 import * as check from '../backend/validate.js';
-import { type DType, assertDTypeName, isFloatDType } from '../dtype/dtype.js';
-import { DTypeError, ShapeError, formatShape } from '../errors.js';
-import { type Shape, assertValidShape, sizeOf } from '../tensor/shape.js';
+import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
+import { DTypeError, formatShape, ShapeError } from '../errors.js';
+import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
 import { causalAttentionCpu, raggedAttentionCpu, windowScoresCpu } from './ops/attention.js';
 import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
 import { pool1dCpu, reduceGroupsCpu, reduceLastCpu, topkCpu } from './ops/selection.js';
-import { type CpuData, CpuStorage, type CpuTensor, allocate, encode, floats, ints } from './storage.js';
+import { allocate, type CpuData, CpuStorage, type CpuTensor, encode, floats, ints } from './storage.js';
 
 /**
  * The reference backend: plain TypeScript loops written to be read, not to be fast. Every other
@@ -33,7 +41,9 @@ export class CpuBackend implements Backend {
     assertDTypeName(dtype, `upload ${name}`);
     assertValidShape(shape, `upload ${name}`);
     if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(`upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`);
+      throw new ShapeError(
+        `upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`,
+      );
     }
     if (data instanceof Uint16Array) {
       if (dtype !== 'f16' && dtype !== 'bf16') {
@@ -45,10 +55,14 @@ export class CpuBackend implements Backend {
     if (!isFloatDType(dtype)) {
       for (let i = 0; i < data.length; i++) {
         const v = (data as ArrayLike<number>)[i]!;
-        const ok = Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
+        const ok =
+          Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
         if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
       }
-      const ints = dtype === 'i32' ? Int32Array.from(data as ArrayLike<number>) : Uint32Array.from(data as ArrayLike<number>);
+      const ints =
+        dtype === 'i32'
+          ? Int32Array.from(data as ArrayLike<number>)
+          : Uint32Array.from(data as ArrayLike<number>);
       return this.make(ints, shape, dtype, name);
     }
     return this.make(encode(values, dtype), shape, dtype, name);
@@ -90,17 +104,29 @@ export class CpuBackend implements Backend {
 
   add(a: Tensor, b: Tensor): Tensor {
     const { broadcast } = check.validateBinary('add', a, b);
-    return this.f32(binaryCpu(a, b, broadcast, (x, y) => x + y), a.shape, 'add');
+    return this.f32(
+      binaryCpu(a, b, broadcast, (x, y) => x + y),
+      a.shape,
+      'add',
+    );
   }
 
   mul(a: Tensor, b: Tensor): Tensor {
     const { broadcast } = check.validateBinary('mul', a, b);
-    return this.f32(binaryCpu(a, b, broadcast, (x, y) => x * y), a.shape, 'mul');
+    return this.f32(
+      binaryCpu(a, b, broadcast, (x, y) => x * y),
+      a.shape,
+      'mul',
+    );
   }
 
   scale(a: Tensor, factor: number): Tensor {
     check.validateLastDim('scale', a);
-    return this.f32(floats(a).map((x) => x * factor), a.shape, 'scale');
+    return this.f32(
+      floats(a).map((x) => x * factor),
+      a.shape,
+      'scale',
+    );
   }
 
   rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor {
@@ -215,7 +241,8 @@ export class CpuBackend implements Backend {
     const data = (x as CpuTensor).storage.data;
     const out = allocate(x.dtype, a * b * c);
     for (let i = 0; i < a; i++) {
-      for (let j = 0; j < b; j++) out.set(data.subarray((i * b + j) * c, (i * b + j + 1) * c), (j * a + i) * c);
+      for (let j = 0; j < b; j++)
+        out.set(data.subarray((i * b + j) * c, (i * b + j + 1) * c), (j * a + i) * c);
     }
     return this.make(out, [b, a, c], x.dtype, 'transpose01');
   }

@@ -1,6 +1,5 @@
 import { type DType, decodeHalf, encodeHalf } from '../dtype/dtype.js';
-import type { TensorStorage } from '../tensor/tensor.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor, TensorStorage } from '../tensor/tensor.js';
 
 export type CpuData = Float32Array | Uint16Array | Int32Array | Uint32Array;
 

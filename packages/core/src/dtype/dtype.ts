@@ -17,7 +17,9 @@ export function isFloatDType(dtype: DType): dtype is FloatDType {
 
 export function assertDTypeName(value: unknown, what: string): asserts value is DType {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
-    throw new DTypeError(`${what}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(', ')}`);
+    throw new DTypeError(
+      `${what}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(', ')}`,
+    );
   }
 }
 

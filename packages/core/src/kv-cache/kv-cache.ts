@@ -11,7 +11,8 @@ export interface KVCacheOptions {
 }
 
 function positiveInt(value: number, name: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new OptionError(`KVCache: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new OptionError(`KVCache: ${name} must be a positive integer, got ${value}`);
 }
 
 /** The KV cache of a whole model: one {@link LayerCache} per layer, ragged per KV head. */

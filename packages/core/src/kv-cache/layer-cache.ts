@@ -1,6 +1,6 @@
 import type { Backend, RaggedKV } from '../backend/backend.js';
-import { IndexError, OptionError, ShapeError, formatShape } from '../errors.js';
-import { type Tensor, checkDType, checkShape } from '../tensor/tensor.js';
+import { formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
+import { checkDType, checkShape, type Tensor } from '../tensor/tensor.js';
 
 /** Per KV head, ascending indices into that head's current entries. */
 export type Selection = readonly Int32Array[];
@@ -56,7 +56,8 @@ export class LayerCache {
 
   /** Make room for `extra` more entries in every head without reallocating on the next appends. */
   reserve(extra: number): void {
-    if (!Number.isInteger(extra) || extra < 0) throw new OptionError(`reserve: extra must be a non-negative integer, got ${extra}`);
+    if (!Number.isInteger(extra) || extra < 0)
+      throw new OptionError(`reserve: extra must be a non-negative integer, got ${extra}`);
     const need = this.lens.map((n) => n + extra);
     if (need.every((n, h) => n <= this.caps[h]!)) return;
     this.reallocate(need.map((n, h) => Math.max(n, this.caps[h]!)));
@@ -157,12 +158,17 @@ export class LayerCache {
     const s = this.requireStore('headMajor');
     const n = this.lens[0]!;
     if (this.lens.some((x) => x !== n)) {
-      throw new ShapeError(`cache layer ${this.layer}: heads hold different lengths [${this.lens.join(', ')}], no [kvHeads, n, d] view`);
+      throw new ShapeError(
+        `cache layer ${this.layer}: heads hold different lengths [${this.lens.join(', ')}], no [kvHeads, n, d] view`,
+      );
     }
     const tight = this.offsets.every((o, h) => o === h * n) && s.keys.shape[0] === n * this.kvHeads;
     const src = s[which];
     if (tight) return { tensor: src.reshape([this.kvHeads, n, this.headDim], which), copied: false };
-    const rows = Int32Array.from({ length: n * this.kvHeads }, (_, i) => this.offsets[Math.floor(i / n)]! + (i % n));
+    const rows = Int32Array.from(
+      { length: n * this.kvHeads },
+      (_, i) => this.offsets[Math.floor(i / n)]! + (i % n),
+    );
     const idx = this.backend.upload(rows, [rows.length], 'i32', 'rows');
     const out = this.backend.gatherRows(src, idx).reshape([this.kvHeads, n, this.headDim], which);
     idx.dispose();
@@ -188,17 +194,22 @@ export class LayerCache {
     const where = `cache layer ${this.layer} compact`;
     this.requireStore('compact');
     if (selection.length !== this.kvHeads) {
-      throw new ShapeError(`${where}: selection has ${selection.length} heads, the cache has ${this.kvHeads} KV heads`);
+      throw new ShapeError(
+        `${where}: selection has ${selection.length} heads, the cache has ${this.kvHeads} KV heads`,
+      );
     }
     selection.forEach((sel, h) => {
-      if (sel.length < 1) throw new IndexError(`${where}: head ${h} would keep no entries; keep at least one`);
+      if (sel.length < 1)
+        throw new IndexError(`${where}: head ${h} would keep no entries; keep at least one`);
       for (let i = 0; i < sel.length; i++) {
         const x = sel[i]!;
         if (x < 0 || x >= this.lens[h]!) {
           throw new IndexError(`${where}: head ${h} index ${x} is outside its ${this.lens[h]} entries`);
         }
         if (i > 0 && x <= sel[i - 1]!) {
-          throw new IndexError(`${where}: head ${h} indices must be strictly ascending (${sel[i - 1]} then ${x} at ${i})`);
+          throw new IndexError(
+            `${where}: head ${h} indices must be strictly ascending (${sel[i - 1]} then ${x} at ${i})`,
+          );
         }
       }
     });

@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 
 export type Shape = readonly number[];
 
@@ -11,7 +11,9 @@ export function sizeOf(shape: Shape): number {
 export function assertValidShape(shape: Shape, what: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`${what}: shape ${formatShape(shape)} has a dimension that is not a non-negative integer`);
+      throw new ShapeError(
+        `${what}: shape ${formatShape(shape)} has a dimension that is not a non-negative integer`,
+      );
     }
   }
 }
@@ -30,7 +32,9 @@ export function resolveShape(shape: Shape, size: number, what: string): number[]
   }
   assertValidShape(out, what);
   if (sizeOf(out) !== size) {
-    throw new ShapeError(`${what}: shape ${formatShape(out)} holds ${sizeOf(out)} elements, the tensor has ${size}`);
+    throw new ShapeError(
+      `${what}: shape ${formatShape(out)} holds ${sizeOf(out)} elements, the tensor has ${size}`,
+    );
   }
   return out;
 }

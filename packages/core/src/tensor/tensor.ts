@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype/dtype.js';
-import { DTypeError, ShapeError, TensorStateError, formatShape } from '../errors.js';
-import { type Shape, resolveShape, sizeOf } from './shape.js';
+import { DTypeError, formatShape, ShapeError, TensorStateError } from '../errors.js';
+import { resolveShape, type Shape, sizeOf } from './shape.js';
 
 /**
  * What a backend keeps for a tensor's data. Several tensors (reshaped views) may share one storage;
@@ -56,13 +56,15 @@ export class Tensor<S extends TensorStorage = TensorStorage> {
 
   async readF32(): Promise<Float32Array> {
     const data = await this.read();
-    if (!(data instanceof Float32Array)) throw new DTypeError(`${this.name}: readF32 on a ${this.dtype} tensor`);
+    if (!(data instanceof Float32Array))
+      throw new DTypeError(`${this.name}: readF32 on a ${this.dtype} tensor`);
     return data;
   }
 
   async readI32(): Promise<Int32Array> {
     const data = await this.read();
-    if (!(data instanceof Int32Array)) throw new DTypeError(`${this.name}: readI32 on a ${this.dtype} tensor`);
+    if (!(data instanceof Int32Array))
+      throw new DTypeError(`${this.name}: readI32 on a ${this.dtype} tensor`);
     return data;
   }
 
@@ -99,7 +101,9 @@ export function checkShape(
     const actual = t.shape[i]!;
     if (typeof e === 'number') {
       if (actual !== e) {
-        throw new ShapeError(`${where} dimension ${i} must be ${e}, got ${actual} (shape ${formatShape(t.shape)})`);
+        throw new ShapeError(
+          `${where} dimension ${i} must be ${e}, got ${actual} (shape ${formatShape(t.shape)})`,
+        );
       }
     } else if (e in dims) {
       if (dims[e] !== actual) {

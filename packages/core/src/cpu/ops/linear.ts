@@ -3,7 +3,14 @@ import { floats } from '../storage.js';
 
 // Dot products accumulate in f64: this backend is the oracle, so it should be the more exact side.
 
-export function matmulCpu(a: Tensor, b: Tensor, M: number, K: number, N: number, transposeB: boolean): Float32Array {
+export function matmulCpu(
+  a: Tensor,
+  b: Tensor,
+  M: number,
+  K: number,
+  N: number,
+  transposeB: boolean,
+): Float32Array {
   const x = floats(a);
   const w = floats(b);
   const out = new Float32Array(M * N);
@@ -23,7 +30,12 @@ export function matmulCpu(a: Tensor, b: Tensor, M: number, K: number, N: number,
   return out;
 }
 
-export function binaryCpu(a: Tensor, b: Tensor, broadcast: boolean, f: (x: number, y: number) => number): Float32Array {
+export function binaryCpu(
+  a: Tensor,
+  b: Tensor,
+  broadcast: boolean,
+  f: (x: number, y: number) => number,
+): Float32Array {
   const x = floats(a);
   const y = floats(b);
   const out = new Float32Array(x.length);

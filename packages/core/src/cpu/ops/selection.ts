@@ -13,12 +13,19 @@ function combine(op: ReduceOp, values: (i: number) => number, count: number): nu
   return op === 'mean' ? s / count : s;
 }
 
-export function reduceGroupsCpu(x: Tensor, R: number, n: number, groupSize: number, op: ReduceOp): Float32Array {
+export function reduceGroupsCpu(
+  x: Tensor,
+  R: number,
+  n: number,
+  groupSize: number,
+  op: ReduceOp,
+): Float32Array {
   const v = floats(x);
   const groups = R / groupSize;
   const out = new Float32Array(groups * n);
   for (let g = 0; g < groups; g++) {
-    for (let j = 0; j < n; j++) out[g * n + j] = combine(op, (i) => v[(g * groupSize + i) * n + j]!, groupSize);
+    for (let j = 0; j < n; j++)
+      out[g * n + j] = combine(op, (i) => v[(g * groupSize + i) * n + j]!, groupSize);
   }
   return out;
 }
