@@ -74,10 +74,7 @@ function sameUpToTies(
 }
 
 /** The scorer each reference method uses, from core's building blocks only. */
-function methodFor(check: Check): {
-  allocator: Allocator;
-  scorer: { score(ctx: LayerContext): ReturnType<Backend['narrow']> };
-} {
+function methodFor(check: Check): { allocator: Allocator; scorer: Scorer } {
   const p = check.params;
   const opts = { budget: p.capacity, window: p.window };
   if (check.method === 'h2o') {
