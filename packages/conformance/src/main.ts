@@ -53,7 +53,7 @@ export async function main(argv: readonly string[], io: MainIO = defaultIO): Pro
     const { paths, opts, verbose } = parseArgs(argv);
     const report = await runConformance(paths, opts);
     if (verbose) for (const r of report.results) if (r.passed) io.out(`ok   ${r.name}`);
-    io.out(formatReport(report));
+    for (const line of formatReport(report).split('\n')) io.out(line);
     return report.failed === 0 ? 0 : 1;
   } catch (e) {
     if (!(e instanceof KvsieveError)) throw e;
