@@ -36,20 +36,24 @@ export function compareKept(
   const missing = [...theirs].filter((p) => !mine.has(p)).sort((a, b) => a - b);
   if (extra.length === 0 && missing.length === 0) return [];
   const problems: string[] = [];
-  if (ours.length !== reference.length) problems.push(`keeps ${ours.length} positions, the reference ${reference.length}`);
+  if (ours.length !== reference.length)
+    problems.push(`keeps ${ours.length} positions, the reference ${reference.length}`);
   const list = (xs: number[]) =>
     xs
       .slice(0, 6)
       .map((p) => (scores && p < prefix ? `${p} (score ${fmt(scores[p]!)})` : `${p}`))
       .join(', ') + (xs.length > 6 ? `, … ${xs.length} in all` : '');
   if (!scores) {
-    problems.push(`kept but not in the reference: [${list(extra)}]; in the reference but not kept: [${list(missing)}]`);
+    problems.push(
+      `kept but not in the reference: [${list(extra)}]; in the reference but not kept: [${list(missing)}]`,
+    );
     return problems;
   }
   let boundary = Number.POSITIVE_INFINITY;
   for (const p of ours) if (p < prefix) boundary = Math.min(boundary, scores[p]!);
   const tied = (p: number) =>
-    p < prefix && Math.abs(scores[p]! - boundary) <= tol.tieRtol * Math.max(Math.abs(boundary), Math.abs(scores[p]!));
+    p < prefix &&
+    Math.abs(scores[p]! - boundary) <= tol.tieRtol * Math.max(Math.abs(boundary), Math.abs(scores[p]!));
   const badExtra = extra.filter((p) => !tied(p));
   const badMissing = missing.filter((p) => !tied(p));
   if (badExtra.length > 0 || badMissing.length > 0) {
@@ -61,7 +65,11 @@ export function compareKept(
 }
 
 /** Scores within `atol + rtol · |reference|`; returns a problem or null. */
-export function compareScoreArrays(ours: Float32Array, reference: Float32Array, tol: Tolerances): string | null {
+export function compareScoreArrays(
+  ours: Float32Array,
+  reference: Float32Array,
+  tol: Tolerances,
+): string | null {
   if (ours.length !== reference.length) return `${ours.length} scores, the reference has ${reference.length}`;
   let worst = -1;
   let worstErr = 0;

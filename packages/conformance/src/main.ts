@@ -25,18 +25,27 @@ function parseArgs(argv: readonly string[]): { paths: string[]; opts: Conformanc
   const paths: string[] = [];
   const opts: { rtol?: number; atol?: number; tieRtol?: number } = {};
   let verbose = false;
-  const flags: Record<string, 'rtol' | 'atol' | 'tieRtol'> = { '--rtol': 'rtol', '--atol': 'atol', '--tie-rtol': 'tieRtol' };
+  const flags: Record<string, 'rtol' | 'atol' | 'tieRtol'> = {
+    '--rtol': 'rtol',
+    '--atol': 'atol',
+    '--tie-rtol': 'tieRtol',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const flag = flags[a];
     if (flag) {
       const v = Number(argv[++i]);
       if (argv[i] === undefined || !Number.isFinite(v) || v < 0) {
-        throw new OptionError(`conformance: ${a} needs a non-negative number, got ${JSON.stringify(argv[i])}`);
+        throw new OptionError(
+          `conformance: ${a} needs a non-negative number, got ${JSON.stringify(argv[i])}`,
+        );
       }
       opts[flag] = v;
     } else if (a === '--verbose') verbose = true;
-    else if (a.startsWith('--')) throw new OptionError(`conformance: unknown flag ${a}; flags are --rtol, --atol, --tie-rtol, --verbose`);
+    else if (a.startsWith('--'))
+      throw new OptionError(
+        `conformance: unknown flag ${a}; flags are --rtol, --atol, --tie-rtol, --verbose`,
+      );
     else paths.push(a);
   }
   if (paths.length === 0) throw new OptionError('conformance: no vector file or folder given');

@@ -32,7 +32,9 @@ const oneLayer = (): number => 1;
 function layersFrom(params: Params): number {
   const n = params.numLayers;
   if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) {
-    throw new VectorFileError(`params.numLayers must be a positive integer for a layer-dependent method, got ${JSON.stringify(n)}`);
+    throw new VectorFileError(
+      `params.numLayers must be a positive integer for a layer-dependent method, got ${JSON.stringify(n)}`,
+    );
   }
   return n;
 }
@@ -48,13 +50,18 @@ export const VECTOR_METHODS: Readonly<Record<string, VectorMethodAdapter>> = {
     create: (p) => createPyramidKV({ ...windowed(p), ...pick(p, ['beta']) }),
     numLayers: layersFrom,
   },
-  h2o: { create: (p) => createH2O({ budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) }), numLayers: oneLayer },
+  h2o: {
+    create: (p) => createH2O({ budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) }),
+    numLayers: oneLayer,
+  },
   streamingllm: {
     create: (p) => {
       const capacity = p.capacity;
       const window = p.window;
       if (typeof capacity !== 'number' || typeof window !== 'number') {
-        throw new VectorFileError(`streamingllm params need numeric capacity and window, got ${JSON.stringify(p)}`);
+        throw new VectorFileError(
+          `streamingllm params need numeric capacity and window, got ${JSON.stringify(p)}`,
+        );
       }
       return createStreamingLLM({ budget: capacity, sinks: capacity - window });
     },
@@ -63,8 +70,13 @@ export const VECTOR_METHODS: Readonly<Record<string, VectorMethodAdapter>> = {
   adakv: {
     create: (p) => {
       const inner = typeof p.scorer === 'string' ? p.scorer : 'snapkv';
-      const base = inner === 'h2o' ? { budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) } : windowed(p);
-      return createAdaKV({ method: inner, ...base, ...pick(p, inner === 'pyramidkv' ? ['alpha', 'beta'] : ['alpha']) });
+      const base =
+        inner === 'h2o' ? { budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) } : windowed(p);
+      return createAdaKV({
+        method: inner,
+        ...base,
+        ...pick(p, inner === 'pyramidkv' ? ['alpha', 'beta'] : ['alpha']),
+      });
     },
     numLayers: (p) => (p.scorer === 'pyramidkv' ? layersFrom(p) : 1),
   },

@@ -1,9 +1,18 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type Backend, CpuBackend, KvsieveError, type ModelInfo, type Selection, type Tensor, createLayerContext, keepAll } from '@kvsieve/core';
-import { DEFAULT_TOLERANCES, type Tolerances, compareKept, compareScoreArrays } from './compare.js';
-import { VECTOR_METHODS, type VectorMethodAdapter, scorerOf } from './registry.js';
-import { type VectorCheck, type VectorFile, VectorFileError, parseVectorFile } from './vector-file.js';
+import {
+  type Backend,
+  CpuBackend,
+  createLayerContext,
+  KvsieveError,
+  keepAll,
+  type ModelInfo,
+  type Selection,
+  type Tensor,
+} from '@kvsieve/core';
+import { compareKept, compareScoreArrays, DEFAULT_TOLERANCES, type Tolerances } from './compare.js';
+import { scorerOf, VECTOR_METHODS, type VectorMethodAdapter } from './registry.js';
+import { parseVectorFile, type VectorCheck, type VectorFile, VectorFileError } from './vector-file.js';
 
 export interface CheckResult {
   /** The file and the check, e.g. `case-02-q8kv2L300d32.json: snapkv-…`. */
@@ -58,7 +67,8 @@ export function loadVectorFile(path: string): VectorFile {
 function headRows(data: Float32Array, heads: number, length: number, d: number, from: number): Float32Array {
   const rows = length - from;
   const out = new Float32Array(heads * rows * d);
-  for (let h = 0; h < heads; h++) out.set(data.subarray((h * length + from) * d, (h + 1) * length * d), h * rows * d);
+  for (let h = 0; h < heads; h++)
+    out.set(data.subarray((h * length + from) * d, (h + 1) * length * d), h * rows * d);
   return out;
 }
 
@@ -72,18 +82,30 @@ async function runCheck(
 ): Promise<string[]> {
   const adapter = adapters[check.method];
   if (!adapter) {
-    throw new VectorFileError(`unknown method ${JSON.stringify(check.method)}; known: ${Object.keys(adapters).join(', ')}`);
+    throw new VectorFileError(
+      `unknown method ${JSON.stringify(check.method)}; known: ${Object.keys(adapters).join(', ')}`,
+    );
   }
   const { queryHeads: H, kvHeads: Hkv, length: L, headDim: d } = file.shape;
   const method = adapter.create(check.params);
-  const model: ModelInfo = { numLayers: adapter.numLayers(check.params), numHeads: H, numKvHeads: Hkv, headDim: d };
+  const model: ModelInfo = {
+    numLayers: adapter.numLayers(check.params),
+    numHeads: H,
+    numKvHeads: Hkv,
+    headDim: d,
+  };
   const layer = check.layer ?? 0;
   const run = method.begin(model, { length: L });
   const w = Math.min(run.observe.window, L);
   const owned: Tensor[] = [];
   const keys = backend.upload(file.key, [Hkv, L, d], 'f32', 'key');
   owned.push(keys);
-  const windowQueries = backend.upload(headRows(file.query, H, L, d, L - w), [H, w, d], 'f32', 'window queries');
+  const windowQueries = backend.upload(
+    headRows(file.query, H, L, d, L - w),
+    [H, w, d],
+    'f32',
+    'window queries',
+  );
   owned.push(windowQueries);
   let allQueries: Tensor | undefined;
   if (run.observe.allQueries) {
@@ -119,7 +141,13 @@ async function runCheck(
       }
     }
     for (let h = 0; h < Hkv; h++) {
-      const head = compareKept(kept[h]!, check.kept[h]!, scores ? scores.subarray(h * prefix, (h + 1) * prefix) : null, prefix, tol);
+      const head = compareKept(
+        kept[h]!,
+        check.kept[h]!,
+        scores ? scores.subarray(h * prefix, (h + 1) * prefix) : null,
+        prefix,
+        tol,
+      );
       for (const p of head) problems.push(`KV head ${h}: ${p}`);
     }
     return problems;
@@ -134,8 +162,12 @@ async function runCheck(
  * README's tie rule) and recorded scores. A file that cannot be read counts as one failure; a path
  * that does not exist throws a {@link VectorFileError}.
  */
-export async function runConformance(paths: readonly string[], opts: ConformanceOptions = {}): Promise<ConformanceReport> {
-  if (paths.length === 0) throw new VectorFileError('runConformance: no paths given; pass vector files or folders');
+export async function runConformance(
+  paths: readonly string[],
+  opts: ConformanceOptions = {},
+): Promise<ConformanceReport> {
+  if (paths.length === 0)
+    throw new VectorFileError('runConformance: no paths given; pass vector files or folders');
   const tol: Tolerances = { ...DEFAULT_TOLERANCES, ...pick(opts) };
   const backend = opts.backend ?? new CpuBackend();
   const adapters = opts.methods ?? VECTOR_METHODS;
@@ -173,7 +205,9 @@ function pick(opts: ConformanceOptions): Partial<Tolerances> {
 
 /** One line per failure, then `N passed, M failed`. */
 export function formatReport(report: ConformanceReport): string {
-  const lines = report.results.filter((r) => !r.passed).map((r) => `FAIL ${r.name}: ${r.problems.join('; ')}`);
+  const lines = report.results
+    .filter((r) => !r.passed)
+    .map((r) => `FAIL ${r.name}: ${r.problems.join('; ')}`);
   lines.push(`${report.passed} passed, ${report.failed} failed`);
   return lines.join('\n');
 }

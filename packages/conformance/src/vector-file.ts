@@ -36,7 +36,8 @@ export interface VectorFile {
 
 export function decodeF32(b64: string, what: string): Float32Array {
   const bytes = Buffer.from(b64, 'base64');
-  if (bytes.length % 4 !== 0) throw new VectorFileError(`${what}: ${bytes.length} bytes is not a whole number of float32 values`);
+  if (bytes.length % 4 !== 0)
+    throw new VectorFileError(`${what}: ${bytes.length} bytes is not a whole number of float32 values`);
   const out = new Float32Array(bytes.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
   return out;
@@ -60,7 +61,9 @@ function positiveInt(x: unknown): x is number {
 export function parseVectorFile(json: unknown, path: string): VectorFile {
   const fail = (field: string, expected: string, got: unknown): never => {
     const shown = typeof got === 'string' && got.length > 40 ? `${got.slice(0, 40)}…` : JSON.stringify(got);
-    throw new VectorFileError(`${path}: ${field} must be ${expected}, got ${shown ?? String(got)} (see ../shared/golden/README.md for the format)`);
+    throw new VectorFileError(
+      `${path}: ${field} must be ${expected}, got ${shown ?? String(got)} (see ../shared/golden/README.md for the format)`,
+    );
   };
   if (!isObject(json)) return fail('the top level', 'an object', json);
   const name = typeof json.name === 'string' ? json.name : fail('"name"', 'a string', json.name);
@@ -77,32 +80,46 @@ export function parseVectorFile(json: unknown, path: string): VectorFile {
     if (typeof v !== 'string') return fail(`"${field}"`, 'a base64 string of float32 values', v);
     const data = decodeF32(v, `${path}: "${field}"`);
     const want = rows * shape.length * shape.headDim;
-    if (data.length !== want) fail(`"${field}"`, `${want} float32 values [${rows}, ${shape.length}, ${shape.headDim}]`, `${data.length} values`);
+    if (data.length !== want)
+      fail(
+        `"${field}"`,
+        `${want} float32 values [${rows}, ${shape.length}, ${shape.headDim}]`,
+        `${data.length} values`,
+      );
     return data;
   };
   const query = tensor('query', shape.queryHeads);
   const key = tensor('key', shape.kvHeads);
-  if (!Array.isArray(json.checks) || json.checks.length === 0) fail('"checks"', 'a non-empty array', json.checks);
+  if (!Array.isArray(json.checks) || json.checks.length === 0)
+    fail('"checks"', 'a non-empty array', json.checks);
   const checks = (json.checks as unknown[]).map((c, i): VectorCheck => {
     const at = `"checks[${i}]`;
     if (!isObject(c)) return fail(`${at}"`, 'an object', c);
     if (typeof c.name !== 'string') fail(`${at}.name"`, 'a string', c.name);
     if (typeof c.method !== 'string') fail(`${at}.method"`, 'a string', c.method);
     if (!isObject(c.params)) fail(`${at}.params"`, 'an object', c.params);
-    if (c.layer !== undefined && !(typeof c.layer === 'number' && Number.isInteger(c.layer) && c.layer >= 0)) {
+    if (
+      c.layer !== undefined &&
+      !(typeof c.layer === 'number' && Number.isInteger(c.layer) && c.layer >= 0)
+    ) {
       fail(`${at}.layer"`, 'a non-negative integer', c.layer);
     }
-    if (!Array.isArray(c.kept) || c.kept.length !== shape.kvHeads) fail(`${at}.kept"`, `an array of ${shape.kvHeads} arrays (one per KV head)`, c.kept);
+    if (!Array.isArray(c.kept) || c.kept.length !== shape.kvHeads)
+      fail(`${at}.kept"`, `an array of ${shape.kvHeads} arrays (one per KV head)`, c.kept);
     const kept = (c.kept as unknown[]).map((row, h) => {
       const ok =
         Array.isArray(row) &&
-        row.every((x, k) => Number.isInteger(x) && x >= 0 && x < shape.length && (k === 0 || x > (row[k - 1] as number)));
+        row.every(
+          (x, k) =>
+            Number.isInteger(x) && x >= 0 && x < shape.length && (k === 0 || x > (row[k - 1] as number)),
+        );
       if (!ok) fail(`${at}.kept[${h}]"`, `ascending unique integers in [0, ${shape.length})`, row);
       return Int32Array.from(row as number[]);
     });
     let pooledScores: Float32Array | undefined;
     if (c.pooledScores !== undefined) {
-      if (typeof c.pooledScores !== 'string') fail(`${at}.pooledScores"`, 'a base64 string of float32 values', c.pooledScores);
+      if (typeof c.pooledScores !== 'string')
+        fail(`${at}.pooledScores"`, 'a base64 string of float32 values', c.pooledScores);
       pooledScores = decodeF32(c.pooledScores as string, `${path}: ${at}.pooledScores"`);
     }
     return {

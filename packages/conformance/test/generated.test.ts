@@ -2,8 +2,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MainIO, VectorFileError, decodeF32, encodeF32, formatReport, main, runConformance } from '../src/index.js';
-import { type CheckJson, type WindowParams, allChecks, randomInputs, snapkvKept, vectorFileJson } from './reference.js';
+import {
+  decodeF32,
+  encodeF32,
+  formatReport,
+  type MainIO,
+  main,
+  runConformance,
+  VectorFileError,
+} from '../src/index.js';
+import {
+  allChecks,
+  type CheckJson,
+  randomInputs,
+  snapkvKept,
+  vectorFileJson,
+  type WindowParams,
+} from './reference.js';
 
 interface Case {
   readonly seed: number;
@@ -21,13 +36,90 @@ interface Case {
 // Shapes, GQA ratios (1, 2, 3, 4, 8), windows (1 … 16), kernels (1 … 9), capacities and layer
 // counts the shared golden files do not have, including the PyramidKV fallbacks (L < C, L < 2·base).
 const CASES: readonly Case[] = [
-  { seed: 1, H: 8, Hkv: 1, L: 97, d: 8, spread: 1.5, p: { window: 4, capacity: 24, kernel: 3, pooling: 'avgpool', gqaReduce: 'mean' }, beta: 20, numLayers: 3, alpha: 0.2 },
-  { seed: 2, H: 6, Hkv: 3, L: 150, d: 12, spread: 1.2, p: { window: 1, capacity: 40, kernel: 9, pooling: 'maxpool', gqaReduce: 'sum' }, beta: 10, numLayers: 5, alpha: 0.2 },
-  { seed: 3, H: 4, Hkv: 4, L: 64, d: 16, spread: 1, p: { window: 16, capacity: 17, kernel: 1, pooling: 'avgpool', gqaReduce: 'max' }, beta: 20, numLayers: 2, alpha: 0.5 },
-  { seed: 4, H: 2, Hkv: 1, L: 33, d: 4, spread: 2, p: { window: 8, capacity: 40, kernel: 5, pooling: 'avgpool', gqaReduce: 'mean' }, beta: 20, numLayers: 4, alpha: 0.2 },
-  { seed: 5, H: 8, Hkv: 2, L: 50, d: 8, spread: 1.5, p: { window: 6, capacity: 30, kernel: 7, pooling: 'maxpool', gqaReduce: 'max' }, beta: 20, numLayers: 7, alpha: 0.2 },
-  { seed: 6, H: 8, Hkv: 2, L: 45, d: 8, spread: 1.5, p: { window: 6, capacity: 30, kernel: 5, pooling: 'avgpool', gqaReduce: 'sum' }, beta: 3, numLayers: 3, alpha: 0 },
-  { seed: 7, H: 12, Hkv: 4, L: 211, d: 6, spread: 1.8, p: { window: 12, capacity: 60, kernel: 3, pooling: 'avgpool', gqaReduce: 'mean' }, beta: 20, numLayers: 12, alpha: 0.3 },
+  {
+    seed: 1,
+    H: 8,
+    Hkv: 1,
+    L: 97,
+    d: 8,
+    spread: 1.5,
+    p: { window: 4, capacity: 24, kernel: 3, pooling: 'avgpool', gqaReduce: 'mean' },
+    beta: 20,
+    numLayers: 3,
+    alpha: 0.2,
+  },
+  {
+    seed: 2,
+    H: 6,
+    Hkv: 3,
+    L: 150,
+    d: 12,
+    spread: 1.2,
+    p: { window: 1, capacity: 40, kernel: 9, pooling: 'maxpool', gqaReduce: 'sum' },
+    beta: 10,
+    numLayers: 5,
+    alpha: 0.2,
+  },
+  {
+    seed: 3,
+    H: 4,
+    Hkv: 4,
+    L: 64,
+    d: 16,
+    spread: 1,
+    p: { window: 16, capacity: 17, kernel: 1, pooling: 'avgpool', gqaReduce: 'max' },
+    beta: 20,
+    numLayers: 2,
+    alpha: 0.5,
+  },
+  {
+    seed: 4,
+    H: 2,
+    Hkv: 1,
+    L: 33,
+    d: 4,
+    spread: 2,
+    p: { window: 8, capacity: 40, kernel: 5, pooling: 'avgpool', gqaReduce: 'mean' },
+    beta: 20,
+    numLayers: 4,
+    alpha: 0.2,
+  },
+  {
+    seed: 5,
+    H: 8,
+    Hkv: 2,
+    L: 50,
+    d: 8,
+    spread: 1.5,
+    p: { window: 6, capacity: 30, kernel: 7, pooling: 'maxpool', gqaReduce: 'max' },
+    beta: 20,
+    numLayers: 7,
+    alpha: 0.2,
+  },
+  {
+    seed: 6,
+    H: 8,
+    Hkv: 2,
+    L: 45,
+    d: 8,
+    spread: 1.5,
+    p: { window: 6, capacity: 30, kernel: 5, pooling: 'avgpool', gqaReduce: 'sum' },
+    beta: 3,
+    numLayers: 3,
+    alpha: 0,
+  },
+  {
+    seed: 7,
+    H: 12,
+    Hkv: 4,
+    L: 211,
+    d: 6,
+    spread: 1.8,
+    p: { window: 12, capacity: 60, kernel: 3, pooling: 'avgpool', gqaReduce: 'mean' },
+    beta: 20,
+    numLayers: 12,
+    alpha: 0.3,
+  },
 ];
 
 let dir = '';
@@ -94,7 +186,15 @@ describe('conformance on vectors from an independent implementation', () => {
     writeFileSync(
       file,
       JSON.stringify(
-        vectorFileJson('tie', x, [{ name: 'snapkv-tie', method: 'snapkv', params: { ...c.p }, kept, pooledScores: encodeF32(scores.flat()) }]),
+        vectorFileJson('tie', x, [
+          {
+            name: 'snapkv-tie',
+            method: 'snapkv',
+            params: { ...c.p },
+            kept,
+            pooledScores: encodeF32(scores.flat()),
+          },
+        ]),
       ),
     );
     const report = await runConformance([file]);
@@ -115,19 +215,29 @@ describe('a corrupted vector file reports failures', () => {
     const row = Array.from(scores.subarray(0, prefix));
     const kept0 = snap.kept[0]!.filter((p) => p < prefix);
     const best = kept0.reduce((a, b) => (row[b]! > row[a]! ? b : a));
-    const worst = row.map((_, i) => i).filter((i) => !kept0.includes(i)).reduce((a, b) => (row[b]! < row[a]! ? b : a));
+    const worst = row
+      .map((_, i) => i)
+      .filter((i) => !kept0.includes(i))
+      .reduce((a, b) => (row[b]! < row[a]! ? b : a));
     snap.kept[0] = [...snap.kept[0]!.filter((p) => p !== best), worst].sort((a, b) => a - b);
     // Scores 1% off in one place.
     const off = Float32Array.from(scores);
     off[5] = off[5]! * 1.01;
     const h2o = checks.find((k) => k.method === 'h2o')!;
     const streaming = checks.find((k) => k.method === 'streamingllm')!;
-    streaming.kept = streaming.kept.map((r) => r.map((p) => (p === 0 ? 1 : p)).filter((p, i, a) => i === 0 || p !== a[i - 1]));
+    streaming.kept = streaming.kept.map((r) =>
+      r.map((p) => (p === 0 ? 1 : p)).filter((p, i, a) => i === 0 || p !== a[i - 1]),
+    );
     const corrupted = {
       ...f.json,
       checks: [
         { ...snap, name: 'bad-kept' },
-        { ...snap, name: 'bad-scores', kept: checks.find((k) => k.method === 'snapkv')!.kept, pooledScores: encodeF32(off) },
+        {
+          ...snap,
+          name: 'bad-scores',
+          kept: checks.find((k) => k.method === 'snapkv')!.kept,
+          pooledScores: encodeF32(off),
+        },
         { ...h2o, name: 'unknown-method', method: 'lru' },
         { ...streaming, name: 'bad-streaming' },
         { ...h2o, name: 'bad-params', params: { ...h2o.params, window: 0 } },
@@ -136,18 +246,35 @@ describe('a corrupted vector file reports failures', () => {
     const bad = mkdtempSync(join(tmpdir(), 'kvsieve-corrupt-'));
     try {
       writeFileSync(join(bad, 'corrupt.json'), JSON.stringify(corrupted));
-      writeFileSync(join(bad, 'truncated.json'), JSON.stringify({ ...f.json, query: encodeF32(new Float32Array(10)) }));
+      writeFileSync(
+        join(bad, 'truncated.json'),
+        JSON.stringify({ ...f.json, query: encodeF32(new Float32Array(10)) }),
+      );
       writeFileSync(join(bad, 'not-json.json'), '{"name": ');
       const report = await runConformance([bad]);
       const byName = (s: string) => report.results.find((r) => r.name.endsWith(s));
       expect(report.passed).toBe(0);
       expect(report.failed).toBe(7);
-      expect(byName('bad-kept')!.problems.join()).toMatch(new RegExp(`KV head 0: .*kept but not in the reference: \\[${best} .*in the reference but not kept: \\[${worst} `));
-      expect(byName('bad-scores')!.problems.join()).toMatch(/scores: 1 of \d+ scores outside rtol 0.0001; worst at flat index 5/);
-      expect(byName('unknown-method')!.problems.join()).toMatch(/unknown method "lru"; known: snapkv, pyramidkv, h2o, streamingllm, adakv/);
-      expect(byName('bad-streaming')!.problems.join()).toMatch(/KV head 0: keeps 24 positions, the reference 23.*kept but not in the reference: \[0\]/);
-      expect(byName('bad-params')!.problems.join()).toMatch(/OptionError: h2o: option "window" must be an integer ≥ 1/);
-      expect(byName('truncated.json')!.problems.join()).toMatch(/truncated\.json: "query" must be 6208 float32 values \[8, 97, 8\], got "10 values"/);
+      expect(byName('bad-kept')!.problems.join()).toMatch(
+        new RegExp(
+          `KV head 0: .*kept but not in the reference: \\[${best} .*in the reference but not kept: \\[${worst} `,
+        ),
+      );
+      expect(byName('bad-scores')!.problems.join()).toMatch(
+        /scores: 1 of \d+ scores outside rtol 0.0001; worst at flat index 5/,
+      );
+      expect(byName('unknown-method')!.problems.join()).toMatch(
+        /unknown method "lru"; known: snapkv, pyramidkv, h2o, streamingllm, adakv/,
+      );
+      expect(byName('bad-streaming')!.problems.join()).toMatch(
+        /KV head 0: keeps 24 positions, the reference 23.*kept but not in the reference: \[0\]/,
+      );
+      expect(byName('bad-params')!.problems.join()).toMatch(
+        /OptionError: h2o: option "window" must be an integer ≥ 1/,
+      );
+      expect(byName('truncated.json')!.problems.join()).toMatch(
+        /truncated\.json: "query" must be 6208 float32 values \[8, 97, 8\], got "10 values"/,
+      );
       expect(byName('not-json.json')!.problems.join()).toMatch(/not-json\.json: not readable JSON/);
 
       const out = io();
@@ -161,7 +288,9 @@ describe('a corrupted vector file reports failures', () => {
 
   it('rejects a missing path, no path and unknown flags with exit status 2', async () => {
     await expect(runConformance([join(dir, 'nope.json')])).rejects.toThrow(VectorFileError);
-    await expect(runConformance([join(dir, 'nope.json')])).rejects.toThrow(/nope\.json: no such file or folder/);
+    await expect(runConformance([join(dir, 'nope.json')])).rejects.toThrow(
+      /nope\.json: no such file or folder/,
+    );
     for (const argv of [[join(dir, 'nope.json')], [], ['--tolerance', '1', dir], ['--rtol', 'x', dir]]) {
       const out = io();
       expect(await main(argv, out)).toBe(2);

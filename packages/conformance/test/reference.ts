@@ -17,7 +17,14 @@ export interface Inputs {
   readonly k: Float32Array; // [Hkv, L, d]
 }
 
-export function randomInputs(seed: number, H: number, Hkv: number, L: number, d: number, spread: number): Inputs {
+export function randomInputs(
+  seed: number,
+  H: number,
+  Hkv: number,
+  L: number,
+  d: number,
+  spread: number,
+): Inputs {
   let s = seed >>> 0;
   const uniform = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -108,11 +115,25 @@ function keepTop(scores: number[][], budgets: number[], L: number, w: number): n
 export function snapkvKept(x: Inputs, p: WindowParams): { kept: number[][]; scores: number[][] } {
   const scores = snapScores(x, p);
   if (x.L < p.capacity) return { kept: scores.map(() => range(0, x.L)), scores };
-  return { kept: keepTop(scores, scores.map(() => p.capacity - p.window), x.L, p.window), scores };
+  return {
+    kept: keepTop(
+      scores,
+      scores.map(() => p.capacity - p.window),
+      x.L,
+      p.window,
+    ),
+    scores,
+  };
 }
 
 /** METHODS.md's PyramidKV schedule, literally. */
-export function pyramidPrefix(L: number, p: WindowParams, beta: number, numLayers: number, layer: number): number | 'all' {
+export function pyramidPrefix(
+  L: number,
+  p: WindowParams,
+  beta: number,
+  numLayers: number,
+  layer: number,
+): number | 'all' {
   const base = p.capacity - p.window;
   if (L < p.capacity) return 'all';
   if (L < 2 * base) return base;
@@ -126,21 +147,38 @@ export function pyramidPrefix(L: number, p: WindowParams, beta: number, numLayer
   return hi - layer * step;
 }
 
-export function pyramidkvKept(x: Inputs, p: WindowParams, beta: number, numLayers: number, layer: number): number[][] {
+export function pyramidkvKept(
+  x: Inputs,
+  p: WindowParams,
+  beta: number,
+  numLayers: number,
+  layer: number,
+): number[][] {
   const cap = pyramidPrefix(x.L, p, beta, numLayers, layer);
   const scores = snapScores(x, p);
   if (cap === 'all') return scores.map(() => range(0, x.L));
-  return keepTop(scores, scores.map(() => cap), x.L, p.window);
+  return keepTop(
+    scores,
+    scores.map(() => cap),
+    x.L,
+    p.window,
+  );
 }
 
 export function h2oKept(x: Inputs, window: number, capacity: number, gqaReduce: Reduce): number[][] {
   const reduced = reduceGroups(columnSums(x, 0), x.Hkv, gqaReduce).map((r) => r.slice(0, x.L - window));
   if (x.L < capacity) return reduced.map(() => range(0, x.L));
-  return keepTop(reduced, reduced.map(() => capacity - window), x.L, window);
+  return keepTop(
+    reduced,
+    reduced.map(() => capacity - window),
+    x.L,
+    window,
+  );
 }
 
 export function streamingKept(x: Inputs, window: number, capacity: number): number[][] {
-  const kept = x.L <= capacity ? range(0, x.L) : [...range(0, capacity - window), ...range(x.L - window, x.L)];
+  const kept =
+    x.L <= capacity ? range(0, x.L) : [...range(0, capacity - window), ...range(x.L - window, x.L)];
   return Array.from({ length: x.Hkv }, () => kept);
 }
 
@@ -182,11 +220,21 @@ export function vectorFileJson(name: string, x: Inputs, checks: CheckJson[]): Re
 }
 
 /** Every method of METHODS.md that the format can name, on one input set. */
-export function allChecks(x: Inputs, p: WindowParams, extra: { beta: number; numLayers: number; alpha: number }): CheckJson[] {
+export function allChecks(
+  x: Inputs,
+  p: WindowParams,
+  extra: { beta: number; numLayers: number; alpha: number },
+): CheckJson[] {
   const tag = `q${x.H}kv${x.Hkv}L${x.L}d${x.d}w${p.window}C${p.capacity}k${p.kernel}${p.pooling}${p.gqaReduce}`;
   const snap = snapkvKept(x, p);
   const checks: CheckJson[] = [
-    { name: `snapkv-${tag}`, method: 'snapkv', params: { ...p }, kept: snap.kept, pooledScores: encodeF32(snap.scores.flat()) },
+    {
+      name: `snapkv-${tag}`,
+      method: 'snapkv',
+      params: { ...p },
+      kept: snap.kept,
+      pooledScores: encodeF32(snap.scores.flat()),
+    },
   ];
   for (let layer = 0; layer < extra.numLayers; layer++) {
     checks.push({

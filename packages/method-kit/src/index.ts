@@ -1,2 +1,2 @@
-export * from './options.js';
 export * from './composable.js';
+export * from './options.js';

@@ -1,4 +1,12 @@
-import { type Budget, OptionError, POOLINGS, type Pooling, type ReduceOp, describeBudget, resolveBudget } from '@kvsieve/core';
+import {
+  type Budget,
+  describeBudget,
+  OptionError,
+  POOLINGS,
+  type Pooling,
+  type ReduceOp,
+  resolveBudget,
+} from '@kvsieve/core';
 
 /** Options as a command line or a JSON file hands them over: anything may be missing or mistyped. */
 export type RawOptions = Readonly<Record<string, unknown>>;
@@ -65,7 +73,13 @@ export interface IntRule {
   readonly hint?: string;
 }
 
-export function readInt(where: string, name: string, value: unknown, fallback: number, rule: IntRule): number {
+export function readInt(
+  where: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  rule: IntRule,
+): number {
   const v = value === undefined ? fallback : value;
   const range = `${rule.odd ? 'an odd ' : 'an '}integer ≥ ${rule.min}${rule.max !== undefined ? ` and ≤ ${rule.max}` : ''}${rule.hint ? ` ${rule.hint}` : ''}`;
   const ok =
@@ -101,7 +115,9 @@ export function readChoice<T extends string>(
 ): T {
   const v = value === undefined ? fallback : value;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new OptionError(`${where}: option "${name}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${show(v)}`);
+    throw new OptionError(
+      `${where}: option "${name}" must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${show(v)}`,
+    );
   }
   return v as T;
 }
@@ -111,7 +127,9 @@ export function readWindow(where: string, value: unknown, fallback: number, budg
   const tokens = budgetTokens(budget);
   return readInt(where, 'window', value, fallback, {
     min: 1,
-    ...(tokens !== undefined ? { max: tokens - 1, hint: `(smaller than the budget of ${tokens} tokens)` } : {}),
+    ...(tokens !== undefined
+      ? { max: tokens - 1, hint: `(smaller than the budget of ${tokens} tokens)` }
+      : {}),
   });
 }
 
@@ -156,7 +174,9 @@ export function readWindowScoreOptions(
   const window = readWindow(where, opts.window, defaults.window, budget);
   const pooling = readChoice(where, 'pooling', opts.pooling, defaults.pooling, POOLINGS);
   const kernel =
-    pooling === 'none' && opts.kernel === undefined ? 1 : readInt(where, 'kernel', opts.kernel, defaults.kernel, { min: 1, odd: true });
+    pooling === 'none' && opts.kernel === undefined
+      ? 1
+      : readInt(where, 'kernel', opts.kernel, defaults.kernel, { min: 1, odd: true });
   const gqaReduce = readChoice(where, 'gqaReduce', opts.gqaReduce, defaults.gqaReduce, REDUCTIONS);
   return { budget, window, kernel, pooling, gqaReduce };
 }

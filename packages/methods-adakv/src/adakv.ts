@@ -1,5 +1,11 @@
 import { OptionError, type Selector, topPrefixSelector } from '@kvsieve/core';
-import { type ComposableMethod, type RawOptions, composable, readNumber, rejectUnknownOptions } from '@kvsieve/method-kit';
+import {
+  type ComposableMethod,
+  composable,
+  type RawOptions,
+  readNumber,
+  rejectUnknownOptions,
+} from '@kvsieve/method-kit';
 import { createMethod as createH2O } from '@kvsieve/methods-h2o';
 import { createMethod as createPyramidKV } from '@kvsieve/methods-pyramidkv';
 import { createMethod as createSnapKV } from '@kvsieve/methods-snapkv';
@@ -36,7 +42,11 @@ export function adaptiveSelector(alpha: number, base: Selector = topPrefixSelect
 export function adakv(method: ComposableMethod, options: AdaKVOptions = {}): ComposableMethod {
   const raw = options as unknown as RawOptions;
   rejectUnknownOptions('adakv', raw, ['alpha']);
-  const alpha = readNumber('adakv', 'alpha', raw.alpha, ADAKV_DEFAULTS.alpha, { min: 0, max: 1, text: '[0, 1]' });
+  const alpha = readNumber('adakv', 'alpha', raw.alpha, ADAKV_DEFAULTS.alpha, {
+    min: 0,
+    max: 1,
+    text: '[0, 1]',
+  });
   return composable({
     name: `adakv(${method.name})`,
     options: { ...method.options, method: method.name, alpha },
@@ -63,7 +73,9 @@ export function createMethod(options: Record<string, unknown>): ComposableMethod
   const make = typeof method === 'string' ? SCORED[method] : undefined;
   if (!make) {
     throw new OptionError(
-      `adakv: option "method" must be one of ${Object.keys(SCORED).map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(method)}`,
+      `adakv: option "method" must be one of ${Object.keys(SCORED)
+        .map((k) => `"${k}"`)
+        .join(', ')}, got ${JSON.stringify(method)}`,
     );
   }
   return adakv(make(rest), alpha === undefined ? {} : { alpha: alpha as number });

@@ -1,4 +1,4 @@
-import { OptionError, ShapeError, compareScores } from '@kvsieve/core';
+import { compareScores, OptionError, ShapeError } from '@kvsieve/core';
 
 /**
  * AdaKV's allocation for one layer. `scores` is `[Hkv, P]` (row-major) and `budgets[h]` the prefix
@@ -19,8 +19,10 @@ export function headAdaptiveBudgets(
   if (scores.length !== kvHeads * prefix) {
     throw new ShapeError(`headAdaptiveBudgets: ${scores.length} scores for [${kvHeads}, ${prefix}]`);
   }
-  if (budgets.length !== kvHeads) throw new ShapeError(`headAdaptiveBudgets: ${budgets.length} budgets for ${kvHeads} KV heads`);
-  if (!(alpha >= 0 && alpha <= 1)) throw new OptionError(`headAdaptiveBudgets: alpha must be in [0, 1], got ${alpha}`);
+  if (budgets.length !== kvHeads)
+    throw new ShapeError(`headAdaptiveBudgets: ${budgets.length} budgets for ${kvHeads} KV heads`);
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new OptionError(`headAdaptiveBudgets: alpha must be in [0, 1], got ${alpha}`);
   const counts = new Int32Array(kvHeads);
   const rest: { h: number; j: number; s: number }[] = [];
   let total = 0;
@@ -36,7 +38,9 @@ export function headAdaptiveBudgets(
   let left = total - counts.reduce((a, b) => a + b, 0);
   // Within a head the remaining positions are already in descending order, so taking the global
   // best `left` of them is the same as giving each head its next-best positions: counts suffice.
-  rest.sort((a, b) => (a.s !== b.s ? (Number.isNaN(a.s) ? 1 : Number.isNaN(b.s) ? -1 : b.s - a.s) : a.h - b.h || a.j - b.j));
+  rest.sort((a, b) =>
+    a.s !== b.s ? (Number.isNaN(a.s) ? 1 : Number.isNaN(b.s) ? -1 : b.s - a.s) : a.h - b.h || a.j - b.j,
+  );
   for (const r of rest) {
     if (left === 0) break;
     counts[r.h]! += 1;

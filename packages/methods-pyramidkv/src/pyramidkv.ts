@@ -1,12 +1,12 @@
-import { type Budget, type Pooling, type ReduceOp, pyramidAllocator, windowScorer } from '@kvsieve/core';
+import { type Budget, type Pooling, pyramidAllocator, type ReduceOp, windowScorer } from '@kvsieve/core';
 import {
   type ComposableMethod,
-  type RawOptions,
-  WINDOW_SCORE_OPTION_NAMES,
   composable,
+  type RawOptions,
   readInt,
   readWindowScoreOptions,
   rejectUnknownOptions,
+  WINDOW_SCORE_OPTION_NAMES,
 } from '@kvsieve/method-kit';
 
 export interface PyramidKVOptions {
@@ -24,7 +24,13 @@ export interface PyramidKVOptions {
   readonly beta?: number;
 }
 
-export const PYRAMIDKV_DEFAULTS = { window: 32, kernel: 5, pooling: 'avgpool', gqaReduce: 'mean', beta: 20 } as const;
+export const PYRAMIDKV_DEFAULTS = {
+  window: 32,
+  kernel: 5,
+  pooling: 'avgpool',
+  gqaReduce: 'mean',
+  beta: 20,
+} as const;
 
 /**
  * PyramidKV: SnapKV's scores with a prefix budget that shrinks linearly from the first layer to the

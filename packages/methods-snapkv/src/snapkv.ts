@@ -1,11 +1,11 @@
 import { type Budget, type Pooling, type ReduceOp, uniformAllocator, windowScorer } from '@kvsieve/core';
 import {
   type ComposableMethod,
-  type RawOptions,
-  WINDOW_SCORE_OPTION_NAMES,
   composable,
+  type RawOptions,
   readWindowScoreOptions,
   rejectUnknownOptions,
+  WINDOW_SCORE_OPTION_NAMES,
 } from '@kvsieve/method-kit';
 
 export interface SnapKVOptions {
@@ -32,7 +32,7 @@ export function snapkv(options: SnapKVOptions): ComposableMethod {
   const o = readWindowScoreOptions('snapkv', options as unknown as RawOptions, SNAPKV_DEFAULTS);
   return composable({
     name: 'snapkv',
-    options: o,
+    options: { ...o },
     budget: o.budget,
     window: o.window,
     scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),

@@ -1,8 +1,15 @@
-import { type Budget, type CompressionMethod, METHOD_SPEC, selectSinksAndRecent } from '@kvsieve/core';
 import {
-  type RawOptions,
+  type Budget,
+  type CompressionMethod,
+  describeBudget,
+  METHOD_SPEC,
+  OptionError,
+  selectSinksAndRecent,
+} from '@kvsieve/core';
+import {
   budgetTokens,
   checkBudgetForPrompt,
+  type RawOptions,
   readBudget,
   readInt,
   rejectUnknownOptions,
@@ -28,21 +35,30 @@ export function streamingllm(options: StreamingLLMOptions): CompressionMethod {
   const tokens = budgetTokens(budget);
   const sinks = readInt('streamingllm', 'sinks', raw.sinks, STREAMINGLLM_DEFAULTS.sinks, {
     min: 0,
-    ...(tokens !== undefined ? { max: tokens - 1, hint: `(smaller than the budget of ${tokens} tokens)` } : {}),
+    ...(tokens !== undefined
+      ? { max: tokens - 1, hint: `(smaller than the budget of ${tokens} tokens)` }
+      : {}),
   });
   return {
     spec: METHOD_SPEC,
     name: 'streamingllm',
     options: Object.freeze({ budget, sinks }),
     begin(model, prompt) {
-      // The recent part must hold at least one token, as a window of one would.
-      const capacity = checkBudgetForPrompt('streamingllm', budget, sinks, prompt.length);
+      const capacity = checkBudgetForPrompt('streamingllm', budget, 0, prompt.length);
+      if (prompt.length > capacity && capacity <= sinks) {
+        throw new OptionError(
+          `streamingllm: option "budget" (${describeBudget(budget)}) gives ${capacity} tokens for a ${prompt.length}-token prompt, not more than the ${sinks} sinks; raise the budget or lower "sinks"`,
+        );
+      }
       return {
         // Positions alone decide; no queries are needed.
         observe: { window: 0 },
         async afterLayer(ctx) {
           if (ctx.length <= capacity) {
-            return { keep: 'all', note: `${ctx.length} tokens fit the budget of ${capacity}: nothing evicted` };
+            return {
+              keep: 'all',
+              note: `${ctx.length} tokens fit the budget of ${capacity}: nothing evicted`,
+            };
           }
           return { keep: selectSinksAndRecent(model.numKvHeads, ctx.length, sinks, capacity) };
         },
