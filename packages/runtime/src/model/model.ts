@@ -1,0 +1,281 @@
+import {
+  type Backend,
+  type CompressionMethod,
+  IndexError,
+  KVCache,
+  type LayerDecision,
+  METHOD_SPEC,
+  type ModelInfo,
+  OptionError,
+  type Tensor,
+  createLayerContext,
+} from '@kvsieve/core';
+import type { TextTokenizer } from '../tokenizer/tokenizer.js';
+import { decoderLayer } from './block.js';
+import { type ModelConfig, ropeInvFreq } from './config.js';
+import { type ModelWeights, disposeWeights } from './weights.js';
+
+/** What prefill did to one layer's cache. */
+export interface LayerStats {
+  readonly layer: number;
+  /** Tokens the layer computed on (fewer than the prompt after structural propagation). */
+  readonly tokens: number;
+  /** Entries kept per KV head after the method's decision. */
+  readonly kept: Int32Array;
+  /** Tokens passed on to deeper layers, when the method propagated fewer. */
+  readonly propagated?: number;
+  readonly note?: string;
+}
+
+export interface PrefillOptions {
+  /** Compression applied to each layer's cache as soon as that layer is complete. */
+  readonly method?: CompressionMethod;
+  /** Prompt tokens per forward chunk (default 256): bounds activation memory. */
+  readonly chunkSize?: number;
+  /** Called after each layer (for progress bars). */
+  readonly onLayer?: (layer: number, numLayers: number) => void;
+}
+
+export interface PrefillResult {
+  readonly cache: KVCache;
+  /** Next-token logits after the last prompt token. */
+  readonly logits: Float32Array;
+  readonly layers: readonly LayerStats[];
+  /** The method's run, for decode-time hooks. */
+  readonly run: ReturnType<CompressionMethod['begin']> | null;
+}
+
+/** A loaded Llama-family model on one backend. */
+export class Model {
+  readonly info: ModelInfo;
+  private readonly invFreq: Tensor;
+  private disposed = false;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: ModelConfig,
+    private readonly weights: ModelWeights,
+    readonly tokenizer: TextTokenizer,
+    /** The file or folder the model came from. */
+    readonly source: string,
+  ) {
+    this.info = {
+      numLayers: config.numLayers,
+      numHeads: config.numHeads,
+      numKvHeads: config.numKvHeads,
+      headDim: config.headDim,
+      maxPositions: config.maxPositions,
+      name: source,
+    };
+    this.invFreq = backend.upload(ropeInvFreq(config, weights.ropeFactors), [config.ropeDim / 2], 'f32', 'rope invFreq');
+  }
+
+  /** Bytes a full (uncompressed) cache holds for `tokens` tokens, as LayerCache counts them. */
+  fullCacheBytes(tokens: number): number {
+    const c = this.config;
+    return c.numLayers * c.numKvHeads * tokens * (2 * c.headDim * 4 + 4);
+  }
+
+  private checkIds(ids: readonly number[], what: string): void {
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new IndexError(`${what}: token ${i} is ${id}, outside the vocabulary [0, ${this.config.vocabSize})`);
+      }
+    });
+  }
+
+  /**
+   * Run the prompt layer by layer, in chunks. After each layer the method (if any) sees that
+   * layer's keys and window queries and its selection is applied at once, so only compacted
+   * layers stay in memory.
+   */
+  async prefill(ids: readonly number[], opts: PrefillOptions = {}): Promise<PrefillResult> {
+    this.assertLive();
+    const N = ids.length;
+    if (N === 0) throw new OptionError('prefill: the prompt is empty; give at least one token');
+    if (N > this.config.maxPositions) {
+      throw new OptionError(`prefill: the prompt has ${N} tokens but the model handles at most ${this.config.maxPositions} positions; shorten the prompt`);
+    }
+    this.checkIds(ids, 'prefill');
+    const chunk = opts.chunkSize ?? 256;
+    if (!Number.isInteger(chunk) || chunk < 1) throw new OptionError(`prefill: chunkSize must be a positive integer, got ${chunk}`);
+    const method = opts.method;
+    if (method && method.spec !== METHOD_SPEC) {
+      throw new OptionError(`prefill: method ${method.name} implements ${String(method.spec)}, this runtime knows ${METHOD_SPEC}`);
+    }
+    const run = method ? method.begin(this.info, { length: N }) : null;
+    const b = this.backend;
+    const c = this.config;
+    const { numHeads: H, headDim: d, hiddenSize: D } = c;
+    const cache = new KVCache(b, { numLayers: c.numLayers, kvHeads: c.numKvHeads, headDim: d });
+    const ids32 = b.upload(Int32Array.from(ids), [N], 'i32', 'prompt ids');
+    let x = b.embedding(this.weights.embed, ids32);
+    ids32.dispose();
+    let positions = Int32Array.from({ length: N }, (_, i) => i);
+    const stats: LayerStats[] = [];
+    try {
+      for (let l = 0; l < c.numLayers; l++) {
+        const n = positions.length;
+        const layerCache = cache.layer(l);
+        layerCache.reserve(n);
+        const w = run ? Math.min(run.observe.window, n) : 0;
+        const windowQ = run && w > 0 ? b.zeros([w, H, d], 'f32', 'window queries') : null;
+        const allQ = run?.observe.allQueries ? b.zeros([n, H, d], 'f32', 'all queries') : null;
+        const next = b.zeros([n, D], 'f32', 'hidden');
+        for (let c0 = 0; c0 < n; c0 += chunk) {
+          const c1 = Math.min(n, c0 + chunk);
+          const rows = b.upload(Int32Array.from({ length: c1 - c0 }, (_, i) => c0 + i), [c1 - c0], 'i32', 'chunk rows');
+          const xc = b.gatherRows(x, rows);
+          const { out, queries } = decoderLayer(b, c, this.weights.layers[l]!, this.invFreq, layerCache, xc, positions.subarray(c0, c1));
+          xc.dispose();
+          b.scatterRows(next, rows, out);
+          out.dispose();
+          if (allQ) b.scatterRows(allQ, rows, queries);
+          rows.dispose();
+          if (windowQ && c1 > n - w) {
+            const from = Math.max(c0, n - w);
+            const src = b.upload(Int32Array.from({ length: c1 - from }, (_, i) => from - c0 + i), [c1 - from], 'i32', 'rows');
+            const dst = b.upload(Int32Array.from({ length: c1 - from }, (_, i) => from - (n - w) + i), [c1 - from], 'i32', 'rows');
+            const picked = b.gatherRows(queries, src);
+            b.scatterRows(windowQ, dst, picked);
+            picked.dispose();
+            src.dispose();
+            dst.dispose();
+          }
+          queries.dispose();
+        }
+        x.dispose();
+        x = next;
+        let decision: LayerDecision = { keep: 'all' };
+        if (run && windowQ) {
+          decision = await this.decide(run, l, layerCache, windowQ, allQ, positions);
+        }
+        windowQ?.dispose();
+        allQ?.dispose();
+        if (decision.keep !== 'all') layerCache.compact(decision.keep);
+        let propagated: number | undefined;
+        if (decision.propagate) {
+          const p = checkPropagate(decision.propagate, n, l);
+          const idx = b.upload(p, [p.length], 'i32', 'propagated rows');
+          const kept = b.gatherRows(x, idx);
+          idx.dispose();
+          x.dispose();
+          x = kept;
+          positions = Int32Array.from(p, (i) => positions[i]!);
+          propagated = p.length;
+        }
+        stats.push({
+          layer: l,
+          tokens: n,
+          kept: layerCache.lengths(),
+          ...(propagated !== undefined ? { propagated } : {}),
+          ...(decision.note ? { note: decision.note } : {}),
+        });
+        await b.sync();
+        opts.onLayer?.(l, c.numLayers);
+      }
+      const logits = await this.head(x, positions.length - 1);
+      return { cache, logits, layers: stats, run };
+    } catch (e) {
+      cache.dispose();
+      throw e;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private async decide(
+    run: NonNullable<PrefillResult['run']>,
+    layer: number,
+    layerCache: KVCache['layers'][number],
+    windowQ: Tensor,
+    allQ: Tensor | null,
+    positions: Int32Array,
+  ): Promise<LayerDecision> {
+    const b = this.backend;
+    const keys = layerCache.headMajor('keys');
+    const windowQueries = b.transpose01(windowQ);
+    const allQueries = allQ ? b.transpose01(allQ) : undefined;
+    const ctx = createLayerContext({
+      backend: b,
+      model: this.info,
+      layer,
+      keys: keys.tensor,
+      windowQueries,
+      ...(allQueries ? { allQueries } : {}),
+      positions,
+    });
+    try {
+      return await run.afterLayer(ctx);
+    } finally {
+      ctx.release();
+      if (keys.copied) keys.tensor.dispose();
+      windowQueries.dispose();
+      allQueries?.dispose();
+    }
+  }
+
+  /** Logits `[vocab]` of hidden row `row` of `x [n, D]`. */
+  private async head(x: Tensor, row: number): Promise<Float32Array> {
+    const b = this.backend;
+    const idx = b.upload([row], [1], 'i32', 'last row');
+    const last = b.gatherRows(x, idx);
+    idx.dispose();
+    const h = b.rmsnorm(last, this.weights.finalNorm, this.config.rmsEps);
+    last.dispose();
+    const logits = b.matmul(h, this.weights.lmHead, { transposeB: true });
+    h.dispose();
+    const out = await logits.readF32();
+    logits.dispose();
+    return out;
+  }
+
+  /** One decode step: append `token` at `position` to every layer's cache; next-token logits. */
+  async step(cache: KVCache, token: number, position: number): Promise<Float32Array> {
+    this.assertLive();
+    this.checkIds([token], 'step');
+    if (position >= this.config.maxPositions) {
+      throw new OptionError(`step: position ${position} is beyond the model's ${this.config.maxPositions} positions`);
+    }
+    const b = this.backend;
+    const id = b.upload([token], [1], 'i32', 'token');
+    let x = b.embedding(this.weights.embed, id);
+    id.dispose();
+    const pos = Int32Array.of(position);
+    try {
+      for (let l = 0; l < this.config.numLayers; l++) {
+        const { out, queries } = decoderLayer(b, this.config, this.weights.layers[l]!, this.invFreq, cache.layer(l), x, pos);
+        queries.dispose();
+        x.dispose();
+        x = out;
+      }
+      return await this.head(x, 0);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeWeights(this.weights);
+    this.invFreq.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new OptionError(`model ${this.source} was disposed; load it again`);
+  }
+}
+
+function checkPropagate(p: Int32Array, n: number, layer: number): Int32Array {
+  const where = `layer ${layer} decision.propagate`;
+  if (p.length === 0) throw new IndexError(`${where}: empty; keep at least the last prompt token`);
+  for (let i = 0; i < p.length; i++) {
+    if (p[i]! < 0 || p[i]! >= n) throw new IndexError(`${where}: index ${p[i]} is outside the layer's ${n} tokens`);
+    if (i > 0 && p[i]! <= p[i - 1]!) throw new IndexError(`${where}: indices must be strictly ascending (${p[i - 1]} then ${p[i]})`);
+  }
+  if (p[p.length - 1] !== n - 1) {
+    throw new IndexError(`${where}: must include the last token (${n - 1}), whose state gives the next-token logits`);
+  }
+  return p;
+}

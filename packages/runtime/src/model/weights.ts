@@ -1,0 +1,175 @@
+import type { Backend, Tensor } from '@kvsieve/core';
+import { ModelConfigError, ModelFileError } from '../errors.js';
+import type { WeightSource } from '../io/safetensors.js';
+import type { ModelConfig } from './config.js';
+
+export interface LayerWeights {
+  attnNorm: Tensor;
+  wq: Tensor;
+  wk: Tensor;
+  wv: Tensor;
+  wo: Tensor;
+  bq?: Tensor;
+  bk?: Tensor;
+  bv?: Tensor;
+  qNorm?: Tensor;
+  kNorm?: Tensor;
+  ffnNorm: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  down: Tensor;
+}
+
+export interface ModelWeights {
+  embed: Tensor;
+  finalNorm: Tensor;
+  /** The output projection; the embedding table itself when embeddings are tied. */
+  lmHead: Tensor;
+  layers: LayerWeights[];
+  /** GGUF `rope_freqs.weight` (Llama 3 scaling factors), read to the host. */
+  ropeFactors?: Float32Array;
+}
+
+/** Tensor names of one file format, by role. */
+export interface WeightNames {
+  embed: string;
+  finalNorm: string;
+  lmHead: string;
+  layer(i: number, role: keyof LayerWeights): string;
+}
+
+const HF_LAYER: Record<keyof LayerWeights, string> = {
+  attnNorm: 'input_layernorm.weight',
+  wq: 'self_attn.q_proj.weight',
+  wk: 'self_attn.k_proj.weight',
+  wv: 'self_attn.v_proj.weight',
+  wo: 'self_attn.o_proj.weight',
+  bq: 'self_attn.q_proj.bias',
+  bk: 'self_attn.k_proj.bias',
+  bv: 'self_attn.v_proj.bias',
+  qNorm: 'self_attn.q_norm.weight',
+  kNorm: 'self_attn.k_norm.weight',
+  ffnNorm: 'post_attention_layernorm.weight',
+  gate: 'mlp.gate_proj.weight',
+  up: 'mlp.up_proj.weight',
+  down: 'mlp.down_proj.weight',
+};
+
+const GGUF_LAYER: Record<keyof LayerWeights, string> = {
+  attnNorm: 'attn_norm.weight',
+  wq: 'attn_q.weight',
+  wk: 'attn_k.weight',
+  wv: 'attn_v.weight',
+  wo: 'attn_output.weight',
+  bq: 'attn_q.bias',
+  bk: 'attn_k.bias',
+  bv: 'attn_v.bias',
+  qNorm: 'attn_q_norm.weight',
+  kNorm: 'attn_k_norm.weight',
+  ffnNorm: 'ffn_norm.weight',
+  gate: 'ffn_gate.weight',
+  up: 'ffn_up.weight',
+  down: 'ffn_down.weight',
+};
+
+export const HF_NAMES: WeightNames = {
+  embed: 'model.embed_tokens.weight',
+  finalNorm: 'model.norm.weight',
+  lmHead: 'lm_head.weight',
+  layer: (i, role) => `model.layers.${i}.${HF_LAYER[role]}`,
+};
+
+export const GGUF_NAMES: WeightNames = {
+  embed: 'token_embd.weight',
+  finalNorm: 'output_norm.weight',
+  lmHead: 'output.weight',
+  layer: (i, role) => `blk.${i}.${GGUF_LAYER[role]}`,
+};
+
+function expectedShapes(c: ModelConfig): Record<keyof LayerWeights, number[] | null> {
+  const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: d, intermediateSize: I } = c;
+  return {
+    attnNorm: [D],
+    wq: [H * d, D],
+    wk: [Hkv * d, D],
+    wv: [Hkv * d, D],
+    wo: [D, H * d],
+    bq: c.qkvBias ? [H * d] : null,
+    bk: c.qkvBias ? [Hkv * d] : null,
+    bv: c.qkvBias ? [Hkv * d] : null,
+    qNorm: c.qkNorm ? [d] : null,
+    kNorm: c.qkNorm ? [d] : null,
+    ffnNorm: [D],
+    gate: [I, D],
+    up: [I, D],
+    down: [D, I],
+  };
+}
+
+/**
+ * Check every tensor's presence and shape against the configuration, then upload them one at a
+ * time (each host copy is dropped before the next is read). On any failure everything uploaded so
+ * far is disposed.
+ */
+export function loadWeights(backend: Backend, src: WeightSource, names: WeightNames, c: ModelConfig, configFile: string): ModelWeights {
+  const plan: { name: string; shape: number[]; set: (t: Tensor) => void }[] = [];
+  const shapes = expectedShapes(c);
+  const layers: Partial<LayerWeights>[] = Array.from({ length: c.numLayers }, () => ({}));
+  const top: Partial<ModelWeights> = {};
+  const want = (name: string, shape: number[], set: (t: Tensor) => void) => {
+    const info = src.info(name);
+    if (!info) {
+      throw new ModelFileError(`${src.description}: tensor ${name} is missing (the ${c.architecture} configuration in ${configFile} needs it)`);
+    }
+    if (info.shape.length !== shape.length || info.shape.some((x, i) => x !== shape[i])) {
+      throw new ModelConfigError(
+        `${info.file}: tensor ${name} has shape [${info.shape.join(', ')}] but ${configFile} implies [${shape.join(', ')}]`,
+      );
+    }
+    plan.push({ name, shape, set });
+  };
+  want(names.embed, [c.vocabSize, c.hiddenSize], (t) => (top.embed = t));
+  want(names.finalNorm, [c.hiddenSize], (t) => (top.finalNorm = t));
+  if (!c.tiedEmbeddings) want(names.lmHead, [c.vocabSize, c.hiddenSize], (t) => (top.lmHead = t));
+  for (let i = 0; i < c.numLayers; i++) {
+    for (const [role, shape] of Object.entries(shapes) as [keyof LayerWeights, number[] | null][]) {
+      if (shape) want(names.layer(i, role), shape, (t) => (layers[i]![role] = t));
+    }
+  }
+  const uploaded: Tensor[] = [];
+  try {
+    for (const p of plan) {
+      const { data, dtype } = src.read(p.name);
+      const t = backend.upload(data, p.shape, dtype, p.name);
+      uploaded.push(t);
+      p.set(t);
+    }
+    let ropeFactors: Float32Array | undefined;
+    if (src.has('rope_freqs.weight')) {
+      const r = src.read('rope_freqs.weight');
+      if (r.dtype !== 'f32' || r.data.length !== c.ropeDim / 2) {
+        throw new ModelConfigError(`${src.description}: rope_freqs.weight must be ${c.ropeDim / 2} f32 values`);
+      }
+      ropeFactors = r.data as Float32Array;
+    }
+    return {
+      embed: top.embed!,
+      finalNorm: top.finalNorm!,
+      lmHead: top.lmHead ?? top.embed!,
+      layers: layers as LayerWeights[],
+      ...(ropeFactors ? { ropeFactors } : {}),
+    };
+  } catch (e) {
+    for (const t of uploaded) t.dispose();
+    throw e;
+  }
+}
+
+export function disposeWeights(w: ModelWeights): void {
+  const seen = new Set<Tensor>();
+  const all = [w.embed, w.finalNorm, w.lmHead, ...w.layers.flatMap((l) => Object.values(l) as Tensor[])];
+  for (const t of all) {
+    if (!seen.has(t)) t.dispose();
+    seen.add(t);
+  }
+}

@@ -1,0 +1,6 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  resolve: { conditions: ['@kvsieve/source'] },
+  test: { name: 'runtime', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], testTimeout: 120_000 },
+});
