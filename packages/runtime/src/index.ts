@@ -7,3 +7,14 @@ export { SafetensorsSource, type WeightSource, encodeSafetensorsHeader } from '.
 export type { TextTokenizer } from './tokenizer/tokenizer.js';
 export { SpmTokenizer } from './tokenizer/spm.js';
 export { HfTokenizer } from './tokenizer/hf.js';
+export {
+  generate,
+  type GenerateOptions,
+  type GeneratedToken,
+  type GenerationSummary,
+  type StepStats,
+  type StopReason,
+} from './generate/generate.js';
+export { argmax, createSampler, seededRandom, type SamplingOptions } from './generate/sampler.js';
+export { StopStringFilter } from './generate/stops.js';
+export { applyChatTemplate, type ChatMessage } from './tokenizer/chat.js';

@@ -46,5 +46,5 @@ for (let step = 0; step < count; step++) {
   logits.push(row);
   input = [[best, { generateNext: { logits: true } }]];
 }
-process.stdout.write(`${JSON.stringify({ promptTokens, tokens, logits })}\n`);
-process.exit(0);
+// Exit only once the pipe has taken everything: exiting at once truncates large outputs.
+process.stdout.write(`${JSON.stringify({ promptTokens, tokens, logits })}\n`, () => process.exit(0));

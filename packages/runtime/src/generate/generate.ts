@@ -1,0 +1,150 @@
+import { type CompressionMethod, OptionError } from '@kvsieve/core';
+import type { LayerStats, Model } from '../model/model.js';
+import { type SamplingOptions, createSampler } from './sampler.js';
+import { StopStringFilter } from './stops.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most (default 128). */
+  readonly maxTokens?: number;
+  /** Stop when the text contains one of these; the stop string itself is not emitted. */
+  readonly stop?: readonly string[];
+  /** Stop at these ids; default the tokenizer's end-of-sequence ids. */
+  readonly stopTokens?: readonly number[];
+  /** Compression applied layer by layer during prefill (and after decode steps if the method asks). */
+  readonly method?: CompressionMethod;
+  /** Prompt tokens per prefill chunk (default 256). */
+  readonly chunkSize?: number;
+  /** Add the tokenizer's special tokens (BOS) to a text prompt (default true). */
+  readonly addSpecial?: boolean;
+  /** Called after each prefill layer. */
+  readonly onPrefillLayer?: (layer: number, numLayers: number) => void;
+}
+
+export interface StepStats {
+  /** Position of this token in the sequence. */
+  readonly position: number;
+  /** Seconds this token took (the first includes nothing of prefill). */
+  readonly seconds: number;
+  /** Decode tokens per second so far. */
+  readonly tokensPerSecond: number;
+  /** Bytes of entries held per layer (keys, values, positions). */
+  readonly cacheBytes: readonly number[];
+}
+
+export interface GeneratedToken {
+  readonly token: number;
+  /** New text this token completes (may be empty while a character or stop string is pending). */
+  readonly text: string;
+  readonly step: number;
+  readonly stats: StepStats;
+}
+
+export type StopReason = 'maxTokens' | 'stopToken' | 'stopString' | 'maxPositions';
+
+export interface GenerationSummary {
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+  readonly tokens: readonly number[];
+  readonly text: string;
+  readonly stopReason: StopReason;
+  readonly prefill: { readonly seconds: number; readonly tokensPerSecond: number; readonly layers: readonly LayerStats[] };
+  readonly decode: { readonly seconds: number; readonly tokensPerSecond: number };
+  /** Bytes a full cache would hold for the same tokens, and bytes actually kept. */
+  readonly cache: { readonly fullBytes: number; readonly keptBytes: number; readonly perLayer: readonly number[] };
+}
+
+/**
+ * Generate from a prompt, streaming tokens as an async iterator; the iterator's return value is
+ * the run's summary. The cache lives only inside the iteration and is freed when it ends or the
+ * consumer stops early.
+ */
+export async function* generate(
+  model: Model,
+  prompt: string | readonly number[],
+  opts: GenerateOptions = {},
+): AsyncGenerator<GeneratedToken, GenerationSummary, void> {
+  const maxTokens = opts.maxTokens ?? 128;
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new OptionError(`maxTokens must be a positive integer, got ${opts.maxTokens}`);
+  const stops = opts.stop ?? [];
+  if (stops.some((s) => typeof s !== 'string' || s.length === 0)) throw new OptionError('stop strings must be non-empty strings');
+  const sample = createSampler(opts);
+  const tok = model.tokenizer;
+  const ids = typeof prompt === 'string' ? tok.encode(prompt, { addSpecial: opts.addSpecial ?? true }) : [...prompt];
+  if (ids.length === 0 || (typeof prompt === 'string' && prompt.length === 0)) {
+    throw new OptionError('generate: the prompt is empty; give some text or token ids');
+  }
+  const stopTokens = new Set(opts.stopTokens ?? tok.eosIds);
+  const t0 = performance.now();
+  const pre = await model.prefill(ids, {
+    ...(opts.method ? { method: opts.method } : {}),
+    ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+    ...(opts.onPrefillLayer ? { onLayer: opts.onPrefillLayer } : {}),
+  });
+  const prefillSeconds = (performance.now() - t0) / 1000;
+  const { cache } = pre;
+  const filter = new StopStringFilter(stops);
+  const out: number[] = [];
+  let text = '';
+  let logits = pre.logits;
+  let stopReason: StopReason = 'maxTokens';
+  let decodeSeconds = 0;
+  try {
+    for (let step = 0; step < maxTokens; step++) {
+      const ts = performance.now();
+      const position = ids.length + out.length;
+      if (step > 0) {
+        if (position > model.config.maxPositions) {
+          stopReason = 'maxPositions';
+          break;
+        }
+        logits = await model.step(cache, out[out.length - 1]!, position - 1);
+        if (pre.run?.afterDecodeStep) {
+          const decision = await pre.run.afterDecodeStep({ step, position: position - 1, backend: model.backend, lengths: cache.lengths() });
+          decision?.forEach((sel, l) => {
+            if (sel) cache.layer(l).compact(sel);
+          });
+        }
+      }
+      const token = sample(logits);
+      if (stopTokens.has(token)) {
+        stopReason = 'stopToken';
+        break;
+      }
+      out.push(token);
+      const full = tok.decode(out);
+      const { text: delta, stopped } = filter.push(full);
+      text += delta;
+      const seconds = (performance.now() - ts) / 1000;
+      decodeSeconds += seconds;
+      yield {
+        token,
+        text: delta,
+        step,
+        stats: {
+          position,
+          seconds,
+          tokensPerSecond: out.length / decodeSeconds,
+          cacheBytes: cache.layers.map((c) => c.usedBytes()),
+        },
+      };
+      if (stopped) {
+        stopReason = 'stopString';
+        break;
+      }
+    }
+    if (stopReason !== 'stopString') text += filter.flush(tok.decode(out));
+    const perLayer = cache.layers.map((c) => c.usedBytes());
+    return {
+      promptTokens: ids.length,
+      generatedTokens: out.length,
+      tokens: out,
+      text,
+      stopReason,
+      prefill: { seconds: prefillSeconds, tokensPerSecond: ids.length / prefillSeconds, layers: pre.layers },
+      decode: { seconds: decodeSeconds, tokensPerSecond: decodeSeconds > 0 ? out.length / decodeSeconds : 0 },
+      cache: { fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1)), keptBytes: perLayer.reduce((a, b) => a + b, 0), perLayer },
+    };
+  } finally {
+    cache.dispose();
+  }
+}
