@@ -51,8 +51,9 @@ export function streamingllm(options: StreamingLLMOptions): CompressionMethod {
         );
       }
       return {
-        // Positions alone decide; no queries are needed.
-        observe: { window: 0 },
+        // Positions alone decide; the one query asked for is never read. Asking for none would let a
+        // runtime that only consults methods which observe something skip this one silently.
+        observe: { window: 1 },
         async afterLayer(ctx) {
           if (ctx.length <= capacity) {
             return {

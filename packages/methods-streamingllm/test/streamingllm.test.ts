@@ -8,7 +8,7 @@ const ctx = (length: number) => ({ layer: 0, length }) as never;
 describe('streamingllm', () => {
   it('keeps the sinks and the most recent tokens of every head, reading no queries', async () => {
     const run = streamingllm({ budget: 8 }).begin(model, { length: 20 });
-    expect(run.observe).toEqual({ window: 0 });
+    expect(run.observe).toEqual({ window: 1 });
     const d = await run.afterLayer(ctx(20));
     expect((d.keep as Int32Array[]).map((s) => Array.from(s))).toEqual([
       [0, 1, 2, 3, 16, 17, 18, 19],
