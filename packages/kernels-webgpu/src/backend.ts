@@ -1,0 +1,371 @@
+import {
+  type AttentionOptions,
+  type Backend,
+  type BackendFeatures,
+  type DType,
+  DTypeError,
+  type HostArray,
+  type PoolMode,
+  type RaggedKV,
+  type ReduceOp,
+  type RopeStyle,
+  type Shape,
+  ShapeError,
+  Tensor,
+  TensorStateError,
+  type UploadData,
+  assertDTypeName,
+  assertValidShape,
+  bytesPerElement,
+  decodeHalf,
+  encodeHalf,
+  formatShape,
+  isFloatDType,
+  sizeOf,
+  validate as check,
+} from '@kvsieve/core';
+import { BindingLimitError } from './errors.js';
+import { type Binding, GpuContext } from './gpu/context.js';
+import { GpuStorage, type GpuTensor, type OpEnv } from './gpu/storage.js';
+import { causalAttentionGpu, raggedAttentionGpu } from './ops/attention/attention.js';
+import { binaryGpu, scaleGpu, siluMulGpu } from './ops/binary/binary.js';
+import { castGpu } from './ops/cast/cast.js';
+import { embeddingGpu } from './ops/embedding/embedding.js';
+import { matmulGpu } from './ops/matmul/matmul.js';
+import { pool1dGpu } from './ops/pool1d/pool1d.js';
+import { reduceGroupsGpu, reduceLastGpu } from './ops/reduce/reduce.js';
+import { rmsnormGpu } from './ops/rmsnorm/rmsnorm.js';
+import { ropeGpu } from './ops/rope/rope.js';
+import { gatherRowsGpu, narrowGpu, scatterRowsGpu, transpose01Gpu } from './ops/rows/rows.js';
+import { softmaxGpu } from './ops/softmax/softmax.js';
+import { topkGpu } from './ops/topk/topk.js';
+import { weightedSumGpu } from './ops/weighted-sum/weighted-sum.js';
+import { windowScoresGpu } from './ops/window-scores/window-scores.js';
+
+const HOST_INDEX_COPY_LIMIT = 1 << 20;
+
+export interface WebGpuBackendOptions {
+  /** Lower the per-tensor byte limit below the device's binding limit (tests, memory caps). */
+  readonly maxTensorBytes?: number;
+  /** Bytes of released buffers kept for reuse (default 256 MiB). */
+  readonly maxPoolBytes?: number;
+}
+
+/** Every {@link Backend} op as WGSL compute shaders. Ops enqueue GPU work; only `read` waits. */
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly features: BackendFeatures;
+  readonly ctx: GpuContext;
+  private readonly live = new Set<GpuStorage>();
+  private readonly env: OpEnv;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapterName: string,
+    opts: WebGpuBackendOptions = {},
+  ) {
+    this.ctx = new GpuContext(device, opts.maxPoolBytes);
+    const deviceLimit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    this.features = {
+      shaderF16: device.features.has('shader-f16'),
+      maxTensorBytes: Math.min(deviceLimit, opts.maxTensorBytes ?? deviceLimit),
+    };
+    this.env = {
+      ctx: this.ctx,
+      out: (shape, dtype, name) => this.alloc(shape, dtype, name),
+      bind: (t, op) => this.storageOf(t, op).binding,
+    };
+  }
+
+  private storageOf(t: Tensor, op: string): GpuStorage {
+    if (!(t.storage instanceof GpuStorage) || t.backend !== this) {
+      throw new TensorStateError(`${op}: tensor '${t.name}' belongs to backend '${t.backend.name}', not this webgpu backend`);
+    }
+    return t.storage;
+  }
+
+  private alloc(shape: Shape, dtype: DType, name: string): GpuTensor {
+    this.ctx.assertAlive(name);
+    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    const limit = this.features.maxTensorBytes;
+    if (bytes > limit) {
+      throw new BindingLimitError(
+        `${name}: tensor ${formatShape(shape)} ${dtype} needs ${bytes} bytes, more than this device's binding limit of ${limit} bytes. ` +
+          'Split it (fewer tokens per chunk, fewer rows per call), use a 16-bit dtype for weights, or use a device with a larger maxStorageBufferBindingSize.',
+      );
+    }
+    const storage = new GpuStorage(this.ctx.acquire(bytes), bytes);
+    this.live.add(storage);
+    return new Tensor(this, storage, dtype, shape, name);
+  }
+
+  upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
+    assertDTypeName(dtype, `upload ${name}`);
+    assertValidShape(shape, `upload ${name}`);
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError(`upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`);
+    }
+    let bytes: ArrayBufferView;
+    let host: Int32Array | undefined;
+    if (data instanceof Uint16Array) {
+      if (dtype !== 'f16' && dtype !== 'bf16') {
+        throw new DTypeError(`upload ${name}: Uint16Array holds raw f16/bf16 bits, not ${dtype} values`);
+      }
+      bytes = data;
+    } else if (isFloatDType(dtype)) {
+      const values = Float32Array.from(data as ArrayLike<number>);
+      bytes = dtype === 'f32' ? values : encodeHalf(values, dtype);
+    } else {
+      for (let i = 0; i < data.length; i++) {
+        const v = (data as ArrayLike<number>)[i]!;
+        const ok = Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
+        if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
+      }
+      if (dtype === 'i32') {
+        const ints = Int32Array.from(data as ArrayLike<number>);
+        if (ints.length <= HOST_INDEX_COPY_LIMIT) host = ints;
+        bytes = ints;
+      } else {
+        bytes = Uint32Array.from(data as ArrayLike<number>);
+      }
+    }
+    const t = this.alloc(shape, dtype, name);
+    t.storage.host = host;
+    this.writeBytes(t.storage.buffer, bytes);
+    return t;
+  }
+
+  private writeBytes(buffer: GPUBuffer, view: ArrayBufferView): void {
+    // writeBuffer needs a multiple of 4 bytes: pad odd-length 16-bit data with one zero element.
+    let src = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    if (src.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+      padded.set(src);
+      src = padded;
+    }
+    if (src.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, src);
+  }
+
+  zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
+    assertDTypeName(dtype, `zeros ${name}`);
+    assertValidShape(shape, `zeros ${name}`);
+    const t = this.alloc(shape, dtype, name);
+    const enc = this.device.createCommandEncoder();
+    enc.clearBuffer(t.storage.buffer);
+    this.device.queue.submit([enc.finish()]);
+    if (dtype === 'i32' && t.size <= HOST_INDEX_COPY_LIMIT) t.storage.host = new Int32Array(t.size);
+    return t;
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    t.assertLive('read');
+    const s = this.storageOf(t, 'read');
+    this.ctx.throwIfErrors('read');
+    const raw = await this.ctx.readBytes(s.buffer, s.byteLength);
+    this.ctx.throwIfErrors('read');
+    if (t.dtype === 'f32') return new Float32Array(raw);
+    if (t.dtype === 'f16' || t.dtype === 'bf16') return decodeHalf(new Uint16Array(raw), t.dtype);
+    return t.dtype === 'i32' ? new Int32Array(raw) : new Uint32Array(raw);
+  }
+
+  dispose(t: Tensor): void {
+    const s = this.storageOf(t, 'dispose');
+    if (s.disposed) return;
+    s.disposed = true;
+    s.host = undefined;
+    this.live.delete(s);
+    this.ctx.release(s.buffer);
+  }
+
+  async sync(): Promise<void> {
+    this.ctx.throwIfErrors('sync');
+    await this.ctx.sync();
+    this.ctx.throwIfErrors('sync');
+  }
+
+  liveBytes(): number {
+    let n = 0;
+    for (const s of this.live) n += s.byteLength;
+    return n;
+  }
+
+  /** Release pooled buffers and destroy the device. Tensors of this backend become unusable. */
+  destroy(): void {
+    this.device.destroy();
+  }
+
+  private host(t: Tensor): Int32Array | undefined {
+    return (t.storage as GpuStorage).host;
+  }
+
+  private alive(op: string): void {
+    this.ctx.assertAlive(op);
+  }
+
+  matmul(a: Tensor, b: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+    const transposeB = opts.transposeB ?? false;
+    const dims = check.validateMatmul(a, b, transposeB);
+    this.alive('matmul');
+    return matmulGpu(this.env, a, b, dims, transposeB);
+  }
+
+  add(a: Tensor, b: Tensor): Tensor {
+    check.validateBinary('add', a, b);
+    this.alive('add');
+    return binaryGpu(this.env, 'add', a, b);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    check.validateBinary('mul', a, b);
+    this.alive('mul');
+    return binaryGpu(this.env, 'mul', a, b);
+  }
+
+  scale(a: Tensor, factor: number): Tensor {
+    check.validateLastDim('scale', a);
+    this.alive('scale');
+    return scaleGpu(this.env, a, factor);
+  }
+
+  rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+    const dims = check.validateRmsnorm(x, weight, eps);
+    this.alive('rmsnorm');
+    return rmsnormGpu(this.env, x, weight, eps, dims);
+  }
+
+  rope(x: Tensor, positions: Tensor, invFreq: Tensor, style: RopeStyle): Tensor {
+    const dims = check.validateRope(x, positions, invFreq);
+    this.alive('rope');
+    return ropeGpu(this.env, x, positions, invFreq, style, dims);
+  }
+
+  siluMul(gate: Tensor, up: Tensor): Tensor {
+    check.validateSameShape('siluMul', gate, up);
+    this.alive('siluMul');
+    return siluMulGpu(this.env, gate, up);
+  }
+
+  softmax(x: Tensor): Tensor {
+    const dims = check.validateLastDim('softmax', x);
+    this.alive('softmax');
+    return softmaxGpu(this.env, x, dims);
+  }
+
+  embedding(table: Tensor, ids: Tensor): Tensor {
+    const dims = check.validateEmbedding(table, ids);
+    const host = this.host(ids);
+    if (host) check.checkRowIndices('embedding', host, dims.vocab, ids.name);
+    this.alive('embedding');
+    return embeddingGpu(this.env, table, ids, dims);
+  }
+
+  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateCausalAttention(q, k, v);
+    this.alive('causalAttention');
+    return causalAttentionGpu(this.env, q, k, v, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+  }
+
+  raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateRaggedAttention(q, kv, qPositions);
+    const off = this.host(kv.offsets);
+    const len = this.host(kv.lengths);
+    if (off && len) {
+      for (let h = 0; h < dims.Hkv; h++) {
+        if (off[h]! < 0 || len[h]! < 0 || off[h]! + len[h]! > dims.rows) {
+          throw new ShapeError(
+            `raggedAttention: KV head ${h} spans rows [${off[h]}, ${off[h]! + len[h]!}) outside the cache's ${dims.rows} rows`,
+          );
+        }
+      }
+    }
+    this.alive('raggedAttention');
+    return raggedAttentionGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+  }
+
+  windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateWindowScores(q, k);
+    this.alive('windowScores');
+    return windowScoresGpu(this.env, q, k, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+  }
+
+  reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {
+    const { R, n } = check.validateReduceGroups(x, groupSize, op);
+    this.alive('reduceGroups');
+    return reduceGroupsGpu(this.env, x, R, n, groupSize, op);
+  }
+
+  reduceLast(x: Tensor, op: ReduceOp): Tensor {
+    check.validateReduceOp('reduceLast', op);
+    const { rows, n } = check.validateLastDim('reduceLast', x);
+    this.alive('reduceLast');
+    return reduceLastGpu(this.env, x, rows, n, op);
+  }
+
+  pool1d(x: Tensor, opts: { kernel: number; mode: PoolMode }): Tensor {
+    const { R, n } = check.validatePool(x, opts.kernel, opts.mode);
+    this.alive('pool1d');
+    return pool1dGpu(this.env, x, R, n, opts.kernel, opts.mode);
+  }
+
+  topk(x: Tensor, k: number): Tensor {
+    const { R, n } = check.validateTopk(x, k);
+    this.alive('topk');
+    return topkGpu(this.env, x, R, n, k);
+  }
+
+  gatherRows(src: Tensor, rows: Tensor): Tensor {
+    const dims = check.validateGather(src, rows);
+    const host = this.host(rows);
+    if (host) check.checkRowIndices('gatherRows', host, dims.R, rows.name);
+    this.alive('gatherRows');
+    return gatherRowsGpu(this.env, src, rows, dims);
+  }
+
+  scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void {
+    const dims = check.validateScatter(dst, rows, src);
+    const host = this.host(rows);
+    if (host) check.checkRowIndices('scatterRows', host, dims.R, rows.name);
+    if (dst.storage === src.storage) {
+      throw new ShapeError(`scatterRows: ${src.name} and ${dst.name} share storage; scatter from a copy (gatherRows) instead`);
+    }
+    this.alive('scatterRows');
+    scatterRowsGpu(this.env, dst, rows, src, dims);
+    // The host copy of dst no longer matches its GPU data; keep it only if it can be updated exactly.
+    const dstHost = this.host(dst);
+    const srcHost = this.host(src);
+    if (dstHost && srcHost && host) {
+      for (let i = 0; i < dims.n; i++) dstHost.set(srcHost.subarray(i * dims.width, (i + 1) * dims.width), host[i]! * dims.width);
+    } else {
+      (dst.storage as GpuStorage).host = undefined;
+    }
+  }
+
+  narrow(x: Tensor, start: number, length: number): Tensor {
+    const { rows, n } = check.validateNarrow(x, start, length);
+    this.alive('narrow');
+    return narrowGpu(this.env, x, start, length, rows, n);
+  }
+
+  transpose01(x: Tensor): Tensor {
+    const dims = check.validateTranspose01(x);
+    this.alive('transpose01');
+    return transpose01Gpu(this.env, x, dims);
+  }
+
+  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor {
+    check.validateWeightedSum(xs, weights);
+    this.alive('weightedSum');
+    return weightedSumGpu(this.env, xs, weights);
+  }
+
+  cast(x: Tensor, dtype: DType): Tensor {
+    check.validateCast(x, dtype);
+    this.alive('cast');
+    return castGpu(this.env, x, dtype);
+  }
+
+  /** Binding of a tensor (for other packages' kernels that want to share this device). */
+  binding(t: Tensor): Binding {
+    return this.storageOf(t, 'binding').binding;
+  }
+}

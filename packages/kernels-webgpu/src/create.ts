@@ -1,0 +1,13 @@
+import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import { type DeviceOptions, acquireDevice } from './gpu/device.js';
+
+export interface CreateWebGpuBackendOptions extends DeviceOptions, WebGpuBackendOptions {}
+
+/**
+ * A WebGPU backend on `opts.device`, on `opts.gpu`, on `navigator.gpu` in a browser, or on Dawn
+ * (npm `webgpu`) in Node. Throws {@link NoAdapterError} with install hints when no adapter exists.
+ */
+export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const { device, adapterName } = await acquireDevice(opts);
+  return new WebGpuBackend(device, adapterName, opts);
+}

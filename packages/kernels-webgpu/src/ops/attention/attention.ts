@@ -1,0 +1,198 @@
+import type { RaggedKV, Tensor } from '@kvsieve/core';
+import { Params } from '../../gpu/context.js';
+import type { OpEnv } from '../../gpu/storage.js';
+
+// Flash-style attention: a workgroup owns one KV head and a block of ROWS (query, group-member)
+// pairs, so the G query heads that share a KV head read each staged K/V tile once (GQA without
+// repeating K/V). Keys stream through workgroup memory in tiles of TK; each thread keeps its query,
+// an f32 accumulator and an online-softmax max/sum. `mode` picks how keys are addressed and masked:
+//   causal: k [m, Hkv, d], query i sees keys 0 ..= m − n + i;
+//   ragged: head kvh owns rows off[kvh] .. off[kvh] + len[kvh], key r is visible when
+//           positions[r] <= qPositions[i];
+//   stats:  windowScores' first pass: q [H, w, d], k [Hkv, L, d], causal inside the window; writes
+//           each query's softmax max and denominator instead of an output.
+export type AttentionMode = 'causal' | 'ragged' | 'stats';
+
+export const ROWS = 64;
+
+/** Keys per staged tile: the K and V tiles fit the device's workgroup memory (with room to spare). */
+export function keyTile(d: number, workgroupBytes: number): number {
+  return Math.max(1, Math.min(64, Math.floor((workgroupBytes - 256) / (8 * d))));
+}
+
+const P = new Params([
+  ['n', 'u32'],
+  ['m', 'u32'],
+  ['H', 'u32'],
+  ['Hkv', 'u32'],
+  ['G', 'u32'],
+  ['scale', 'f32'],
+  ['rows', 'u32'],
+] as const);
+
+function source(mode: AttentionMode, D: number, TK: number) {
+  const withV = mode !== 'stats';
+  const bindings =
+    mode === 'ragged'
+      ? ['q:read:f32', 'k:read:f32', 'v:read:f32', 'kpos:read:i32', 'off:read:i32', 'len:read:i32', 'qpos:read:i32', 'out:read_write:f32']
+      : mode === 'causal'
+        ? ['q:read:f32', 'k:read:f32', 'v:read:f32', 'out:read_write:f32']
+        : ['q:read:f32', 'k:read:f32', 'stats:read_write:f32'];
+  const decls = bindings
+    .map((b, i) => {
+      const [name, access, type] = b.split(':');
+      return `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${type}>;`;
+    })
+    .join('\n');
+  // Per mode: query offset, key-range setup, key row offset, visibility.
+  const qBase = mode === 'stats' ? '(h * u.n + i) * D' : '(i * u.H + h) * D';
+  const range =
+    mode === 'ragged'
+      ? `if (lid == 0u) {
+    let o = max(off[kvh], 0);
+    wg_start = u32(o);
+    wg_count = u32(clamp(len[kvh], 0, i32(u.rows) - o));
+  }
+  let start = workgroupUniformLoad(&wg_start);
+  let count = workgroupUniformLoad(&wg_count);`
+      : `let lastRow = min((blk + 1u) * ${ROWS}u, u.n * u.G) - 1u;
+  let start = 0u;
+  let count = u.m - u.n + lastRow / u.G + 1u;`;
+  const keyOff = mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
+  const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
+  const finish = withV
+    ? `if (isLive) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var c = 0u; c < D; c = c + 1u) { out[${qBase} + c] = acc[c] * inv; }
+  }`
+    : `if (isLive) { stats[2u * (h * u.n + i)] = m; stats[2u * (h * u.n + i) + 1u] = l; }`;
+  return {
+    key: `attention:${mode}:${D}:${TK}`,
+    code: () => `${P.decl(bindings.length)}
+${decls}
+const D: u32 = ${D}u;
+const TK: u32 = ${TK}u;
+var<workgroup> Ks: array<f32, ${TK * D}>;
+${withV ? `var<workgroup> Vs: array<f32, ${TK * D}>;` : ''}
+var<workgroup> wg_start: u32;
+var<workgroup> wg_count: u32;
+@compute @workgroup_size(${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let kvh = wid.y;
+  let blk = wid.x;
+  let r = blk * ${ROWS}u + lid;
+  let isLive = r < u.n * u.G;
+  let i = select(0u, r / u.G, isLive);
+  let h = kvh * u.G + r % u.G;
+  var qv: array<f32, ${D}>;
+  var acc: array<f32, ${D}>;
+  var m = -0x1.fffffep+127f;
+  var l = 0.0;
+  if (isLive) { for (var c = 0u; c < D; c = c + 1u) { qv[c] = q[${qBase} + c] * u.scale; } }
+  ${range}
+  for (var t0 = 0u; t0 < count; t0 = t0 + TK) {
+    let tn = min(TK, count - t0);
+    workgroupBarrier();
+    for (var e = lid; e < tn * D; e = e + ${ROWS}u) {
+      let j = start + t0 + e / D;
+      Ks[e] = k[${keyOff} + e % D];
+      ${withV ? `Vs[e] = v[${keyOff} + e % D];` : ''}
+    }
+    workgroupBarrier();
+    if (isLive) {
+      var s: array<f32, ${TK}>;
+      var tmax = -0x1.fffffep+127f;
+      var any = false;
+      for (var jj = 0u; jj < tn; jj = jj + 1u) {
+        let j = start + t0 + jj;
+        if (${visible}) {
+          var dot = 0.0;
+          for (var c = 0u; c < D; c = c + 1u) { dot = dot + qv[c] * Ks[jj * D + c]; }
+          s[jj] = dot;
+          tmax = max(tmax, dot);
+          any = true;
+        } else {
+          s[jj] = -0x1.fffffep+127f;
+        }
+      }
+      if (any) {
+        let mNew = max(m, tmax);
+        let corr = exp(m - mNew);
+        l = l * corr;
+        ${withV ? 'for (var c = 0u; c < D; c = c + 1u) { acc[c] = acc[c] * corr; }' : ''}
+        for (var jj = 0u; jj < tn; jj = jj + 1u) {
+          let j = start + t0 + jj;
+          if (${visible}) {
+            let p = exp(s[jj] - mNew);
+            l = l + p;
+            ${withV ? 'for (var c = 0u; c < D; c = c + 1u) { acc[c] = acc[c] + p * Vs[jj * D + c]; }' : ''}
+          }
+        }
+        m = mNew;
+      }
+    }
+  }
+  ${finish}
+}`,
+  };
+}
+
+function dispatch(
+  env: OpEnv,
+  op: string,
+  mode: AttentionMode,
+  D: number,
+  bindings: Tensor[],
+  p: Record<string, number>,
+  rowsPerHead: number,
+  Hkv: number,
+  out: Tensor,
+) {
+  const batch = env.ctx.batch();
+  const b = [...bindings.map((t) => env.bind(t, op)), env.bind(out, op)];
+  const TK = keyTile(D, env.ctx.device.limits.maxComputeWorkgroupStorageSize);
+  batch.dispatch(source(mode, D, TK), b, P.pack(p as never), [Math.ceil(rowsPerHead / ROWS), Hkv]);
+  batch.submit();
+}
+
+export function causalAttentionGpu(
+  env: OpEnv,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  d: { n: number; m: number; H: number; Hkv: number; d: number; G: number },
+  scale: number,
+): Tensor {
+  const out = env.out(q.shape, 'f32', 'causalAttention');
+  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0 };
+  dispatch(env, 'causalAttention', 'causal', d.d, [q, k, v], p, d.n * d.G, d.Hkv, out);
+  return out;
+}
+
+export function raggedAttentionGpu(
+  env: OpEnv,
+  q: Tensor,
+  kv: RaggedKV,
+  qPositions: Tensor,
+  d: { n: number; H: number; d: number; rows: number; Hkv: number; G: number },
+  scale: number,
+): Tensor {
+  const out = env.out(q.shape, 'f32', 'raggedAttention');
+  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows };
+  const inputs = [q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions];
+  dispatch(env, 'raggedAttention', 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, out);
+  return out;
+}
+
+/** windowScores' first pass: per (head, window query) softmax max and denominator, `[H, w, 2]`. */
+export function windowStatsGpu(
+  env: OpEnv,
+  q: Tensor,
+  k: Tensor,
+  d: { H: number; w: number; d: number; Hkv: number; L: number; G: number },
+  scale: number,
+  stats: Tensor,
+): void {
+  const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0 };
+  dispatch(env, 'windowScores', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats);
+}

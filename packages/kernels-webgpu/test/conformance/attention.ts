@@ -1,0 +1,76 @@
+import type { Backend } from '@kvsieve/core';
+import { it } from 'vitest';
+import { causalRef, raggedRef, windowRef } from './reference.js';
+import { expectClose, readF32, rng } from './util.js';
+
+// Attention outputs are convex combinations of values in [-1, 1]: atol 2e-5 covers f32 dot products
+// and exp over d ≤ 64. Window scores are sums of w probabilities: atol 2e-5 · w.
+
+export function attentionTests(get: () => Backend) {
+  it('causalAttention: n = m = 1, GQA ratios 1/2/4, tiles crossed, d = 64, custom scale', async () => {
+    const be = get();
+    const r = rng(21);
+    const cases = [
+      [1, 1, 1, 1, 4],
+      [5, 9, 4, 2, 8],
+      [70, 70, 6, 2, 16],
+      [3, 130, 4, 1, 64],
+      [2, 40, 3, 3, 5],
+    ] as const;
+    for (const [n, m, H, Hkv, d] of cases) {
+      const q = r.array(n * H * d, -2, 2);
+      const k = r.array(m * Hkv * d, -2, 2);
+      const v = r.array(m * Hkv * d);
+      const scale = d === 5 ? 0.7 : 1 / Math.sqrt(d);
+      const got = await readF32(
+        be.causalAttention(be.upload(q, [n, H, d], 'f32'), be.upload(k, [m, Hkv, d], 'f32'), be.upload(v, [m, Hkv, d], 'f32'), d === 5 ? { scale } : {}),
+      );
+      expectClose(got, causalRef(q, k, v, n, m, H, Hkv, d, scale), 2e-5, 1e-4, `causal n=${n} m=${m} H=${H} Hkv=${Hkv} d=${d}`);
+    }
+  });
+
+  it('raggedAttention: ragged and empty heads, non-contiguous positions, decode and chunked queries', async () => {
+    const be = get();
+    const r = rng(22);
+    const d = 16;
+    const lens = [37, 0, 5];
+    const Hkv = lens.length;
+    const total = lens.reduce((a, b) => a + b, 0) + 3; // 3 spare rows after the last head
+    const off = Int32Array.from([0, 37, 37]);
+    const pos = Int32Array.from({ length: total }, () => r.int(0, 60));
+    const k = r.array(total * d, -2, 2);
+    const v = r.array(total * d);
+    for (const qpos of [[59], [10, 30, 59]]) {
+      const n = qpos.length;
+      const Hq = 2 * Hkv; // G = 2
+      const q = r.array(n * Hq * d, -2, 2);
+      const kv = {
+        keys: be.upload(k, [total, d], 'f32'),
+        values: be.upload(v, [total, d], 'f32'),
+        positions: be.upload(pos, [total], 'i32'),
+        offsets: be.upload(off, [Hkv], 'i32'),
+        lengths: be.upload(lens, [Hkv], 'i32'),
+      };
+      const got = await readF32(be.raggedAttention(be.upload(q, [n, Hq, d], 'f32'), kv, be.upload(qpos, [n], 'i32')));
+      const expected = raggedRef(q, k, v, pos, off, Int32Array.from(lens), Int32Array.from(qpos), Hq, d, 1 / Math.sqrt(d));
+      expectClose(got, expected, 2e-5, 1e-4, `ragged n=${n}`);
+    }
+  });
+
+  it('windowScores: w = L = 1, GQA, window longer than a tile, L not a multiple of 64', async () => {
+    const be = get();
+    const r = rng(23);
+    const cases = [
+      [1, 1, 1, 1, 4],
+      [4, 8, 2, 100, 16],
+      [2, 70, 1, 70, 8],
+      [8, 33, 2, 200, 64],
+    ] as const;
+    for (const [H, w, Hkv, L, d] of cases) {
+      const q = r.array(H * w * d, -2, 2);
+      const k = r.array(Hkv * L * d, -2, 2);
+      const got = await readF32(be.windowScores(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32')));
+      expectClose(got, windowRef(q, k, H, w, Hkv, L, d, 1 / Math.sqrt(d)), 2e-5 * w, 1e-4, `window H=${H} w=${w} L=${L}`);
+    }
+  });
+}

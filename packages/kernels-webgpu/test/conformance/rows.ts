@@ -1,0 +1,99 @@
+import { type Backend, type DType, IndexError, OptionError, ShapeError, DTypeError, TensorStateError } from '@kvsieve/core';
+import { expect, it } from 'vitest';
+import { asStored, readF32, rng } from './util.js';
+
+const ALL: DType[] = ['f32', 'f16', 'bf16', 'i32', 'u32'];
+
+function sample(dtype: DType, n: number, seed: number): number[] {
+  const r = rng(seed);
+  if (dtype === 'i32') return Array.from({ length: n }, () => r.int(-1000, 1000));
+  if (dtype === 'u32') return Array.from({ length: n }, () => r.int(0, 2 ** 32));
+  return Array.from(asStored(r.array(n, -4, 4), dtype));
+}
+
+export function rowsTests(get: () => Backend) {
+  it('upload/read round trip and zeros for every dtype, odd lengths', async () => {
+    const be = get();
+    for (const dtype of ALL) {
+      for (const n of [1, 3, 1001]) {
+        const values = sample(dtype, n, n);
+        expect(Array.from(await be.upload(values, [n], dtype).read()), `${dtype} ${n}`).toEqual(values);
+        expect(Array.from(await be.zeros([n], dtype).read())).toEqual(new Array(n).fill(0));
+      }
+    }
+    const bits = Uint16Array.from([0x3c00, 0xc000, 0x7bff]);
+    expect(Array.from(await be.upload(bits, [3], 'f16').read())).toEqual([1, -2, 65504]);
+  });
+
+  it('gatherRows, transpose01, scatterRows for every dtype with odd widths', async () => {
+    const be = get();
+    for (const dtype of ALL) {
+      const [R, a, c] = [7, 3, 5]; // rows of width a·c = 15 (odd: 16-bit rows straddle words)
+      const src = sample(dtype, R * a * c, 40);
+      const t = be.upload(src, [R, a, c], dtype, 'src');
+      const rows = [6, 0, 0, 3];
+      const width = a * c;
+      const gathered = await be.gatherRows(t, be.upload(rows, [4], 'i32', 'rows')).read();
+      expect(Array.from(gathered), `gather ${dtype}`).toEqual(rows.flatMap((i) => src.slice(i * width, i * width + width)));
+      const tr = be.transpose01(t);
+      expect(tr.shape).toEqual([a, R, c]);
+      const expectedT: number[] = [];
+      for (let j = 0; j < a; j++) for (let i = 0; i < R; i++) expectedT.push(...src.slice((i * a + j) * c, (i * a + j + 1) * c));
+      expect(Array.from(await tr.read()), `transpose ${dtype}`).toEqual(expectedT);
+      const dst = be.upload(src, [R, a, c], dtype, 'dst');
+      const patch = sample(dtype, 2 * width, 41);
+      be.scatterRows(dst, be.upload([5, 1], [2], 'i32'), be.upload(patch, [2, a, c], dtype));
+      const expectedS = src.slice();
+      expectedS.splice(5 * width, width, ...patch.slice(0, width));
+      expectedS.splice(1 * width, width, ...patch.slice(width));
+      expect(Array.from(await dst.read()), `scatter ${dtype}`).toEqual(expectedS);
+    }
+  });
+
+  it('narrow slices the last dimension', async () => {
+    const be = get();
+    const x = rng(42).array(4 * 9);
+    const got = await readF32(be.narrow(be.upload(x, [2, 2, 9], 'f32'), 3, 5));
+    const expected: number[] = [];
+    for (let r = 0; r < 4; r++) expected.push(...x.slice(r * 9 + 3, r * 9 + 8));
+    expect(Array.from(got)).toEqual(expected);
+    expect(be.narrow(be.upload(x, [4, 9], 'f32'), 9, 0).shape).toEqual([4, 0]);
+  });
+
+  it('bad inputs fail with the same typed errors on every backend', async () => {
+    const be = get();
+    const m = be.upload(new Float32Array(6), [2, 3], 'f32', 'm');
+    expect(() => be.matmul(m, be.upload(new Float32Array(8), [4, 2], 'f32', 'w'))).toThrow(ShapeError);
+    expect(() => be.matmul(m, be.upload([1, 2, 3], [3], 'i32', 'w'))).toThrow(DTypeError);
+    expect(() => be.topk(m, 4)).toThrow(OptionError);
+    expect(() => be.pool1d(m, { kernel: 2, mode: 'avg' })).toThrow(/kernel must be an odd positive integer, got 2/);
+    expect(() => be.gatherRows(m, be.upload([0, 2], [2], 'i32', 'idx'))).toThrow(IndexError);
+    expect(() => be.gatherRows(m, be.upload([0, 2], [2], 'i32', 'idx'))).toThrow(/idx\[1\] = 2 is outside \[0, 2\)/);
+    expect(() => be.embedding(m, be.upload([-1], [1], 'i32', 'ids'))).toThrow(IndexError);
+    expect(() => be.upload([1.5], [1], 'i32', 'ints')).toThrow(/element 0 = 1.5 is not a valid i32/);
+    const kv = {
+      keys: be.upload(new Float32Array(12), [4, 3], 'f32'),
+      values: be.upload(new Float32Array(12), [4, 3], 'f32'),
+      positions: be.upload([0, 1, 2, 3], [4], 'i32'),
+      offsets: be.upload([0, 3], [2], 'i32'),
+      lengths: be.upload([3, 2], [2], 'i32'),
+    };
+    const q = be.upload(new Float32Array(6), [1, 2, 3], 'f32', 'q');
+    expect(() => be.raggedAttention(q, kv, be.upload([3], [1], 'i32'))).toThrow(/KV head 1 spans rows \[3, 5\)/);
+    const gone = be.upload([1], [1], 'f32', 'gone');
+    gone.dispose();
+    expect(() => be.scale(gone, 2)).toThrow(TensorStateError);
+    await expect(gone.read()).rejects.toThrow(TensorStateError);
+  });
+
+  it('liveBytes counts live tensors and drops them on dispose', async () => {
+    const be = get();
+    const before = be.liveBytes();
+    const t = be.zeros([10, 10], 'f32');
+    const h = be.zeros([3], 'bf16');
+    expect(be.liveBytes() - before).toBe(400 + 6);
+    t.dispose();
+    h.dispose();
+    expect(be.liveBytes()).toBe(before);
+  });
+}
