@@ -22,7 +22,8 @@ export interface LoadOptions {
  * Weights go to the backend tensor by tensor.
  */
 export async function loadModel(path: string, opts: LoadOptions): Promise<Model> {
-  if (!existsSync(path)) throw new ModelFileError(`${path} does not exist; give a model folder or a .gguf file`);
+  if (!existsSync(path))
+    throw new ModelFileError(`${path} does not exist; give a model folder or a .gguf file`);
   return statSync(path).isDirectory() ? loadHfFolder(path, opts.backend) : loadGguf(path, opts.backend);
 }
 
@@ -74,7 +75,8 @@ function finish(
 }
 
 function strings(v: GgufValue | undefined, key: string, path: string): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ModelFileError(`${path}: metadata ${key} must be an array of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new ModelFileError(`${path}: metadata ${key} must be an array of strings`);
   return v as string[];
 }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '@kvsieve/core';
 import { describeShared } from '@kvsieve/test-utils';
 import { beforeAll, expect, it } from 'vitest';
-import { type Model, argmax, loadModel } from '../src/index.js';
+import { argmax, loadModel, type Model } from '../src/index.js';
 
 const MODEL = 'models/stories260K/stories260K.gguf';
 const STEPS = 200;
@@ -40,28 +40,33 @@ describeShared('agreement with llama.cpp on stories260K (CPU backend)', [MODEL],
     model = await loadModel(path, { backend: new CpuBackend() });
   });
 
-  it.each(PROMPTS)('greedy continuation of %j: same tokens for 200 steps, logits within 1e-3', async (prompt) => {
-    const ref = llamaCppReference(path, prompt);
-    expect(model.tokenizer.encode(prompt)).toEqual(ref.promptTokens);
-    const pre = await model.prefill(ref.promptTokens);
-    let logits = pre.logits;
-    let maxDiff = 0;
-    const ours: number[] = [];
-    try {
-      for (let s = 0; s < STEPS; s++) {
-        const row = ref.logits[s]!;
-        expect(logits.length).toBe(row.length);
-        for (let i = 0; i < row.length; i++) maxDiff = Math.max(maxDiff, Math.abs(logits[i]! - row[i]!));
-        const next = argmax(logits);
-        ours.push(next);
-        if (next !== ref.tokens[s]) break;
-        if (s + 1 < STEPS) logits = await model.step(pre.cache, next, ref.promptTokens.length + s);
+  it.each(PROMPTS)(
+    'greedy continuation of %j: same tokens for 200 steps, logits within 1e-3',
+    async (prompt) => {
+      const ref = llamaCppReference(path, prompt);
+      expect(model.tokenizer.encode(prompt)).toEqual(ref.promptTokens);
+      const pre = await model.prefill(ref.promptTokens);
+      let logits = pre.logits;
+      let maxDiff = 0;
+      const ours: number[] = [];
+      try {
+        for (let s = 0; s < STEPS; s++) {
+          const row = ref.logits[s]!;
+          expect(logits.length).toBe(row.length);
+          for (let i = 0; i < row.length; i++) maxDiff = Math.max(maxDiff, Math.abs(logits[i]! - row[i]!));
+          const next = argmax(logits);
+          ours.push(next);
+          if (next !== ref.tokens[s]) break;
+          if (s + 1 < STEPS) logits = await model.step(pre.cache, next, ref.promptTokens.length + s);
+        }
+      } finally {
+        pre.cache.dispose();
       }
-    } finally {
-      pre.cache.dispose();
-    }
-    console.log(`[llama.cpp agreement] ${JSON.stringify(prompt)}: ${ours.length} tokens compared, max |Δlogit| ${maxDiff.toExponential(2)}`);
-    expect(ours).toEqual(ref.tokens);
-    expect(maxDiff).toBeLessThan(1e-3);
-  });
+      console.log(
+        `[llama.cpp agreement] ${JSON.stringify(prompt)}: ${ours.length} tokens compared, max |Δlogit| ${maxDiff.toExponential(2)}`,
+      );
+      expect(ours).toEqual(ref.tokens);
+      expect(maxDiff).toBeLessThan(1e-3);
+    },
+  );
 });

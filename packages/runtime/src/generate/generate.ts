@@ -1,6 +1,6 @@
 import { type CompressionMethod, OptionError } from '@kvsieve/core';
 import type { LayerStats, Model } from '../model/model.js';
-import { type SamplingOptions, createSampler } from './sampler.js';
+import { createSampler, type SamplingOptions } from './sampler.js';
 import { StopStringFilter } from './stops.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -33,7 +33,10 @@ export interface StepStats {
 
 export interface GeneratedToken {
   readonly token: number;
-  /** New text this token completes (may be empty while a character or stop string is pending). */
+  /**
+   * New text this token completes (may be empty while a character or stop string is pending; text
+   * still pending when a stop token ends the run is only in the summary's `text`).
+   */
   readonly text: string;
   readonly step: number;
   readonly stats: StepStats;
@@ -47,10 +50,18 @@ export interface GenerationSummary {
   readonly tokens: readonly number[];
   readonly text: string;
   readonly stopReason: StopReason;
-  readonly prefill: { readonly seconds: number; readonly tokensPerSecond: number; readonly layers: readonly LayerStats[] };
+  readonly prefill: {
+    readonly seconds: number;
+    readonly tokensPerSecond: number;
+    readonly layers: readonly LayerStats[];
+  };
   readonly decode: { readonly seconds: number; readonly tokensPerSecond: number };
   /** Bytes a full cache would hold for the same tokens, and bytes actually kept. */
-  readonly cache: { readonly fullBytes: number; readonly keptBytes: number; readonly perLayer: readonly number[] };
+  readonly cache: {
+    readonly fullBytes: number;
+    readonly keptBytes: number;
+    readonly perLayer: readonly number[];
+  };
 }
 
 /**
@@ -64,12 +75,15 @@ export async function* generate(
   opts: GenerateOptions = {},
 ): AsyncGenerator<GeneratedToken, GenerationSummary, void> {
   const maxTokens = opts.maxTokens ?? 128;
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new OptionError(`maxTokens must be a positive integer, got ${opts.maxTokens}`);
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new OptionError(`maxTokens must be a positive integer, got ${opts.maxTokens}`);
   const stops = opts.stop ?? [];
-  if (stops.some((s) => typeof s !== 'string' || s.length === 0)) throw new OptionError('stop strings must be non-empty strings');
+  if (stops.some((s) => typeof s !== 'string' || s.length === 0))
+    throw new OptionError('stop strings must be non-empty strings');
   const sample = createSampler(opts);
   const tok = model.tokenizer;
-  const ids = typeof prompt === 'string' ? tok.encode(prompt, { addSpecial: opts.addSpecial ?? true }) : [...prompt];
+  const ids =
+    typeof prompt === 'string' ? tok.encode(prompt, { addSpecial: opts.addSpecial ?? true }) : [...prompt];
   if (ids.length === 0 || (typeof prompt === 'string' && prompt.length === 0)) {
     throw new OptionError('generate: the prompt is empty; give some text or token ids');
   }
@@ -99,7 +113,12 @@ export async function* generate(
         }
         logits = await model.step(cache, out[out.length - 1]!, position - 1);
         if (pre.run?.afterDecodeStep) {
-          const decision = await pre.run.afterDecodeStep({ step, position: position - 1, backend: model.backend, lengths: cache.lengths() });
+          const decision = await pre.run.afterDecodeStep({
+            step,
+            position: position - 1,
+            backend: model.backend,
+            lengths: cache.lengths(),
+          });
           decision?.forEach((sel, l) => {
             if (sel) cache.layer(l).compact(sel);
           });
@@ -112,7 +131,10 @@ export async function* generate(
       }
       out.push(token);
       const full = tok.decode(out);
-      const { text: delta, stopped } = filter.push(full);
+      const pushed = filter.push(full);
+      const { stopped } = pushed;
+      // The last step also releases what was held back (an incomplete character at the end).
+      const delta = !stopped && step === maxTokens - 1 ? pushed.text + filter.flush(full) : pushed.text;
       text += delta;
       const seconds = (performance.now() - ts) / 1000;
       decodeSeconds += seconds;
@@ -142,7 +164,11 @@ export async function* generate(
       stopReason,
       prefill: { seconds: prefillSeconds, tokensPerSecond: ids.length / prefillSeconds, layers: pre.layers },
       decode: { seconds: decodeSeconds, tokensPerSecond: decodeSeconds > 0 ? out.length / decodeSeconds : 0 },
-      cache: { fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1)), keptBytes: perLayer.reduce((a, b) => a + b, 0), perLayer },
+      cache: {
+        fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1)),
+        keptBytes: perLayer.reduce((a, b) => a + b, 0),
+        perLayer,
+      },
     };
   } finally {
     cache.dispose();

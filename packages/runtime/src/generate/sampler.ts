@@ -32,9 +32,11 @@ export function argmax(logits: Float32Array): number {
 
 export function validateSampling(o: SamplingOptions): void {
   const t = o.temperature ?? 0;
-  if (!(t >= 0) || !Number.isFinite(t)) throw new OptionError(`temperature must be a finite number ≥ 0, got ${o.temperature}`);
+  if (!(t >= 0) || !Number.isFinite(t))
+    throw new OptionError(`temperature must be a finite number ≥ 0, got ${o.temperature}`);
   const k = o.topK ?? 0;
-  if (!Number.isInteger(k) || k < 0) throw new OptionError(`topK must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new OptionError(`topK must be a whole number ≥ 0 (0 = off), got ${o.topK}`);
   const p = o.topP ?? 1;
   if (!(p > 0 && p <= 1)) throw new OptionError(`topP must be in (0, 1], got ${o.topP}`);
   const s = o.seed ?? 0;

@@ -1,5 +1,5 @@
-import type { WeightSource } from './safetensors.js';
 import { GGML_TYPES, type GgufFile } from './gguf.js';
+import type { WeightSource } from './safetensors.js';
 
 /** A GGUF file's tensors as a {@link WeightSource}. */
 export function ggufWeightSource(g: GgufFile): WeightSource {
@@ -8,7 +8,9 @@ export function ggufWeightSource(g: GgufFile): WeightSource {
     has: (name) => g.tensors.has(name),
     info(name) {
       const t = g.tensors.get(name);
-      return t ? { shape: t.shape, dtype: GGML_TYPES[t.type]?.name ?? `ggml type ${t.type}`, file: g.path } : undefined;
+      return t
+        ? { shape: t.shape, dtype: GGML_TYPES[t.type]?.name ?? `ggml type ${t.type}`, file: g.path }
+        : undefined;
     },
     read: (name) => g.readTensor(name),
     close: () => g.close(),

@@ -14,9 +14,31 @@ export const GGML_TYPES: Record<number, { name: string; blockSize: number; block
 };
 
 const KNOWN_TYPE_NAMES: Record<number, string> = {
-  2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 9: 'Q8_1', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K',
-  14: 'Q6_K', 15: 'Q8_K', 16: 'IQ2_XXS', 17: 'IQ2_XS', 18: 'IQ3_XXS', 19: 'IQ1_S', 20: 'IQ4_NL', 21: 'IQ3_S',
-  22: 'IQ2_S', 23: 'IQ4_XS', 24: 'I8', 25: 'I16', 26: 'I32', 27: 'I64', 28: 'F64', 29: 'IQ1_M',
+  2: 'Q4_0',
+  3: 'Q4_1',
+  6: 'Q5_0',
+  7: 'Q5_1',
+  9: 'Q8_1',
+  10: 'Q2_K',
+  11: 'Q3_K',
+  12: 'Q4_K',
+  13: 'Q5_K',
+  14: 'Q6_K',
+  15: 'Q8_K',
+  16: 'IQ2_XXS',
+  17: 'IQ2_XS',
+  18: 'IQ3_XXS',
+  19: 'IQ1_S',
+  20: 'IQ4_NL',
+  21: 'IQ3_S',
+  22: 'IQ2_S',
+  23: 'IQ4_XS',
+  24: 'I8',
+  25: 'I16',
+  26: 'I32',
+  27: 'I64',
+  28: 'F64',
+  29: 'IQ1_M',
 };
 
 export interface GgufTensorInfo {
@@ -40,7 +62,9 @@ class Cursor {
   private ensure(n: number, what: string): void {
     if (this.pos + n <= this.base + this.buf.length) return;
     if (this.pos + n > this.file.size) {
-      throw new ModelFileError(`${this.file.path}: GGUF header ends early while reading ${what} (file is ${this.file.size} bytes); the file is truncated`);
+      throw new ModelFileError(
+        `${this.file.path}: GGUF header ends early while reading ${what} (file is ${this.file.size} bytes); the file is truncated`,
+      );
     }
     const len = Math.min(this.file.size - this.pos, Math.max(n, 1 << 20));
     this.buf = this.file.read(this.pos, len, what);
@@ -98,7 +122,9 @@ class Cursor {
   count(what: string): number {
     const n = this.u64(what);
     if (typeof n === 'bigint' || n > this.file.size) {
-      throw new ModelFileError(`${this.file.path}: ${what} is ${n}, more than the file could hold; the file is not valid GGUF`);
+      throw new ModelFileError(
+        `${this.file.path}: ${what} is ${n}, more than the file could hold; the file is not valid GGUF`,
+      );
     }
     return n;
   }
@@ -116,15 +142,24 @@ function narrow(v: bigint): number | bigint {
 
 function readValue(c: Cursor, type: number, key: string): GgufValue {
   switch (type) {
-    case 0: return c.u8(key);
-    case 1: return c.i8(key);
-    case 2: return c.u16(key);
-    case 3: return c.i16(key);
-    case 4: return c.u32(key);
-    case 5: return c.i32(key);
-    case 6: return c.f32(key);
-    case 7: return c.u8(key) !== 0;
-    case 8: return c.string(key);
+    case 0:
+      return c.u8(key);
+    case 1:
+      return c.i8(key);
+    case 2:
+      return c.u16(key);
+    case 3:
+      return c.i16(key);
+    case 4:
+      return c.u32(key);
+    case 5:
+      return c.i32(key);
+    case 6:
+      return c.f32(key);
+    case 7:
+      return c.u8(key) !== 0;
+    case 8:
+      return c.string(key);
     case 9: {
       const itemType = c.u32(`${key} item type`);
       const n = c.count(`${key} array length`);
@@ -132,11 +167,16 @@ function readValue(c: Cursor, type: number, key: string): GgufValue {
       for (let i = 0; i < n; i++) out[i] = readValue(c, itemType, key);
       return out;
     }
-    case 10: return c.u64(key);
-    case 11: return c.i64(key);
-    case 12: return c.f64(key);
+    case 10:
+      return c.u64(key);
+    case 11:
+      return c.i64(key);
+    case 12:
+      return c.f64(key);
     default:
-      throw new ModelFileError(`GGUF metadata ${key}: unknown value type ${type}; the file is corrupt or from a newer GGUF version`);
+      throw new ModelFileError(
+        `GGUF metadata ${key}: unknown value type ${type}; the file is corrupt or from a newer GGUF version`,
+      );
   }
 }
 
@@ -204,7 +244,11 @@ export class GgufFile {
    * One tensor's values: F32 and Q8_0 as f32, F16/BF16 as raw 16-bit storage. Q8_0 is dequantized
    * block by block (scale · int8), which is what llama.cpp's reference dequantization computes.
    */
-  readTensor(name: string): { data: Float32Array | Uint16Array; dtype: 'f32' | 'f16' | 'bf16'; shape: number[] } {
+  readTensor(name: string): {
+    data: Float32Array | Uint16Array;
+    dtype: 'f32' | 'f16' | 'bf16';
+    shape: number[];
+  } {
     const info = this.tensors.get(name);
     if (!info) throw new ModelFileError(`${this.path}: no tensor named ${name}`);
     const t = GGML_TYPES[info.type];

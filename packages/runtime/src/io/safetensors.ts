@@ -20,7 +20,18 @@ export interface WeightSource {
   close(): void;
 }
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<string, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 interface Entry {
   shape: number[];
@@ -37,7 +48,8 @@ export class SafetensorsSource implements WeightSource {
   private readonly files: RandomAccessFile[] = [];
 
   constructor(paths: readonly string[]) {
-    this.description = paths.length === 1 ? paths[0]! : `${paths.length} safetensors shards in ${dirname(paths[0]!)}`;
+    this.description =
+      paths.length === 1 ? paths[0]! : `${paths.length} safetensors shards in ${dirname(paths[0]!)}`;
     try {
       for (const p of paths) this.open(p);
     } catch (e) {
@@ -52,7 +64,9 @@ export class SafetensorsSource implements WeightSource {
     if (existsSync(single)) return new SafetensorsSource([single]);
     const index = join(dir, 'model.safetensors.index.json');
     if (!existsSync(index)) {
-      throw new ModelFileError(`${dir}: neither model.safetensors nor model.safetensors.index.json is there; download the model's weights`);
+      throw new ModelFileError(
+        `${dir}: neither model.safetensors nor model.safetensors.index.json is there; download the model's weights`,
+      );
     }
     let map: Record<string, string>;
     try {
@@ -62,17 +76,23 @@ export class SafetensorsSource implements WeightSource {
     }
     if (!map || typeof map !== 'object') throw new ModelFileError(`${index}: no "weight_map" object`);
     const shards = [...new Set(Object.values(map))].map((f) => join(dir, f));
-    for (const s of shards) if (!existsSync(s)) throw new ModelFileError(`${index} names shard ${s}, which is missing`);
+    for (const s of shards)
+      if (!existsSync(s)) throw new ModelFileError(`${index} names shard ${s}, which is missing`);
     return new SafetensorsSource(shards);
   }
 
   private open(path: string): void {
     const file = new RandomAccessFile(path);
     this.files.push(file);
-    if (file.size < 8) throw new ModelFileError(`${path}: ${file.size} bytes is too short for a safetensors file (8-byte header length first)`);
+    if (file.size < 8)
+      throw new ModelFileError(
+        `${path}: ${file.size} bytes is too short for a safetensors file (8-byte header length first)`,
+      );
     const n = Number(file.read(0, 8, 'header length').readBigUInt64LE(0));
     if (n > file.size - 8) {
-      throw new ModelFileError(`${path}: header length ${n} exceeds the file (${file.size} bytes); the file is truncated or not safetensors`);
+      throw new ModelFileError(
+        `${path}: header length ${n} exceeds the file (${file.size} bytes); the file is truncated or not safetensors`,
+      );
     }
     let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
     try {
@@ -95,7 +115,9 @@ export class SafetensorsSource implements WeightSource {
       const elements = t.shape.reduce((a, b) => a * b, 1);
       const width = BYTES[t.dtype];
       if (width !== undefined && elements * width !== e - s) {
-        throw new ModelFileError(`${path}: tensor ${name} is ${t.dtype} ${JSON.stringify(t.shape)} (${elements * width} bytes) but spans ${e - s} bytes`);
+        throw new ModelFileError(
+          `${path}: tensor ${name} is ${t.dtype} ${JSON.stringify(t.shape)} (${elements * width} bytes) but spans ${e - s} bytes`,
+        );
       }
       this.entries.set(name, { shape: t.shape, dtype: t.dtype, start: base + s, end: base + e, file });
     }
@@ -114,7 +136,9 @@ export class SafetensorsSource implements WeightSource {
     const e = this.entries.get(name);
     if (!e) throw new ModelFileError(`${this.description}: no tensor named ${name}`);
     if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') {
-      throw new ModelConfigError(`${e.file.path}: tensor ${name} is ${e.dtype}; supported weight dtypes are F32, F16 and BF16`);
+      throw new ModelConfigError(
+        `${e.file.path}: tensor ${name} is ${e.dtype}; supported weight dtypes are F32, F16 and BF16`,
+      );
     }
     const buf = e.file.read(e.start, e.end - e.start, `tensor ${name}`);
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);

@@ -21,7 +21,13 @@ export function decoderLayer(
   const { numHeads: H, numKvHeads: Hkv, headDim: d } = c;
   const pos = b.upload(positions, [n], 'i32', 'positions');
   const h = b.rmsnorm(x, w.attnNorm, c.rmsEps);
-  const project = (weight: Tensor, bias: Tensor | undefined, heads: number, norm: Tensor | undefined, name: string): Tensor => {
+  const project = (
+    weight: Tensor,
+    bias: Tensor | undefined,
+    heads: number,
+    norm: Tensor | undefined,
+    name: string,
+  ): Tensor => {
     let t = b.matmul(h, weight, { transposeB: true });
     if (bias) t = swap(t, b.add(t, bias));
     if (norm) t = swap(t, b.rmsnorm(t.reshape([n * heads, d]), norm, c.rmsEps));

@@ -6,7 +6,13 @@ export const ARCHITECTURES = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 export type RopeScaling =
-  | { readonly type: 'llama3'; readonly factor: number; readonly lowFreqFactor: number; readonly highFreqFactor: number; readonly originalMaxPositions: number }
+  | {
+      readonly type: 'llama3';
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalMaxPositions: number;
+    }
   | { readonly type: 'linear'; readonly factor: number };
 
 /** One model's shape and numerics, whichever file format it came from. */
@@ -34,7 +40,9 @@ export interface ModelConfig {
 function int(v: unknown, key: string, where: string): number {
   const n = typeof v === 'bigint' ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new ModelConfigError(`${where}: ${key} must be a positive integer, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`);
+    throw new ModelConfigError(
+      `${where}: ${key} must be a positive integer, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`,
+    );
   }
   return n;
 }
@@ -44,7 +52,8 @@ function num(v: unknown, key: string, where: string, fallback?: number): number 
     if (fallback !== undefined) return fallback;
     throw new ModelConfigError(`${where}: ${key} is missing`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelConfigError(`${where}: ${key} must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ModelConfigError(`${where}: ${key} must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -59,15 +68,22 @@ function checkArch(name: unknown, where: string): Architecture {
 
 function checkHeads(c: ModelConfig, where: string): ModelConfig {
   if (c.numHeads % c.numKvHeads !== 0) {
-    throw new ModelConfigError(`${where}: ${c.numHeads} attention heads are not a multiple of ${c.numKvHeads} KV heads`);
+    throw new ModelConfigError(
+      `${where}: ${c.numHeads} attention heads are not a multiple of ${c.numKvHeads} KV heads`,
+    );
   }
   if (c.ropeDim % 2 !== 0 || c.ropeDim > c.headDim) {
-    throw new ModelConfigError(`${where}: rotary dimension ${c.ropeDim} must be even and at most the head dimension ${c.headDim}`);
+    throw new ModelConfigError(
+      `${where}: rotary dimension ${c.ropeDim} must be even and at most the head dimension ${c.headDim}`,
+    );
   }
   return c;
 }
 
-function ropeScalingFromHf(rs: Record<string, unknown> | null | undefined, where: string): RopeScaling | null {
+function ropeScalingFromHf(
+  rs: Record<string, unknown> | null | undefined,
+  where: string,
+): RopeScaling | null {
   if (!rs) return null;
   const type = rs.rope_type ?? rs.type;
   if (type === 'default') return null;
@@ -78,10 +94,16 @@ function ropeScalingFromHf(rs: Record<string, unknown> | null | undefined, where
       factor: num(rs.factor, 'rope_scaling.factor', where),
       lowFreqFactor: num(rs.low_freq_factor, 'rope_scaling.low_freq_factor', where),
       highFreqFactor: num(rs.high_freq_factor, 'rope_scaling.high_freq_factor', where),
-      originalMaxPositions: int(rs.original_max_position_embeddings, 'rope_scaling.original_max_position_embeddings', where),
+      originalMaxPositions: int(
+        rs.original_max_position_embeddings,
+        'rope_scaling.original_max_position_embeddings',
+        where,
+      ),
     };
   }
-  throw new ModelConfigError(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported; supported: default, linear, llama3`);
+  throw new ModelConfigError(
+    `${where}: rope_scaling type ${JSON.stringify(type)} is not supported; supported: default, linear, llama3`,
+  );
 }
 
 /** A Hugging Face `config.json`. */
@@ -89,8 +111,12 @@ export function configFromHf(json: Record<string, unknown>, where: string): Mode
   const arch = checkArch(json.model_type, where);
   const hidden = int(json.hidden_size, 'hidden_size', where);
   const heads = int(json.num_attention_heads, 'num_attention_heads', where);
-  const headDim = json.head_dim === undefined || json.head_dim === null ? hidden / heads : int(json.head_dim, 'head_dim', where);
-  if (!Number.isInteger(headDim)) throw new ModelConfigError(`${where}: hidden_size ${hidden} is not divisible by ${heads} heads`);
+  const headDim =
+    json.head_dim === undefined || json.head_dim === null
+      ? hidden / heads
+      : int(json.head_dim, 'head_dim', where);
+  if (!Number.isInteger(headDim))
+    throw new ModelConfigError(`${where}: hidden_size ${hidden} is not divisible by ${heads} heads`);
   return checkHeads(
     {
       architecture: arch,
@@ -98,7 +124,10 @@ export function configFromHf(json: Record<string, unknown>, where: string): Mode
       hiddenSize: hidden,
       intermediateSize: int(json.intermediate_size, 'intermediate_size', where),
       numHeads: heads,
-      numKvHeads: json.num_key_value_heads == null ? heads : int(json.num_key_value_heads, 'num_key_value_heads', where),
+      numKvHeads:
+        json.num_key_value_heads == null
+          ? heads
+          : int(json.num_key_value_heads, 'num_key_value_heads', where),
       headDim,
       ropeDim: headDim,
       vocabSize: int(json.vocab_size, 'vocab_size', where),
@@ -125,15 +154,21 @@ export function configFromGguf(g: GgufFile, where: string): ModelConfig {
   const k = (s: string) => g.get(`${arch}.${s}`);
   const hidden = int(k('embedding_length'), `${arch}.embedding_length`, where);
   const heads = int(k('attention.head_count'), `${arch}.attention.head_count`, where);
-  const headDim = k('attention.key_length') === undefined ? hidden / heads : int(k('attention.key_length'), 'attention.key_length', where);
+  const headDim =
+    k('attention.key_length') === undefined
+      ? hidden / heads
+      : int(k('attention.key_length'), 'attention.key_length', where);
   const tokens = g.get('tokenizer.ggml.tokens');
   const embd = g.tensors.get('token_embd.weight');
   const vocab = embd?.shape[0] ?? (Array.isArray(tokens) ? tokens.length : 0);
   let scaling: RopeScaling | null = null;
   const scalingType = k('rope.scaling.type');
-  if (scalingType === 'linear') scaling = { type: 'linear', factor: num(k('rope.scaling.factor'), 'rope.scaling.factor', where) };
+  if (scalingType === 'linear')
+    scaling = { type: 'linear', factor: num(k('rope.scaling.factor'), 'rope.scaling.factor', where) };
   else if (scalingType !== undefined && scalingType !== 'none') {
-    throw new ModelConfigError(`${where}: GGUF rope scaling ${JSON.stringify(scalingType)} is not supported; supported: none, linear (llama3 through rope_freqs)`);
+    throw new ModelConfigError(
+      `${where}: GGUF rope scaling ${JSON.stringify(scalingType)} is not supported; supported: none, linear (llama3 through rope_freqs)`,
+    );
   }
   return checkHeads(
     {
@@ -142,9 +177,15 @@ export function configFromGguf(g: GgufFile, where: string): ModelConfig {
       hiddenSize: hidden,
       intermediateSize: int(k('feed_forward_length'), `${arch}.feed_forward_length`, where),
       numHeads: heads,
-      numKvHeads: k('attention.head_count_kv') === undefined ? heads : int(k('attention.head_count_kv'), 'attention.head_count_kv', where),
+      numKvHeads:
+        k('attention.head_count_kv') === undefined
+          ? heads
+          : int(k('attention.head_count_kv'), 'attention.head_count_kv', where),
       headDim,
-      ropeDim: k('rope.dimension_count') === undefined ? headDim : int(k('rope.dimension_count'), 'rope.dimension_count', where),
+      ropeDim:
+        k('rope.dimension_count') === undefined
+          ? headDim
+          : int(k('rope.dimension_count'), 'rope.dimension_count', where),
       vocabSize: int(vocab, 'vocabulary size', where),
       rmsEps: num(k('attention.layer_norm_rms_epsilon'), 'attention.layer_norm_rms_epsilon', where, 1e-5),
       ropeTheta: num(k('rope.freq_base'), 'rope.freq_base', where, 10000),
@@ -173,7 +214,8 @@ export function ropeInvFreq(c: ModelConfig, factors?: Float32Array): Float32Arra
       const wavelen = (2 * Math.PI) / f;
       if (wavelen > lowWavelen) f /= s.factor;
       else if (wavelen >= highWavelen) {
-        const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+        const smooth =
+          (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
         f = (1 - smooth) * (f / s.factor) + smooth * f;
       }
     }

@@ -1,6 +1,7 @@
 import {
   type Backend,
   type CompressionMethod,
+  createLayerContext,
   IndexError,
   KVCache,
   type LayerDecision,
@@ -8,12 +9,11 @@ import {
   type ModelInfo,
   OptionError,
   type Tensor,
-  createLayerContext,
 } from '@kvsieve/core';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
 import { decoderLayer } from './block.js';
 import { type ModelConfig, ropeInvFreq } from './config.js';
-import { type ModelWeights, disposeWeights } from './weights.js';
+import { disposeWeights, type ModelWeights } from './weights.js';
 
 /** What prefill did to one layer's cache. */
 export interface LayerStats {
@@ -67,7 +67,12 @@ export class Model {
       maxPositions: config.maxPositions,
       name: source,
     };
-    this.invFreq = backend.upload(ropeInvFreq(config, weights.ropeFactors), [config.ropeDim / 2], 'f32', 'rope invFreq');
+    this.invFreq = backend.upload(
+      ropeInvFreq(config, weights.ropeFactors),
+      [config.ropeDim / 2],
+      'f32',
+      'rope invFreq',
+    );
   }
 
   /** Bytes a full (uncompressed) cache holds for `tokens` tokens, as LayerCache counts them. */
@@ -79,7 +84,9 @@ export class Model {
   private checkIds(ids: readonly number[], what: string): void {
     ids.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
-        throw new IndexError(`${what}: token ${i} is ${id}, outside the vocabulary [0, ${this.config.vocabSize})`);
+        throw new IndexError(
+          `${what}: token ${i} is ${id}, outside the vocabulary [0, ${this.config.vocabSize})`,
+        );
       }
     });
   }
@@ -94,14 +101,19 @@ export class Model {
     const N = ids.length;
     if (N === 0) throw new OptionError('prefill: the prompt is empty; give at least one token');
     if (N > this.config.maxPositions) {
-      throw new OptionError(`prefill: the prompt has ${N} tokens but the model handles at most ${this.config.maxPositions} positions; shorten the prompt`);
+      throw new OptionError(
+        `prefill: the prompt has ${N} tokens but the model handles at most ${this.config.maxPositions} positions; shorten the prompt`,
+      );
     }
     this.checkIds(ids, 'prefill');
     const chunk = opts.chunkSize ?? 256;
-    if (!Number.isInteger(chunk) || chunk < 1) throw new OptionError(`prefill: chunkSize must be a positive integer, got ${chunk}`);
+    if (!Number.isInteger(chunk) || chunk < 1)
+      throw new OptionError(`prefill: chunkSize must be a positive integer, got ${chunk}`);
     const method = opts.method;
     if (method && method.spec !== METHOD_SPEC) {
-      throw new OptionError(`prefill: method ${method.name} implements ${String(method.spec)}, this runtime knows ${METHOD_SPEC}`);
+      throw new OptionError(
+        `prefill: method ${method.name} implements ${String(method.spec)}, this runtime knows ${METHOD_SPEC}`,
+      );
     }
     const run = method ? method.begin(this.info, { length: N }) : null;
     const b = this.backend;
@@ -124,9 +136,22 @@ export class Model {
         const next = b.zeros([n, D], 'f32', 'hidden');
         for (let c0 = 0; c0 < n; c0 += chunk) {
           const c1 = Math.min(n, c0 + chunk);
-          const rows = b.upload(Int32Array.from({ length: c1 - c0 }, (_, i) => c0 + i), [c1 - c0], 'i32', 'chunk rows');
+          const rows = b.upload(
+            Int32Array.from({ length: c1 - c0 }, (_, i) => c0 + i),
+            [c1 - c0],
+            'i32',
+            'chunk rows',
+          );
           const xc = b.gatherRows(x, rows);
-          const { out, queries } = decoderLayer(b, c, this.weights.layers[l]!, this.invFreq, layerCache, xc, positions.subarray(c0, c1));
+          const { out, queries } = decoderLayer(
+            b,
+            c,
+            this.weights.layers[l]!,
+            this.invFreq,
+            layerCache,
+            xc,
+            positions.subarray(c0, c1),
+          );
           xc.dispose();
           b.scatterRows(next, rows, out);
           out.dispose();
@@ -134,8 +159,18 @@ export class Model {
           rows.dispose();
           if (windowQ && c1 > n - w) {
             const from = Math.max(c0, n - w);
-            const src = b.upload(Int32Array.from({ length: c1 - from }, (_, i) => from - c0 + i), [c1 - from], 'i32', 'rows');
-            const dst = b.upload(Int32Array.from({ length: c1 - from }, (_, i) => from - (n - w) + i), [c1 - from], 'i32', 'rows');
+            const src = b.upload(
+              Int32Array.from({ length: c1 - from }, (_, i) => from - c0 + i),
+              [c1 - from],
+              'i32',
+              'rows',
+            );
+            const dst = b.upload(
+              Int32Array.from({ length: c1 - from }, (_, i) => from - (n - w) + i),
+              [c1 - from],
+              'i32',
+              'rows',
+            );
             const picked = b.gatherRows(queries, src);
             b.scatterRows(windowQ, dst, picked);
             picked.dispose();
@@ -235,7 +270,9 @@ export class Model {
     this.assertLive();
     this.checkIds([token], 'step');
     if (position >= this.config.maxPositions) {
-      throw new OptionError(`step: position ${position} is beyond the model's ${this.config.maxPositions} positions`);
+      throw new OptionError(
+        `step: position ${position} is beyond the model's ${this.config.maxPositions} positions`,
+      );
     }
     const b = this.backend;
     const id = b.upload([token], [1], 'i32', 'token');
@@ -244,7 +281,15 @@ export class Model {
     const pos = Int32Array.of(position);
     try {
       for (let l = 0; l < this.config.numLayers; l++) {
-        const { out, queries } = decoderLayer(b, this.config, this.weights.layers[l]!, this.invFreq, cache.layer(l), x, pos);
+        const { out, queries } = decoderLayer(
+          b,
+          this.config,
+          this.weights.layers[l]!,
+          this.invFreq,
+          cache.layer(l),
+          x,
+          pos,
+        );
         queries.dispose();
         x.dispose();
         x = out;
@@ -271,11 +316,15 @@ function checkPropagate(p: Int32Array, n: number, layer: number): Int32Array {
   const where = `layer ${layer} decision.propagate`;
   if (p.length === 0) throw new IndexError(`${where}: empty; keep at least the last prompt token`);
   for (let i = 0; i < p.length; i++) {
-    if (p[i]! < 0 || p[i]! >= n) throw new IndexError(`${where}: index ${p[i]} is outside the layer's ${n} tokens`);
-    if (i > 0 && p[i]! <= p[i - 1]!) throw new IndexError(`${where}: indices must be strictly ascending (${p[i - 1]} then ${p[i]})`);
+    if (p[i]! < 0 || p[i]! >= n)
+      throw new IndexError(`${where}: index ${p[i]} is outside the layer's ${n} tokens`);
+    if (i > 0 && p[i]! <= p[i - 1]!)
+      throw new IndexError(`${where}: indices must be strictly ascending (${p[i - 1]} then ${p[i]})`);
   }
   if (p[p.length - 1] !== n - 1) {
-    throw new IndexError(`${where}: must include the last token (${n - 1}), whose state gives the next-token logits`);
+    throw new IndexError(
+      `${where}: must include the last token (${n - 1}), whose state gives the next-token logits`,
+    );
   }
   return p;
 }

@@ -111,7 +111,13 @@ function expectedShapes(c: ModelConfig): Record<keyof LayerWeights, number[] | n
  * time (each host copy is dropped before the next is read). On any failure everything uploaded so
  * far is disposed.
  */
-export function loadWeights(backend: Backend, src: WeightSource, names: WeightNames, c: ModelConfig, configFile: string): ModelWeights {
+export function loadWeights(
+  backend: Backend,
+  src: WeightSource,
+  names: WeightNames,
+  c: ModelConfig,
+  configFile: string,
+): ModelWeights {
   const plan: { name: string; shape: number[]; set: (t: Tensor) => void }[] = [];
   const shapes = expectedShapes(c);
   const layers: Partial<LayerWeights>[] = Array.from({ length: c.numLayers }, () => ({}));
@@ -119,7 +125,9 @@ export function loadWeights(backend: Backend, src: WeightSource, names: WeightNa
   const want = (name: string, shape: number[], set: (t: Tensor) => void) => {
     const info = src.info(name);
     if (!info) {
-      throw new ModelFileError(`${src.description}: tensor ${name} is missing (the ${c.architecture} configuration in ${configFile} needs it)`);
+      throw new ModelFileError(
+        `${src.description}: tensor ${name} is missing (the ${c.architecture} configuration in ${configFile} needs it)`,
+      );
     }
     if (info.shape.length !== shape.length || info.shape.some((x, i) => x !== shape[i])) {
       throw new ModelConfigError(
@@ -148,7 +156,9 @@ export function loadWeights(backend: Backend, src: WeightSource, names: WeightNa
     if (src.has('rope_freqs.weight')) {
       const r = src.read('rope_freqs.weight');
       if (r.dtype !== 'f32' || r.data.length !== c.ropeDim / 2) {
-        throw new ModelConfigError(`${src.description}: rope_freqs.weight must be ${c.ropeDim / 2} f32 values`);
+        throw new ModelConfigError(
+          `${src.description}: rope_freqs.weight must be ${c.ropeDim / 2} f32 values`,
+        );
       }
       ropeFactors = r.data as Float32Array;
     }

@@ -27,7 +27,10 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
-    return this.tok.decode([...ids], { skip_special_tokens: opts.skipSpecial ?? true, clean_up_tokenization_spaces: false });
+    return this.tok.decode([...ids], {
+      skip_special_tokens: opts.skipSpecial ?? true,
+      clean_up_tokenization_spaces: false,
+    });
   }
 
   piece(id: number): string {
@@ -37,6 +40,7 @@ export class HfTokenizer implements TextTokenizer {
 
 function tokenText(v: unknown): string | null {
   if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
   return null;
 }

@@ -97,7 +97,11 @@ export class SpmTokenizer implements TextTokenizer {
     if ((opts.addSpecial ?? true) && this.vocab.addBos && this.bosId !== null) out.push(this.bosId);
     if (text.length === 0) return out;
     const normalized = (this.vocab.addSpacePrefix ? ` ${text}` : text).replaceAll(' ', '\u2581');
-    const sym = Array.from(normalized).map((ch, i, all) => ({ text: ch, prev: i - 1, next: i + 1 < all.length ? i + 1 : -1 }));
+    const sym = Array.from(normalized).map((ch, i, all) => ({
+      text: ch,
+      prev: i - 1,
+      next: i + 1 < all.length ? i + 1 : -1,
+    }));
     const queue = new BigramQueue();
     const tryAdd = (left: number, right: number): void => {
       if (left < 0 || right < 0) return;
@@ -139,7 +143,8 @@ export class SpmTokenizer implements TextTokenizer {
     const bytes: number[] = [];
     for (const id of ids) {
       const t = this.vocab.tokens[id];
-      if (t === undefined) throw new OptionError(`decode: token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
+      if (t === undefined)
+        throw new OptionError(`decode: token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
       const type = this.vocab.types[id];
       if (type === TYPE_BYTE) {
         bytes.push(Number.parseInt(t.slice(3, 5), 16));

@@ -24,7 +24,9 @@ const promptTokens = [model.tokens.bos, ...model.tokenize(prompt, false)];
 
 const tokens = [];
 const logits = [];
-let input = promptTokens.map((t, i) => (i === promptTokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
+let input = promptTokens.map((t, i) =>
+  i === promptTokens.length - 1 ? [t, { generateNext: { logits: true } }] : t,
+);
 for (let step = 0; step < count; step++) {
   const out = await sequence.controlledEvaluate(input);
   const last = out[out.length - 1];

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CpuBackend } from '@kvsieve/core';
+import { describe, expect, it } from 'vitest';
+import { GgufFile, loadModel, ropeInvFreq } from '../src/index.js';
+import { plainInvFreq, referenceLogits } from './fixtures/reference-forward.js';
+import { writeTinyGguf } from './fixtures/tiny-gguf.js';
+import { randomWeights, TINY, type TinyShape, writeHfFolder } from './fixtures/tiny-model.js';
+
+const PROMPT = [5, 70, 71, 3, 99, 120, 33, 250, 7, 18, 64];
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe('Hugging Face folders against an independent f64 forward pass', () => {
+  const shapes: [string, TinyShape][] = [
+    ['llama (GQA, untied)', TINY],
+    ['llama (tied embeddings)', { ...TINY, tied: true }],
+    ['mistral', { ...TINY, architecture: 'mistral' }],
+    ['qwen2 (q/k/v bias)', { ...TINY, architecture: 'qwen2' }],
+    ['qwen3 (q/k norm)', { ...TINY, architecture: 'qwen3', kvHeads: 1 }],
+  ];
+  it.each(shapes)('%s: prefill logits match, with chunking', async (_, shape) => {
+    const dir = writeHfFolder(shape, { seed: 7 });
+    const backend = new CpuBackend();
+    const model = await loadModel(dir, { backend });
+    const expected = referenceLogits(
+      shape,
+      randomWeights(shape, 7),
+      PROMPT,
+      plainInvFreq(shape.hidden / shape.heads),
+    );
+    for (const chunkSize of [256, 4]) {
+      const pre = await model.prefill(PROMPT, { chunkSize });
+      expect(maxDiff(pre.logits, expected)).toBeLessThan(1e-4);
+      pre.cache.dispose();
+    }
+    // Decode = prefill of the longer prompt.
+    const pre = await model.prefill(PROMPT.slice(0, -1));
+    const stepped = await model.step(pre.cache, PROMPT.at(-1)!, PROMPT.length - 1);
+    expect(maxDiff(stepped, expected)).toBeLessThan(1e-4);
+    pre.cache.dispose();
+    model.dispose();
+    expect(backend.liveBytes()).toBe(0);
+  });
+
+  it('f16 and bf16 safetensors load as half-precision weights and stay close to f32', async () => {
+    const f32 = await loadModel(writeHfFolder(TINY, { seed: 3 }), { backend: new CpuBackend() });
+    const ref = (await f32.prefill(PROMPT)).logits;
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const m = await loadModel(writeHfFolder(TINY, { seed: 3, dtype }), { backend: new CpuBackend() });
+      const d = maxDiff((await m.prefill(PROMPT)).logits, ref);
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThan(dtype === 'F16' ? 0.02 : 0.2);
+    }
+  });
+
+  it('llama3 rope scaling follows the Hugging Face formula', () => {
+    const base = plainInvFreq(64, 500000);
+    const c = {
+      ropeDim: 64,
+      ropeTheta: 500000,
+      ropeScaling: {
+        type: 'llama3' as const,
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositions: 8192,
+      },
+    };
+    const got = ropeInvFreq(c as never);
+    // High frequencies (short wavelengths) unchanged, low frequencies divided by the factor.
+    expect(got[0]).toBeCloseTo(base[0]!, 6);
+    expect(got[31]! / base[31]!).toBeCloseTo(1 / 8, 6);
+    const i = base.findIndex((f) => {
+      const wl = (2 * Math.PI) / f;
+      return wl < 8192 && wl > 2048;
+    });
+    const wl = (2 * Math.PI) / base[i]!;
+    const smooth = (8192 / wl - 1) / 3;
+    expect(got[i]).toBeCloseTo((1 - smooth) * (base[i]! / 8) + smooth * base[i]!, 6);
+  });
+});
+
+describe('GGUF files', () => {
+  const weights = randomWeights(TINY, 11);
+  const expected = referenceLogits(TINY, weights, PROMPT, plainInvFreq(TINY.hidden / TINY.heads));
+
+  it('F32 with llama.cpp-permuted Q/K runs with interleaved RoPE and matches the Hugging Face math', async () => {
+    const path = join(writeHfFolder(TINY), 'tiny.gguf');
+    writeTinyGguf(path, TINY, weights, 'F32');
+    const backend = new CpuBackend();
+    const model = await loadModel(path, { backend });
+    expect(model.config.ropeStyle).toBe('interleaved');
+    const pre = await model.prefill(PROMPT);
+    expect(maxDiff(pre.logits, expected)).toBeLessThan(1e-4);
+    pre.cache.dispose();
+    model.dispose();
+    expect(backend.liveBytes()).toBe(0);
+  });
+
+  it('F16 and Q8_0 tensors load (Q8_0 dequantized exactly as scale × int8)', async () => {
+    for (const type of ['F16', 'Q8_0'] as const) {
+      const path = join(writeHfFolder(TINY), `tiny-${type}.gguf`);
+      writeTinyGguf(path, TINY, weights, type);
+      const model = await loadModel(path, { backend: new CpuBackend() });
+      const d = maxDiff((await model.prefill(PROMPT)).logits, expected);
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThan(type === 'F16' ? 0.02 : 0.1);
+    }
+    const path = join(writeHfFolder(TINY), 'q8.gguf');
+    writeTinyGguf(path, TINY, weights, 'Q8_0');
+    const g = new GgufFile(path);
+    const info = g.tensors.get('blk.0.ffn_up.weight')!;
+    const raw = readFileSync(path).subarray(info.offset, info.offset + 34);
+    const values = g.readTensor('blk.0.ffn_up.weight').data as Float32Array;
+    const d = halfToFloat(raw.readUInt16LE(0));
+    for (let i = 0; i < 32; i++) expect(values[i]).toBe(Math.fround(d * raw.readInt8(2 + i)));
+    g.close();
+  });
+
+  it('the SentencePiece tokenizer from GGUF metadata adds BOS and round-trips text', async () => {
+    const path = join(writeHfFolder(TINY), 'tok.gguf');
+    writeTinyGguf(path, TINY, weights, 'F32');
+    const model = await loadModel(path, { backend: new CpuBackend() });
+    const ids = model.tokenizer.encode('héllo wörld');
+    expect(ids[0]).toBe(1);
+    expect(model.tokenizer.decode(ids.slice(1))).toBe(' héllo wörld');
+  });
+});
+
+function halfToFloat(h: number): number {
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
