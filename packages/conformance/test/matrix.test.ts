@@ -113,6 +113,7 @@ describe.each(METHOD_MATRIX.map((e) => [e.label, e] as [string, MatrixEntry]))('
       const mean = totals.reduce((a, b) => a + b, 0) / totals.length;
       expect(mean).toBeGreaterThanOrEqual(inputs.Hkv * C - inputs.Hkv);
       expect(mean).toBeLessThanOrEqual(inputs.Hkv * (C + NUM_LAYERS));
+      if (entry.make().options.schedule === 'exact') expect(mean).toBe(inputs.Hkv * C);
     }
   });
 

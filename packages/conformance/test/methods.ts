@@ -75,6 +75,15 @@ export const METHOD_MATRIX: readonly MatrixEntry[] = [
     shape: 'pyramid',
   },
   {
+    label: 'pyramidkv exact schedule',
+    make: () => pyramidkv({ budget: 14, window: 4, schedule: 'exact' }),
+    fromOptions: createPyramidKV,
+    capacity: tokens(14),
+    window: 4,
+    sinks: 0,
+    shape: 'pyramid',
+  },
+  {
     label: 'h2o',
     make: () => h2o({ budget: 16, window: 4 }),
     fromOptions: createH2O,

@@ -1,1 +1,2 @@
+export * from './exact-schedule.js';
 export * from './pyramidkv.js';

@@ -3,11 +3,13 @@ import {
   type ComposableMethod,
   composable,
   type RawOptions,
+  readChoice,
   readInt,
   readWindowScoreOptions,
   rejectUnknownOptions,
   WINDOW_SCORE_OPTION_NAMES,
 } from '@kvsieve/method-kit';
+import { exactPyramidAllocator } from './exact-schedule.js';
 
 export interface PyramidKVOptions {
   /** Mean tokens kept per KV head, window included: a count, `{ tokens }` or `{ ratio }` of the prompt. */
@@ -22,7 +24,15 @@ export interface PyramidKVOptions {
   readonly gqaReduce?: ReduceOp;
   /** Ratio between the deepest and the first layer's prefix budget, as the reference's `beta`. Default 20. */
   readonly beta?: number;
+  /**
+   * 'reference' (default): KVCache-Factory's integer step, which overshoots the mean budget slightly.
+   * 'exact': the same line rounded so that the layers' budgets sum to exactly `numLayers · (budget − window)`.
+   */
+  readonly schedule?: PyramidSchedule;
 }
+
+export type PyramidSchedule = 'reference' | 'exact';
+export const PYRAMID_SCHEDULES: readonly PyramidSchedule[] = ['reference', 'exact'];
 
 export const PYRAMIDKV_DEFAULTS = {
   window: 32,
@@ -30,6 +40,7 @@ export const PYRAMIDKV_DEFAULTS = {
   pooling: 'avgpool',
   gqaReduce: 'mean',
   beta: 20,
+  schedule: 'reference',
 } as const;
 
 /**
@@ -41,18 +52,26 @@ export function pyramidkv(options: PyramidKVOptions): ComposableMethod {
   const raw = options as unknown as RawOptions;
   const o = readWindowScoreOptions('pyramidkv', raw, PYRAMIDKV_DEFAULTS);
   const beta = readInt('pyramidkv', 'beta', raw.beta, PYRAMIDKV_DEFAULTS.beta, { min: 1 });
+  const schedule = readChoice(
+    'pyramidkv',
+    'schedule',
+    raw.schedule,
+    PYRAMIDKV_DEFAULTS.schedule,
+    PYRAMID_SCHEDULES,
+  );
+  const allocate = schedule === 'exact' ? exactPyramidAllocator : pyramidAllocator;
   return composable({
     name: 'pyramidkv',
-    options: { ...o, beta },
+    options: { ...o, beta, schedule },
     budget: o.budget,
     window: o.window,
     scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
-    allocator: pyramidAllocator({ budget: o.budget, window: o.window, beta }),
+    allocator: allocate({ budget: o.budget, window: o.window, beta }),
   });
 }
 
 /** For the command line: options by name, unknown names rejected. */
 export function createMethod(options: Record<string, unknown>): ComposableMethod {
-  rejectUnknownOptions('pyramidkv', options, [...WINDOW_SCORE_OPTION_NAMES, 'beta']);
+  rejectUnknownOptions('pyramidkv', options, [...WINDOW_SCORE_OPTION_NAMES, 'beta', 'schedule']);
   return pyramidkv(options as unknown as PyramidKVOptions);
 }

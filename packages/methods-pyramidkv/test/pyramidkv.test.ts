@@ -1,19 +1,18 @@
 import { CpuBackend, createLayerContext, OptionError } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
-import { createMethod, PYRAMIDKV_DEFAULTS, pyramidkv } from '../src/index.js';
+import { createMethod, exactPyramidCaps, PYRAMIDKV_DEFAULTS, pyramidkv } from '../src/index.js';
 
 describe('pyramidkv', () => {
   it('has the reference defaults', () => {
     expect(pyramidkv({ budget: 128 }).options).toEqual({ budget: 128, ...PYRAMIDKV_DEFAULTS });
   });
 
-  it('reproduces the reference schedule, overshoot included (C=128, w=8, N=32: mean 125.5 prefix tokens)', async () => {
+  async function meanPrefix(schedule: 'reference' | 'exact'): Promise<{ mean: number; perLayer: number[] }> {
     const backend = new CpuBackend();
     const N = 32;
     const L = 600;
     const model = { numLayers: N, numHeads: 1, numKvHeads: 1, headDim: 2 };
-    const m = pyramidkv({ budget: 128, window: 8, pooling: 'none' });
-    const run = m.begin(model, { length: L });
+    const run = pyramidkv({ budget: 128, window: 8, pooling: 'none', schedule }).begin(model, { length: L });
     const keys = backend.upload(
       Float32Array.from({ length: L * 2 }, (_, i) => Math.sin(i)),
       [1, L, 2],
@@ -24,22 +23,43 @@ describe('pyramidkv', () => {
       [1, 8, 2],
       'f32',
     );
-    let prefix = 0;
+    const perLayer: number[] = [];
     for (let layer = 0; layer < N; layer++) {
-      const ctx = createLayerContext({
-        backend,
-        model,
-        layer,
-        keys,
-        windowQueries: q,
-        positions: Int32Array.from({ length: L }, (_, i) => i),
-      });
+      const positions = Int32Array.from({ length: L }, (_, i) => i);
+      const ctx = createLayerContext({ backend, model, layer, keys, windowQueries: q, positions });
       const d = await run.afterLayer(ctx);
       ctx.release();
       if (d.keep === 'all') throw new Error('expected a selection');
-      prefix += d.keep[0]!.length - 8;
+      perLayer.push(d.keep[0]!.length - 8);
     }
-    expect(prefix / N).toBe(125.5);
+    return { mean: perLayer.reduce((a, b) => a + b, 0) / N, perLayer };
+  }
+
+  it('reproduces the reference schedule, overshoot included (C=128, w=8, N=32: mean 125.5 prefix tokens)', async () => {
+    expect((await meanPrefix('reference')).mean).toBe(125.5);
+  });
+
+  it("hits the total exactly with schedule 'exact', keeping the line", async () => {
+    const { mean, perLayer } = await meanPrefix('exact');
+    expect(mean).toBe(120);
+    for (let l = 1; l < perLayer.length; l++) expect(perLayer[l]).toBeLessThanOrEqual(perLayer[l - 1]!);
+    expect(perLayer[0]).toBe(234); // hi = 2·120 − ⌊120 / 20⌋
+    expect(perLayer.at(-1)).toBe(6); // lo
+  });
+
+  it('exact caps sum to N·base and stay within [lo, hi] for many shapes', () => {
+    for (const [base, L, w, beta, N] of [
+      [120, 600, 8, 20, 32],
+      [10, 40, 2, 4, 3],
+      [57, 130, 5, 20, 7],
+      [64, 129, 1, 3, 12],
+      [3, 1000, 4, 20, 40],
+    ] as const) {
+      const caps = exactPyramidCaps(base, L, w, beta, N);
+      expect(caps.reduce((a, b) => a + b, 0)).toBe(N * base);
+      expect(Math.max(...caps)).toBeLessThanOrEqual(L - w);
+      expect(Math.min(...caps)).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('rejects a bad beta and unknown options', () => {
