@@ -120,6 +120,31 @@ const CASES: readonly Case[] = [
     numLayers: 12,
     alpha: 0.3,
   },
+  // The budget boundary: a prompt exactly at the budget, and one token over it.
+  {
+    seed: 8,
+    H: 4,
+    Hkv: 2,
+    L: 40,
+    d: 8,
+    spread: 1.5,
+    p: { window: 5, capacity: 40, kernel: 5, pooling: 'avgpool', gqaReduce: 'mean' },
+    beta: 20,
+    numLayers: 3,
+    alpha: 0.2,
+  },
+  {
+    seed: 9,
+    H: 4,
+    Hkv: 2,
+    L: 41,
+    d: 8,
+    spread: 1.5,
+    p: { window: 5, capacity: 40, kernel: 5, pooling: 'maxpool', gqaReduce: 'mean' },
+    beta: 20,
+    numLayers: 3,
+    alpha: 0.2,
+  },
 ];
 
 let dir = '';
