@@ -10,6 +10,7 @@ export {
 export { argmax, createSampler, type SamplingOptions, seededRandom } from './generate/sampler.js';
 export { StopStringFilter } from './generate/stops.js';
 export { GgufFile, type GgufTensorInfo, type GgufValue } from './io/gguf.js';
+export { byteLevelTokenizerJson, type RandomModelOptions, writeRandomModel } from './io/random-model.js';
 export { encodeSafetensorsHeader, SafetensorsSource, type WeightSource } from './io/safetensors.js';
 export { type LoadOptions, loadModel } from './load.js';
 export {

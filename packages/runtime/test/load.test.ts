@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
-import { GgufFile, loadModel, ropeInvFreq } from '../src/index.js';
+import { byteLevelTokenizerJson, GgufFile, loadModel, ropeInvFreq, writeRandomModel } from '../src/index.js';
 import { plainInvFreq, referenceLogits } from './fixtures/reference-forward.js';
 import { writeTinyGguf } from './fixtures/tiny-gguf.js';
-import { randomWeights, TINY, type TinyShape, writeHfFolder } from './fixtures/tiny-model.js';
+import { hfConfig, randomWeights, TINY, type TinyShape, writeHfFolder } from './fixtures/tiny-model.js';
 
 const PROMPT = [5, 70, 71, 3, 99, 120, 33, 250, 7, 18, 64];
 
@@ -138,3 +139,19 @@ function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
 }
+
+describe('writeRandomModel', () => {
+  it('writes the same seeded weights as the test writer, loadable as a model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvsieve-random-'));
+    writeRandomModel(dir, { config: hfConfig(TINY), tokenizer: byteLevelTokenizerJson(3), seed: 7 });
+    const model = await loadModel(dir, { backend: new CpuBackend() });
+    const expected = referenceLogits(
+      TINY,
+      randomWeights(TINY, 7),
+      PROMPT,
+      plainInvFreq(TINY.hidden / TINY.heads),
+    );
+    expect(maxDiff((await model.prefill(PROMPT)).logits, expected)).toBeLessThan(1e-4);
+    expect(model.tokenizer.decode(model.tokenizer.encode('héllo <x>'))).toBe('héllo <x>');
+  });
+});

@@ -1,0 +1,190 @@
+import { parseArgs } from 'node:util';
+import { type Budget, OptionError } from '@kvsieve/core';
+
+export interface CommonArgs {
+  readonly model: string;
+  readonly prompt: string;
+  readonly backend: 'cpu' | 'webgpu';
+  readonly method: string | null;
+  readonly methodOptions: Record<string, unknown>;
+  readonly chat: boolean;
+  readonly chunkSize: number | undefined;
+  readonly json: boolean;
+}
+
+export interface RunArgs extends CommonArgs {
+  readonly maxTokens: number;
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly seed: number;
+  readonly stop: string[];
+}
+
+export const USAGE = `Usage:
+  kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
+  kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method NAME [options]
+
+<model> is a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+
+Options:
+  --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
+  --method NAME            compression method, from the package @kvsieve/methods-NAME (default: full cache)
+  --budget N|R|P%          tokens kept per KV head: N tokens, or a ratio R in (0, 1] / P% of the prompt
+  --window N               observation window of the method
+  --option KEY=VALUE       any other method option (repeatable; VALUE is parsed as JSON when it can be)
+  --chat                   wrap the prompt in the model's chat template as a user message
+  --chunk-size N           prompt tokens per prefill chunk (default 256)
+  --json                   print the summary (run) or the kept entries (inspect) as JSON
+run only:
+  --max-tokens N           tokens to generate (default 128)
+  --temperature T          0 = greedy (default), else sample
+  --top-k K  --top-p P  --seed S
+  --stop TEXT              stop when the text contains TEXT (repeatable)`;
+
+function positiveInt(v: string | undefined, name: string, fallback: number | undefined): number | undefined {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new OptionError(`--${name} must be a positive whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function number(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n))
+    throw new OptionError(`--${name} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** `256` → 256 tokens; `0.25` or `25%` → a quarter of the prompt. */
+export function parseBudget(v: string): Budget {
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(v.trim());
+  const n = pct ? Number(pct[1]) / 100 : Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new OptionError(
+      `--budget must be a token count (256), a ratio (0.25) or a percentage (25%), got ${JSON.stringify(v)}`,
+    );
+  }
+  if (pct || !Number.isInteger(n)) {
+    if (n > 1) throw new OptionError(`--budget as a ratio must be in (0, 1], got ${JSON.stringify(v)}`);
+    return { ratio: n };
+  }
+  return n;
+}
+
+function parseOption(kv: string): [string, unknown] {
+  const eq = kv.indexOf('=');
+  if (eq < 1) throw new OptionError(`--option must look like KEY=VALUE, got ${JSON.stringify(kv)}`);
+  const raw = kv.slice(eq + 1);
+  try {
+    return [kv.slice(0, eq), JSON.parse(raw)];
+  } catch {
+    return [kv.slice(0, eq), raw];
+  }
+}
+
+export type Command =
+  | { command: 'run'; args: RunArgs }
+  | { command: 'inspect'; args: CommonArgs }
+  | { command: 'help' };
+
+export function parseCommand(argv: readonly string[], readFile: (path: string) => string): Command {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h')
+    return { command: 'help' };
+  if (command !== 'run' && command !== 'inspect') {
+    throw new OptionError(
+      `unknown command ${JSON.stringify(command)}; the commands are run and inspect (kvsieve --help)`,
+    );
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(rest);
+  } catch (e) {
+    throw new OptionError(`${(e as Error).message} (kvsieve --help lists the options)`);
+  }
+  const { values: o, positionals } = parsed;
+  if (positionals.length !== 1) {
+    throw new OptionError(
+      `${command} takes one model path (a folder or a .gguf file), got ${positionals.length}: ${positionals.join(' ')}`,
+    );
+  }
+  if ((o.prompt === undefined) === (o['prompt-file'] === undefined)) {
+    throw new OptionError(`${command}: give exactly one of --prompt TEXT or --prompt-file FILE`);
+  }
+  let prompt = o.prompt;
+  if (prompt === undefined) {
+    const file = o['prompt-file']!;
+    try {
+      prompt = readFile(file);
+    } catch (e) {
+      throw new OptionError(`--prompt-file ${file}: cannot read it (${(e as Error).message})`);
+    }
+  }
+  if (prompt.length === 0) throw new OptionError(`${command}: the prompt is empty`);
+  const backend = o.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backend)}`);
+  const methodOptions: Record<string, unknown> = Object.fromEntries((o.option ?? []).map(parseOption));
+  if (o.budget !== undefined) methodOptions.budget = parseBudget(o.budget);
+  if (o.window !== undefined) methodOptions.window = positiveInt(o.window, 'window', undefined);
+  const method = o.method ?? null;
+  if (method === null && Object.keys(methodOptions).length > 0) {
+    throw new OptionError(
+      `--budget, --window and --option configure a method; add --method NAME (e.g. --method snapkv)`,
+    );
+  }
+  if (command === 'inspect' && method === null)
+    throw new OptionError('inspect shows what a method kept; add --method NAME');
+  const common: CommonArgs = {
+    model: positionals[0]!,
+    prompt,
+    backend,
+    method,
+    methodOptions,
+    chat: o.chat ?? false,
+    chunkSize: positiveInt(o['chunk-size'], 'chunk-size', undefined),
+    json: o.json ?? false,
+  };
+  if (command === 'inspect') return { command, args: common };
+  return {
+    command,
+    args: {
+      ...common,
+      maxTokens: positiveInt(o['max-tokens'], 'max-tokens', 128)!,
+      temperature: number(o.temperature, 'temperature', 0),
+      topK: number(o['top-k'], 'top-k', 0),
+      topP: number(o['top-p'], 'top-p', 1),
+      seed: number(o.seed, 'seed', 0),
+      stop: o.stop ?? [],
+    },
+  };
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      prompt: { type: 'string' },
+      'prompt-file': { type: 'string' },
+      backend: { type: 'string' },
+      method: { type: 'string' },
+      budget: { type: 'string' },
+      window: { type: 'string' },
+      option: { type: 'string', multiple: true },
+      chat: { type: 'boolean' },
+      'chunk-size': { type: 'string' },
+      json: { type: 'boolean' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      stop: { type: 'string', multiple: true },
+    },
+  });
+}

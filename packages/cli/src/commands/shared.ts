@@ -1,0 +1,29 @@
+import type { Backend, CompressionMethod } from '@kvsieve/core';
+import { applyChatTemplate, loadModel, type Model } from '@kvsieve/runtime';
+import type { CommonArgs } from '../args.js';
+import { progressBar } from '../format.js';
+import type { CliIO } from '../io.js';
+import { type ModuleImporter, resolveBackend, resolveMethod } from '../resolve.js';
+
+export interface Session {
+  backend: Backend;
+  model: Model;
+  method: CompressionMethod | undefined;
+  ids: number[];
+  onLayer: (layer: number, numLayers: number) => void;
+}
+
+export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImporter): Promise<Session> {
+  // Resolve the method first: a missing package should fail before a large model loads.
+  const method = a.method === null ? undefined : await resolveMethod(a.method, a.methodOptions, importer);
+  const backend = await resolveBackend(a.backend, importer);
+  const model = await loadModel(a.model, { backend });
+  const text = a.chat ? applyChatTemplate(model.tokenizer, [{ role: 'user', content: a.prompt }]) : a.prompt;
+  const ids = model.tokenizer.encode(text, { addSpecial: !a.chat });
+  const onLayer = (layer: number, numLayers: number) => {
+    if (!io.interactive) return;
+    io.err(progressBar('prefill', layer + 1, numLayers));
+    if (layer + 1 === numLayers) io.err('\n');
+  };
+  return { backend, model, method, ids, onLayer };
+}

@@ -1,0 +1,200 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scoreAllocateSelect, uniformAllocator, windowScorer } from '@kvsieve/core';
+import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
+import { describe, expect, it } from 'vitest';
+
+const TINY = { layers: 2, kvHeads: 2 };
+
+/** A tiny random Llama folder (2 layers, 2 KV heads) with a byte-level tokenizer. */
+function writeHfFolder(_shape: typeof TINY, opts: { seed: number }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-'));
+  writeRandomModel(dir, {
+    config: {
+      model_type: 'llama',
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_attention_heads: 4,
+      num_key_value_heads: TINY.kvHeads,
+      num_hidden_layers: TINY.layers,
+      vocab_size: 260,
+      max_position_embeddings: 256,
+      rms_norm_eps: 1e-5,
+      eos_token_id: 256,
+    },
+    tokenizer: byteLevelTokenizerJson(3),
+    seed: opts.seed,
+  });
+  return dir;
+}
+
+import { type CliIO, type ModuleImporter, main, parseBudget } from '../src/index.js';
+
+function capture(): CliIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    interactive: false,
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+    readFile: (p: string) => readFileSync(p, 'utf8'),
+  };
+  return io;
+}
+
+/** Stands in for an installed @kvsieve/methods-window package: SnapKV-like, built from core's parts. */
+const fakeMethods: ModuleImporter = async (specifier) => {
+  if (specifier !== '@kvsieve/methods-window') {
+    throw Object.assign(new Error(`Cannot find package '${specifier}' imported from test`), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
+  }
+  return {
+    createMethod: (o: Record<string, unknown>) =>
+      scoreAllocateSelect({
+        name: 'window',
+        options: o,
+        scorer: windowScorer(),
+        allocator: uniformAllocator({ budget: o.budget as number, window: (o.window as number) ?? 4 }),
+      }),
+  };
+};
+
+describe('kvsieve run', () => {
+  const dir = writeHfFolder(TINY, { seed: 4 });
+
+  it('streams text and prints a summary on the CPU backend', async () => {
+    const io = capture();
+    const code = await main(
+      ['run', dir, '--prompt', 'hello world', '--max-tokens', '5', '--backend', 'cpu'],
+      io,
+    );
+    expect(io.stderr).toMatch(/prefill\s+[\d.]+ s, [\d.]+ tokens\/s/);
+    expect(io.stderr).toMatch(/decode\s+\d+ tokens/);
+    expect(io.stderr).toMatch(/cache\s+.* kept of .* full \(100\.0%\)/);
+    expect(code).toBe(0);
+  });
+
+  it('--json gives the same tokens as a prompt file, and a method shrinks the cache', async () => {
+    const file = join(dir, 'prompt.txt');
+    writeFileSync(file, 'the quick brown fox jumps over the lazy dog');
+    const a = capture();
+    expect(await main(['run', dir, '--prompt-file', file, '--max-tokens', '4', '--json'], a)).toBe(0);
+    const full = JSON.parse(a.stdout);
+    const b = capture();
+    expect(
+      await main(
+        [
+          'run',
+          dir,
+          '--prompt',
+          'the quick brown fox jumps over the lazy dog',
+          '--max-tokens',
+          '4',
+          '--json',
+        ],
+        b,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(b.stdout).tokens).toEqual(full.tokens);
+    const c = capture();
+    const code = await main(
+      [
+        'run',
+        dir,
+        '--prompt-file',
+        file,
+        '--max-tokens',
+        '4',
+        '--json',
+        '--method',
+        'window',
+        '--budget',
+        '12',
+        '--window',
+        '4',
+      ],
+      c,
+      fakeMethods,
+    );
+    expect(code).toBe(0);
+    const compressed = JSON.parse(c.stdout);
+    expect(compressed.methodOptions).toEqual({ budget: 12, window: 4 });
+    expect(compressed.layers.map((l: { kept: number[] }) => l.kept)).toEqual([
+      [12, 12],
+      [12, 12],
+    ]);
+    expect(compressed.cache.keptBytes).toBeLessThan(full.cache.keptBytes);
+  });
+});
+
+describe('kvsieve inspect', () => {
+  it('lists what each layer and head kept', async () => {
+    const dir = writeHfFolder(TINY, { seed: 4 });
+    const io = capture();
+    const prompt = 'abcdefghijklmnopqrstuvwxyz';
+    const code = await main(
+      ['inspect', dir, '--prompt', prompt, '--method', 'window', '--budget', '0.5', '--window', '3'],
+      io,
+      fakeMethods,
+    );
+    expect(code).toBe(0);
+    const lines = io.stdout.split('\n').filter((l) => /^\d+\s+\d+\s+13\/26/.test(l));
+    expect(lines).toHaveLength(TINY.layers * TINY.kvHeads);
+    // The 3-token window (positions 23-25) is always kept: the last range ends at 25 and starts ≤ 23.
+    for (const l of lines) expect(Number(/(\d+)-25$/.exec(l)?.[1])).toBeLessThanOrEqual(23);
+    expect(io.stdout).toMatch(/cache: .* kept of .* full \(50\.0%\), prompt 26 tokens/);
+  });
+});
+
+describe('bad command lines', () => {
+  const cases: [string[], RegExp][] = [
+    [['fly'], /unknown command "fly"/],
+    [['run', 'x'], /give exactly one of --prompt TEXT or --prompt-file FILE/],
+    [['run', 'x', '--prompt', 'a', '--prompt-file', 'b'], /exactly one of/],
+    [['run', '--prompt', 'a'], /one model path/],
+    [['run', 'x', '--prompt', ''], /the prompt is empty/],
+    [['run', 'x', '--prompt', 'a', '--backend', 'cuda'], /--backend must be cpu or webgpu, got "cuda"/],
+    [['run', 'x', '--prompt', 'a', '--budget', '5'], /add --method NAME/],
+    [
+      ['run', 'x', '--prompt', 'a', '--max-tokens=-3'],
+      /--max-tokens must be a positive whole number, got "-3"/,
+    ],
+    [['run', 'x', '--prompt', 'a', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      ['run', 'x', '--prompt-file', '/nonexistent/p.txt'],
+      /--prompt-file \/nonexistent\/p\.txt: cannot read it/,
+    ],
+    [['inspect', 'x', '--prompt', 'a'], /inspect shows what a method kept; add --method NAME/],
+    [['run', '/nonexistent/model', '--prompt', 'a'], /ModelFileError: \/nonexistent\/model does not exist/],
+    [['run', 'x', '--prompt', 'a', '--method', 'Snap KV'], /--method must be a method name/],
+    [
+      ['run', 'x', '--prompt', 'a', '--method', 'nosuch'],
+      /--method nosuch needs the package @kvsieve\/methods-nosuch, which is not installed; install it/,
+    ],
+  ];
+  it.each(cases)('%j', async (argv, pattern) => {
+    const io = capture();
+    expect(await main(argv, io, fakeMethods)).toBe(2);
+    expect(io.stderr).toMatch(pattern);
+  });
+
+  it('budgets as tokens, ratios and percentages', () => {
+    expect(parseBudget('256')).toBe(256);
+    expect(parseBudget('0.25')).toEqual({ ratio: 0.25 });
+    expect(parseBudget('25%')).toEqual({ ratio: 0.25 });
+    expect(() => parseBudget('1.5')).toThrow(/ratio must be in \(0, 1\]/);
+    expect(() => parseBudget('abc')).toThrow(/--budget must be/);
+  });
+
+  it('prints usage', async () => {
+    const io = capture();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.stdout).toMatch(/kvsieve run <model>/);
+  });
+});
