@@ -140,7 +140,10 @@ export class GpuContext {
 
   /** Wait for `promise`, or fail with DeviceLostError if the device goes away first. */
   guard<T>(promise: Promise<T>): Promise<T> {
-    if (this.lostError) return Promise.reject(this.lostError);
+    if (this.lostError) {
+      promise.catch(() => {}); // its own rejection (AbortError) is superseded by ours
+      return Promise.reject(this.lostError);
+    }
     return new Promise<T>((resolve, reject) => {
       this.pending.add(reject);
       promise.then(
@@ -151,7 +154,10 @@ export class GpuContext {
         },
         (e) => {
           this.pending.delete(reject);
-          reject(this.lostError ?? e);
+          // A destroyed device fails mappings before its lost promise settles: give it a moment so
+          // that the caller sees DeviceLostError rather than a bare AbortError.
+          const settle = new Promise((r) => setTimeout(r, 50));
+          Promise.race([this.device.lost, settle]).then(() => reject(this.lostError ?? e));
         },
       );
     });
@@ -166,6 +172,7 @@ export class GpuContext {
 
   /** Copy `bytes` of `src` to the host. */
   async readBytes(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    if (this.lostError) throw this.lostError;
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     const enc = this.device.createCommandEncoder();
@@ -180,6 +187,7 @@ export class GpuContext {
   }
 
   sync(): Promise<void> {
+    if (this.lostError) return Promise.reject(this.lostError);
     return this.guard(this.device.queue.onSubmittedWorkDone());
   }
 }

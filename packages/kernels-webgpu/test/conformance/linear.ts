@@ -14,7 +14,7 @@ export function linearTests(get: () => Backend) {
       it(`matmul with ${bDType} b, transposeB=${transposeB}, odd and tile-crossing sizes`, async () => {
         const be = get();
         const r = rng(11);
-        for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [1, 70, 129], [65, 33, 70], [128, 64, 96]] as const) {
+        for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [1, 300, 129], [8, 257, 3], [9, 17, 300], [65, 33, 70], [128, 64, 96]] as const) {
           const a = r.array(M * K);
           const b = r.array(K * N);
           const ta = be.upload(a, [M, K], 'f32', 'a');

@@ -13,7 +13,7 @@ import type { OpEnv } from '../../gpu/storage.js';
 //           each query's softmax max and denominator instead of an output.
 export type AttentionMode = 'causal' | 'ragged' | 'stats';
 
-export const ROWS = 64;
+const ROWS = 64;
 
 /** Keys per staged tile: the K and V tiles fit the device's workgroup memory (with room to spare). */
 export function keyTile(d: number, workgroupBytes: number): number {
@@ -30,7 +30,8 @@ const P = new Params([
   ['rows', 'u32'],
 ] as const);
 
-function source(mode: AttentionMode, D: number, TK: number) {
+function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
+  const D4 = Math.ceil(D / 4);
   const withV = mode !== 'stats';
   const bindings =
     mode === 'ragged'
@@ -63,19 +64,23 @@ function source(mode: AttentionMode, D: number, TK: number) {
   const finish = withV
     ? `if (isLive) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var c = 0u; c < D; c = c + 1u) { out[${qBase} + c] = acc[c] * inv; }
+    for (var c = 0u; c < D; c = c + 1u) { out[${qBase} + c] = acc[c / 4u][c % 4u] * inv; }
   }`
-    : `if (isLive) { stats[2u * (h * u.n + i)] = m; stats[2u * (h * u.n + i) + 1u] = l; }`;
+    : 'if (isLive) { stats[2u * (h * u.n + i)] = m; stats[2u * (h * u.n + i) + 1u] = l; }';
+  // Rows are padded to D4 vec4s with zeros, so the dot product and the accumulation are vec4 loops
+  // with a constant trip count (unrolled by the compiler: llvmpipe keeps them out of scratch memory).
   return {
-    key: `attention:${mode}:${D}:${TK}`,
+    key: `attention:${mode}:${D}:${TK}:${ROWS}`,
     code: () => `${P.decl(bindings.length)}
 ${decls}
 const D: u32 = ${D}u;
+const D4: u32 = ${D4}u;
 const TK: u32 = ${TK}u;
-var<workgroup> Ks: array<f32, ${TK * D}>;
-${withV ? `var<workgroup> Vs: array<f32, ${TK * D}>;` : ''}
+var<workgroup> Ks: array<vec4<f32>, ${TK * D4}>;
+${withV ? `var<workgroup> Vs: array<vec4<f32>, ${TK * D4}>;` : ''}
 var<workgroup> wg_start: u32;
 var<workgroup> wg_count: u32;
+fn ld(x: f32, ok: bool) -> f32 { return select(0.0, x, ok); }
 @compute @workgroup_size(${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let kvh = wid.y;
@@ -84,51 +89,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let isLive = r < u.n * u.G;
   let i = select(0u, r / u.G, isLive);
   let h = kvh * u.G + r % u.G;
-  var qv: array<f32, ${D}>;
-  var acc: array<f32, ${D}>;
+  var qv: array<vec4<f32>, ${D4}>;
+  var acc: array<vec4<f32>, ${D4}>;
   var m = -0x1.fffffep+127f;
   var l = 0.0;
-  if (isLive) { for (var c = 0u; c < D; c = c + 1u) { qv[c] = q[${qBase} + c] * u.scale; } }
+  if (isLive) {
+    let qb = ${qBase};
+    for (var c = 0u; c < D4; c = c + 1u) {
+      let e = 4u * c;
+      qv[c] = vec4<f32>(ld(q[qb + e], e < D), ld(q[qb + e + 1u], e + 1u < D), ld(q[qb + e + 2u], e + 2u < D), ld(q[qb + e + 3u], e + 3u < D)) * u.scale;
+    }
+  }
   ${range}
   for (var t0 = 0u; t0 < count; t0 = t0 + TK) {
     let tn = min(TK, count - t0);
     workgroupBarrier();
-    for (var e = lid; e < tn * D; e = e + ${ROWS}u) {
-      let j = start + t0 + e / D;
-      Ks[e] = k[${keyOff} + e % D];
-      ${withV ? `Vs[e] = v[${keyOff} + e % D];` : ''}
+    for (var e4 = lid; e4 < tn * D4; e4 = e4 + ${ROWS}u) {
+      let j = start + t0 + e4 / D4;
+      let kb = ${keyOff};
+      let e = 4u * (e4 % D4);
+      Ks[e4] = vec4<f32>(ld(k[kb + e], e < D), ld(k[kb + e + 1u], e + 1u < D), ld(k[kb + e + 2u], e + 2u < D), ld(k[kb + e + 3u], e + 3u < D));
+      ${withV ? 'Vs[e4] = vec4<f32>(ld(v[kb + e], e < D), ld(v[kb + e + 1u], e + 1u < D), ld(v[kb + e + 2u], e + 2u < D), ld(v[kb + e + 3u], e + 3u < D));' : ''}
     }
     workgroupBarrier();
     if (isLive) {
-      var s: array<f32, ${TK}>;
-      var tmax = -0x1.fffffep+127f;
-      var any = false;
       for (var jj = 0u; jj < tn; jj = jj + 1u) {
         let j = start + t0 + jj;
         if (${visible}) {
-          var dot = 0.0;
-          for (var c = 0u; c < D; c = c + 1u) { dot = dot + qv[c] * Ks[jj * D + c]; }
-          s[jj] = dot;
-          tmax = max(tmax, dot);
-          any = true;
-        } else {
-          s[jj] = -0x1.fffffep+127f;
-        }
-      }
-      if (any) {
-        let mNew = max(m, tmax);
-        let corr = exp(m - mNew);
-        l = l * corr;
-        ${withV ? 'for (var c = 0u; c < D; c = c + 1u) { acc[c] = acc[c] * corr; }' : ''}
-        for (var jj = 0u; jj < tn; jj = jj + 1u) {
-          let j = start + t0 + jj;
-          if (${visible}) {
-            let p = exp(s[jj] - mNew);
-            l = l + p;
-            ${withV ? 'for (var c = 0u; c < D; c = c + 1u) { acc[c] = acc[c] + p * Vs[jj * D + c]; }' : ''}
+          var dv = vec4<f32>(0.0);
+          for (var c = 0u; c < D4; c = c + 1u) { dv = dv + qv[c] * Ks[jj * D4 + c]; }
+          let sc = dv.x + dv.y + dv.z + dv.w;
+          if (sc > m) {
+            // A new maximum: rescale what was accumulated (rare after the first keys).
+            let corr = exp(m - sc);
+            l = l * corr;
+            ${withV ? 'for (var c = 0u; c < D4; c = c + 1u) { acc[c] = acc[c] * corr; }' : ''}
+            m = sc;
           }
+          let p = exp(sc - m);
+          l = l + p;
+          ${withV ? 'for (var c = 0u; c < D4; c = c + 1u) { acc[c] = acc[c] + p * Vs[jj * D4 + c]; }' : ''}
         }
-        m = mNew;
       }
     }
   }
@@ -150,8 +151,10 @@ function dispatch(
 ) {
   const batch = env.ctx.batch();
   const b = [...bindings.map((t) => env.bind(t, op)), env.bind(out, op)];
-  const TK = keyTile(D, env.ctx.device.limits.maxComputeWorkgroupStorageSize);
-  batch.dispatch(source(mode, D, TK), b, P.pack(p as never), [Math.ceil(rowsPerHead / ROWS), Hkv]);
+  const TK = keyTile(4 * Math.ceil(D / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
+  // Decode has only G rows per KV head: a small workgroup leaves fewer idle invocations.
+  const rows = rowsPerHead <= 8 ? 8 : ROWS;
+  batch.dispatch(source(mode, D, TK, rows), b, P.pack(p as never), [Math.ceil(rowsPerHead / rows), Hkv]);
   batch.submit();
 }
 

@@ -2,6 +2,7 @@ import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { HALF_CODECS, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import { GEMV_MAX_ROWS, gemvDispatch } from './gemv.js';
 
 const P = new Params([['M', 'u32'], ['K', 'u32'], ['N', 'u32']] as const);
 
@@ -65,6 +66,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l: 
 
 export function matmulGpu(env: OpEnv, a: Tensor, b: Tensor, d: { M: number; K: number; N: number }, transposeB: boolean): Tensor {
   const out = env.out([d.M, d.N], 'f32', 'matmul');
+  if (d.M <= GEMV_MAX_ROWS) {
+    gemvDispatch(env, a, b, out, d, transposeB);
+    return out;
+  }
   const batch = env.ctx.batch();
   const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
   batch.dispatch(source(b.dtype, transposeB), bindings, P.pack(d), [Math.ceil(d.N / TILE), Math.ceil(d.M / TILE)]);

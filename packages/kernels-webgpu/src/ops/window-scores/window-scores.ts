@@ -17,11 +17,13 @@ const P = new Params([
   ['scale', 'f32'],
 ] as const);
 
-function queryTile(d: number, workgroupBytes: number): number {
-  return Math.max(1, Math.min(64, Math.floor((workgroupBytes - 1024) / (4 * d + 8))));
+function queryTile(d4: number, workgroupBytes: number): number {
+  return Math.max(1, Math.min(64, Math.floor((workgroupBytes - 1024) / (16 * d4 + 8))));
 }
 
+// As in attention.ts, rows are padded to vec4s so the dot product is a constant-trip vec4 loop.
 function source(D: number, TQ: number) {
+  const D4 = Math.ceil(D / 4);
   return {
     key: `windowColumns:${D}:${TQ}`,
     code: () => `${P.decl(4)}
@@ -30,10 +32,12 @@ function source(D: number, TQ: number) {
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 const D: u32 = ${D}u;
+const D4: u32 = ${D4}u;
 const TQ: u32 = ${TQ}u;
-var<workgroup> Qs: array<f32, ${TQ * D}>;
+var<workgroup> Qs: array<vec4<f32>, ${TQ * D4}>;
 var<workgroup> Ms: array<f32, ${TQ}>;
 var<workgroup> Ls: array<f32, ${TQ}>;
+fn ld(x: f32, ok: bool) -> f32 { return select(0.0, x, ok); }
 @compute @workgroup_size(${COLS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wid.y;
@@ -41,8 +45,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let j0 = wid.x * ${COLS}u;
   let j = j0 + lid;
   let isLive = j < u.L;
-  var kv: array<f32, ${D}>;
-  if (isLive) { for (var c = 0u; c < D; c = c + 1u) { kv[c] = k[(kvh * u.L + j) * D + c]; } }
+  var kv: array<vec4<f32>, ${D4}>;
+  if (isLive) {
+    let kb = (kvh * u.L + j) * D;
+    for (var c = 0u; c < D4; c = c + 1u) {
+      let e = 4u * c;
+      kv[c] = vec4<f32>(ld(k[kb + e], e < D), ld(k[kb + e + 1u], e + 1u < D), ld(k[kb + e + 2u], e + 2u < D), ld(k[kb + e + 3u], e + 3u < D));
+    }
+  }
   // Window query t sits at position L − w + t; queries before the block's first key see none of it.
   let first = u.L - u.w;
   let tStart = select(0u, j0 - first, j0 > first);
@@ -50,7 +60,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var t0 = tStart; t0 < u.w; t0 = t0 + TQ) {
     let tn = min(TQ, u.w - t0);
     workgroupBarrier();
-    for (var e = lid; e < tn * D; e = e + ${COLS}u) { Qs[e] = q[(h * u.w + t0) * D + e] * u.scale; }
+    for (var e4 = lid; e4 < tn * D4; e4 = e4 + ${COLS}u) {
+      let qb = (h * u.w + t0 + e4 / D4) * D;
+      let e = 4u * (e4 % D4);
+      Qs[e4] = vec4<f32>(ld(q[qb + e], e < D), ld(q[qb + e + 1u], e + 1u < D), ld(q[qb + e + 2u], e + 2u < D), ld(q[qb + e + 3u], e + 3u < D)) * u.scale;
+    }
     for (var e = lid; e < tn; e = e + ${COLS}u) {
       Ms[e] = stats[2u * (h * u.w + t0 + e)];
       Ls[e] = stats[2u * (h * u.w + t0 + e) + 1u];
@@ -59,9 +73,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (isLive) {
       for (var tt = 0u; tt < tn; tt = tt + 1u) {
         if (j <= first + t0 + tt && Ls[tt] > 0.0) {
-          var dot = 0.0;
-          for (var c = 0u; c < D; c = c + 1u) { dot = dot + Qs[tt * D + c] * kv[c]; }
-          acc = acc + exp(dot - Ms[tt]) / Ls[tt];
+          var dv = vec4<f32>(0.0);
+          for (var c = 0u; c < D4; c = c + 1u) { dv = dv + Qs[tt * D4 + c] * kv[c]; }
+          acc = acc + exp(dv.x + dv.y + dv.z + dv.w - Ms[tt]) / Ls[tt];
         }
       }
     }
@@ -82,7 +96,7 @@ export function windowScoresGpu(
   const stats = env.out([d.H, d.w, 2], 'f32', 'windowScores stats');
   windowStatsGpu(env, q, k, d, scale, stats);
   const batch = env.ctx.batch();
-  const TQ = queryTile(d.d, env.ctx.device.limits.maxComputeWorkgroupStorageSize);
+  const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   const bindings = [env.bind(q, 'windowScores'), env.bind(k, 'windowScores'), env.bind(stats, 'windowScores'), out.storage.binding];
   batch.dispatch(source(d.d, TQ), bindings, P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale }), [Math.ceil(d.L / COLS), d.H]);
   batch.submit();

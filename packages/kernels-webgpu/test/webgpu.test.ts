@@ -1,0 +1,138 @@
+import { CpuBackend, KvsieveError } from '@kvsieve/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BindingLimitError, DeviceLostError, NoAdapterError, type WebGpuBackend, createWebGpuBackend } from '../src/index.js';
+import { topkRef } from './conformance/reference.js';
+import { rng } from './conformance/util.js';
+
+describe('webgpu backend', () => {
+  let be: WebGpuBackend;
+  beforeAll(async () => {
+    be = await createWebGpuBackend();
+  });
+  afterAll(() => be.destroy());
+
+  it('reports the adapter and takes its limits', () => {
+    expect(be.adapterName.length).toBeGreaterThan(0);
+    // lavapipe offers 32 KiB of workgroup memory where the WebGPU default is 16 KiB.
+    expect(be.device.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
+    expect(be.features.maxTensorBytes).toBe(Math.min(be.device.limits.maxStorageBufferBindingSize, be.device.limits.maxBufferSize));
+  });
+
+  it('one pipeline per kernel serves every sequence length (shapes are uniforms)', async () => {
+    const r = rng(1);
+    const run = async (L: number) => {
+      const q = be.upload(r.array(4 * 8 * 16), [4, 8, 16], 'f32');
+      const k = be.upload(r.array(2 * L * 16), [2, L, 16], 'f32');
+      const s = be.windowScores(q, k);
+      const top = be.topk(s, 8);
+      const idx = be.topk(be.pool1d(s, { kernel: 5, mode: 'avg' }), 8);
+      await idx.read();
+      for (const t of [q, k, s, top, idx]) t.dispose();
+    };
+    await run(100);
+    const compiled = be.ctx.pipelineCount;
+    for (const L of [101, 333, 1000]) await run(L);
+    expect(be.ctx.pipelineCount).toBe(compiled);
+  });
+
+  it('released buffers are reused: a decode-style loop does not grow device memory', async () => {
+    const x = be.upload(rng(2).array(64 * 64), [64, 64], 'f32');
+    const step = () => {
+      const y = be.matmul(x, x);
+      const z = be.softmax(y);
+      y.dispose();
+      z.dispose();
+    };
+    step();
+    await be.sync();
+    const live = be.liveBytes();
+    for (let i = 0; i < 20; i++) step();
+    await be.sync();
+    expect(be.liveBytes()).toBe(live);
+    x.dispose();
+  });
+
+  it('topk over a 128K row matches the definition (ties, NaN)', async () => {
+    const n = 128 * 1024;
+    const x = new Float32Array(n);
+    const r = rng(3);
+    // Few distinct values: many ties, which must resolve to the lower index.
+    for (let i = 0; i < n; i++) x[i] = Math.floor(r.next() * 1000) / 10;
+    x[5] = Number.NaN;
+    x[n - 1] = 1000;
+    const got = await be.topk(be.upload(x, [1, n], 'f32'), 2000).read();
+    expect(Array.from(got)).toEqual(topkRef(x, n, 2000));
+  });
+
+  it('f16/bf16 weights read back as f32 and feed matmul, embedding and rmsnorm', async () => {
+    const cpu = new CpuBackend();
+    const r = rng(4);
+    const w = r.array(32 * 48);
+    for (const dt of ['f16', 'bf16'] as const) {
+      const wg = be.upload(w, [32, 48], dt);
+      const wc = cpu.upload(w, [32, 48], dt);
+      expect(Array.from(await wg.read())).toEqual(Array.from(await wc.read()));
+      const a = r.array(3 * 48);
+      const got = await be.matmul(be.upload(a, [3, 48], 'f32'), wg, { transposeB: true }).read();
+      const want = await cpu.matmul(cpu.upload(a, [3, 48], 'f32'), wc, { transposeB: true }).read();
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-4));
+    }
+  });
+});
+
+describe('webgpu bad input', () => {
+  it('a tensor over the binding limit names the tensor, its size and the limit', async () => {
+    const small = await createWebGpuBackend({ maxTensorBytes: 1024 });
+    try {
+      expect(small.features.maxTensorBytes).toBe(1024);
+      expect(() => small.upload(new Float32Array(300), [300], 'f32', 'big weights')).toThrow(BindingLimitError);
+      expect(() => small.upload(new Float32Array(300), [300], 'f32', 'big weights')).toThrow(
+        /big weights: tensor \[300\] f32 needs 1200 bytes, more than this device's binding limit of 1024 bytes\. Split it/,
+      );
+      const a = small.upload(new Float32Array(16 * 16), [16, 16], 'f32', 'a');
+      const b = small.upload(new Float32Array(16 * 16), [16, 16], 'f32', 'b');
+      expect(() => small.matmul(a, b)).not.toThrow();
+      const wide = small.upload(new Float32Array(16 * 4), [16, 4], 'f32', 'wide');
+      expect(() => small.matmul(wide.reshape([4, 16]), b.reshape([16, 16]))).not.toThrow();
+      const tall = small.upload(new Float32Array(20 * 4), [20, 4], 'f32', 'tall');
+      expect(() => small.matmul(tall, small.upload(new Float32Array(4 * 20), [4, 20], 'f32'))).toThrow(/matmul: tensor \[20, 20\] f32 needs 1600 bytes/);
+      // Scratch space counts too: top-k of 200 scores pads to 256 (key, index) pairs, 1024 bytes each array.
+      expect(() => small.topk(small.upload(new Float32Array(200), [1, 200], 'f32'), 3)).not.toThrow();
+      // Three rows of 65 fit (780 bytes), their padded pairs do not (3 · 128 · 4 = 1536 bytes).
+      expect(() => small.topk(small.upload(new Float32Array(195), [3, 65], 'f32'), 3)).toThrow(/topk keys \(scratch\)/);
+    } finally {
+      small.destroy();
+    }
+  });
+
+  it('a lost device rejects pending reads and refuses new work instead of hanging', async () => {
+    const doomed = await createWebGpuBackend();
+    const r = rng(5);
+    const a = doomed.upload(r.array(256 * 256), [256, 256], 'f32');
+    const y = doomed.matmul(a, a);
+    const pending = y.read();
+    doomed.destroy();
+    await expect(pending).rejects.toThrow(DeviceLostError);
+    await expect(doomed.sync()).rejects.toThrow(DeviceLostError);
+    expect(() => doomed.matmul(a, a)).toThrow(DeviceLostError);
+    await expect(a.read()).rejects.toThrow(/device lost \(destroyed\).*createWebGpuBackend/);
+  });
+
+  it('no adapter: a typed error that says how to get one', async () => {
+    const noGpu = { requestAdapter: async () => null } as unknown as GPU;
+    const err = await createWebGpuBackend({ gpu: noGpu }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoAdapterError);
+    expect(err).toBeInstanceOf(KvsieveError);
+    expect((err as Error).message).toMatch(/mesa-vulkan-drivers/);
+    expect((err as Error).message).toMatch(/bookworm-backports/);
+    expect((err as Error).message).toMatch(/browser/);
+  });
+
+  it('tensors of another backend are refused by name', () => {
+    return createWebGpuBackend().then((g) => {
+      const t = new CpuBackend().upload([1], [1], 'f32', 'cpu tensor');
+      expect(() => g.scale(t, 2)).toThrow(/tensor 'cpu tensor' belongs to backend 'cpu'/);
+      g.destroy();
+    });
+  });
+});
