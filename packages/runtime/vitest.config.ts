@@ -4,5 +4,11 @@ export default defineProject({
   resolve: { conditions: ['@kvsieve/source'] },
   // Vitest resolves in SSR mode: without this, workspace packages would load from dist.
   ssr: { resolve: { conditions: ['@kvsieve/source'] } },
-  test: { name: 'runtime', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], testTimeout: 120_000 },
+  // Forks: Dawn's native module (WebGPU tests) is happier in a child process than in a worker thread.
+  test: {
+    name: 'runtime',
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    testTimeout: 120_000,
+    pool: 'forks',
+  },
 });
