@@ -78,7 +78,7 @@ export function agreementSuite(
           pre.cache.dispose();
         }
         console.log(
-          `[llama.cpp agreement] ${JSON.stringify(prompt)}: ${ours.length} tokens compared, max |Δlogit| ${maxDiff.toExponential(2)}`,
+          `[llama.cpp agreement, ${name}] ${JSON.stringify(prompt)}: ${ours.length} tokens compared, max |Δlogit| ${maxDiff.toExponential(2)}`,
         );
         expect(ours).toEqual(ref.tokens);
         expect(maxDiff).toBeLessThan(1e-3);
