@@ -7,6 +7,8 @@ import { CpuBackend } from '@kvsieve/core';
 import { createWebGpuBackend } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
+// --only=<text>: run the cases whose op name contains <text>.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const MIN_SECONDS = quick ? 0.2 : 1;
 // The CPU reference is slow: above this estimated cost (in seconds) it runs once, and above
 // CPU_SKIP it does not run at all (the table says so).
@@ -43,7 +45,8 @@ async function timeGpu(gpu, run) {
 }
 
 function timeCpu(run, estimateSeconds) {
-  if (estimateSeconds > CPU_SKIP) return { ms: Number.NaN, iters: 0, note: `skipped (est. ${estimateSeconds.toFixed(0)} s)` };
+  if (estimateSeconds > CPU_SKIP)
+    return { ms: Number.NaN, iters: 0, note: `skipped (est. ${estimateSeconds.toFixed(0)} s)` };
   let iters = 0;
   const start = performance.now();
   let elapsed = 0;
@@ -71,7 +74,10 @@ function cases() {
       run: (be, [a, b]) => be.matmul(a, b, { transposeB: true }),
     });
   }
-  for (const [K, N] of [[2048, 2048], [2048, 8192]]) {
+  for (const [K, N] of [
+    [2048, 2048],
+    [2048, 8192],
+  ]) {
     list.push({
       op: 'matmul decode, f16 weights',
       size: `1×${K}×${N}`,
@@ -111,7 +117,11 @@ function cases() {
       op: `causal prefill attention H=${H} Hkv=${Hkv} d=${d}`,
       size: `${L / 1024}K queries × ${L / 1024}K keys`,
       flops: 2 * H * L * L * d,
-      setup: (be, r) => [be.upload(r(L * H * d), [L, H, d], 'f32'), be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32'), be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32')],
+      setup: (be, r) => [
+        be.upload(r(L * H * d), [L, H, d], 'f32'),
+        be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32'),
+        be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32'),
+      ],
       run: (be, [q, k, v]) => be.causalAttention(q, k, v),
     });
   }
@@ -121,7 +131,10 @@ function cases() {
       op: `windowScores H=${H} Hkv=${Hkv} d=${d} w=${w}`,
       size: `${L / 1024}K keys`,
       flops: 4 * H * w * L * d,
-      setup: (be, r) => [be.upload(r(H * w * d), [H, w, d], 'f32'), be.upload(r(Hkv * L * d), [Hkv, L, d], 'f32')],
+      setup: (be, r) => [
+        be.upload(r(H * w * d), [H, w, d], 'f32'),
+        be.upload(r(Hkv * L * d), [Hkv, L, d], 'f32'),
+      ],
       run: (be, [q, k]) => be.windowScores(q, k),
     });
   }
@@ -145,13 +158,15 @@ function fmt(ms) {
 
 const gpu = await createWebGpuBackend();
 const cpu = new CpuBackend();
-console.log(`WebGPU adapter: ${gpu.adapterName}; CPU reference: @kvsieve/core CpuBackend; node ${process.version}`);
+console.log(
+  `WebGPU adapter: ${gpu.adapterName}; CPU reference: @kvsieve/core CpuBackend; node ${process.version}`,
+);
 console.log(`Times are ms per call (mean over the iterations shown). ratio = CPU time / WebGPU time.\n`);
 const rows = [['op', 'size', 'WebGPU ms', '(iters)', 'GFLOP/s', 'CPU ms', '(iters)', 'ratio']];
 const print = (r) => console.log(`| ${r.join(' | ')} |`);
 print(rows[0]);
 print(rows[0].map(() => '---'));
-for (const c of cases()) {
+for (const c of cases().filter((x) => !only || x.op.includes(only))) {
   const r = rng(7);
   const gIn = c.setup(gpu, r);
   const g = await timeGpu(gpu, () => c.run(gpu, gIn));
@@ -159,7 +174,16 @@ for (const c of cases()) {
   const cRes = timeCpu(() => c.run(cpu, cIn), c.flops / CPU_FLOPS);
   const gflops = c.op.startsWith('topk') ? '' : (c.flops / (g.ms / 1000) / 1e9).toFixed(2);
   const ratio = Number.isNaN(cRes.ms) ? '—' : `${(cRes.ms / g.ms).toFixed(2)}×`;
-  print([c.op, c.size, fmt(g.ms), String(g.iters), gflops, fmt(cRes.ms), cRes.note || String(cRes.iters), ratio]);
+  print([
+    c.op,
+    c.size,
+    fmt(g.ms),
+    String(g.iters),
+    gflops,
+    fmt(cRes.ms),
+    cRes.note || String(cRes.iters),
+    ratio,
+  ]);
   const dispose = (xs) => xs.forEach((x) => (x.dispose ? x.dispose() : dispose(Object.values(x))));
   dispose(gIn);
 }

@@ -1,28 +1,28 @@
 import {
   type AttentionOptions,
+  assertDTypeName,
+  assertValidShape,
   type Backend,
   type BackendFeatures,
+  bytesPerElement,
+  validate as check,
   type DType,
   DTypeError,
+  decodeHalf,
+  encodeHalf,
+  formatShape,
   type HostArray,
+  isFloatDType,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
   type RopeStyle,
   type Shape,
   ShapeError,
+  sizeOf,
   Tensor,
   TensorStateError,
   type UploadData,
-  assertDTypeName,
-  assertValidShape,
-  bytesPerElement,
-  decodeHalf,
-  encodeHalf,
-  formatShape,
-  isFloatDType,
-  sizeOf,
-  validate as check,
 } from '@kvsieve/core';
 import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
@@ -79,7 +79,9 @@ export class WebGpuBackend implements Backend {
 
   private storageOf(t: Tensor, op: string): GpuStorage {
     if (!(t.storage instanceof GpuStorage) || t.backend !== this) {
-      throw new TensorStateError(`${op}: tensor '${t.name}' belongs to backend '${t.backend.name}', not this webgpu backend`);
+      throw new TensorStateError(
+        `${op}: tensor '${t.name}' belongs to backend '${t.backend.name}', not this webgpu backend`,
+      );
     }
     return t.storage;
   }
@@ -103,7 +105,9 @@ export class WebGpuBackend implements Backend {
     assertDTypeName(dtype, `upload ${name}`);
     assertValidShape(shape, `upload ${name}`);
     if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(`upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`);
+      throw new ShapeError(
+        `upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`,
+      );
     }
     let bytes: ArrayBufferView;
     let host: Int32Array | undefined;
@@ -118,7 +122,8 @@ export class WebGpuBackend implements Backend {
     } else {
       for (let i = 0; i < data.length; i++) {
         const v = (data as ArrayLike<number>)[i]!;
-        const ok = Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
+        const ok =
+          Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
         if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
       }
       if (dtype === 'i32') {
@@ -326,7 +331,9 @@ export class WebGpuBackend implements Backend {
     const host = this.host(rows);
     if (host) check.checkRowIndices('scatterRows', host, dims.R, rows.name);
     if (dst.storage === src.storage) {
-      throw new ShapeError(`scatterRows: ${src.name} and ${dst.name} share storage; scatter from a copy (gatherRows) instead`);
+      throw new ShapeError(
+        `scatterRows: ${src.name} and ${dst.name} share storage; scatter from a copy (gatherRows) instead`,
+      );
     }
     this.alive('scatterRows');
     scatterRowsGpu(this.env, dst, rows, src, dims);
@@ -334,7 +341,8 @@ export class WebGpuBackend implements Backend {
     const dstHost = this.host(dst);
     const srcHost = this.host(src);
     if (dstHost && srcHost && host) {
-      for (let i = 0; i < dims.n; i++) dstHost.set(srcHost.subarray(i * dims.width, (i + 1) * dims.width), host[i]! * dims.width);
+      for (let i = 0; i < dims.n; i++)
+        dstHost.set(srcHost.subarray(i * dims.width, (i + 1) * dims.width), host[i]! * dims.width);
     } else {
       (dst.storage as GpuStorage).host = undefined;
     }

@@ -1,5 +1,5 @@
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
-import { type DeviceOptions, acquireDevice } from './gpu/device.js';
+import { acquireDevice, type DeviceOptions } from './gpu/device.js';
 
 export interface CreateWebGpuBackendOptions extends DeviceOptions, WebGpuBackendOptions {}
 

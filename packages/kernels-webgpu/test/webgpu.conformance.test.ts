@@ -1,4 +1,8 @@
 import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
 import { conformanceSuite } from './conformance/index.js';
 
-conformanceSuite('webgpu', () => createWebGpuBackend(), (b) => (b as WebGpuBackend).destroy());
+conformanceSuite(
+  'webgpu',
+  () => createWebGpuBackend(),
+  (b) => (b as WebGpuBackend).destroy(),
+);

@@ -1,6 +1,12 @@
 import { CpuBackend, KvsieveError } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BindingLimitError, DeviceLostError, NoAdapterError, type WebGpuBackend, createWebGpuBackend } from '../src/index.js';
+import {
+  BindingLimitError,
+  createWebGpuBackend,
+  DeviceLostError,
+  NoAdapterError,
+  type WebGpuBackend,
+} from '../src/index.js';
 import { topkRef } from './conformance/reference.js';
 import { rng } from './conformance/util.js';
 
@@ -15,7 +21,9 @@ describe('webgpu backend', () => {
     expect(be.adapterName.length).toBeGreaterThan(0);
     // lavapipe offers 32 KiB of workgroup memory where the WebGPU default is 16 KiB.
     expect(be.device.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
-    expect(be.features.maxTensorBytes).toBe(Math.min(be.device.limits.maxStorageBufferBindingSize, be.device.limits.maxBufferSize));
+    expect(be.features.maxTensorBytes).toBe(
+      Math.min(be.device.limits.maxStorageBufferBindingSize, be.device.limits.maxBufferSize),
+    );
   });
 
   it('one pipeline per kernel serves every sequence length (shapes are uniforms)', async () => {
@@ -85,7 +93,9 @@ describe('webgpu bad input', () => {
     const small = await createWebGpuBackend({ maxTensorBytes: 1024 });
     try {
       expect(small.features.maxTensorBytes).toBe(1024);
-      expect(() => small.upload(new Float32Array(300), [300], 'f32', 'big weights')).toThrow(BindingLimitError);
+      expect(() => small.upload(new Float32Array(300), [300], 'f32', 'big weights')).toThrow(
+        BindingLimitError,
+      );
       expect(() => small.upload(new Float32Array(300), [300], 'f32', 'big weights')).toThrow(
         /big weights: tensor \[300\] f32 needs 1200 bytes, more than this device's binding limit of 1024 bytes\. Split it/,
       );
@@ -95,11 +105,15 @@ describe('webgpu bad input', () => {
       const wide = small.upload(new Float32Array(16 * 4), [16, 4], 'f32', 'wide');
       expect(() => small.matmul(wide.reshape([4, 16]), b.reshape([16, 16]))).not.toThrow();
       const tall = small.upload(new Float32Array(20 * 4), [20, 4], 'f32', 'tall');
-      expect(() => small.matmul(tall, small.upload(new Float32Array(4 * 20), [4, 20], 'f32'))).toThrow(/matmul: tensor \[20, 20\] f32 needs 1600 bytes/);
+      expect(() => small.matmul(tall, small.upload(new Float32Array(4 * 20), [4, 20], 'f32'))).toThrow(
+        /matmul: tensor \[20, 20\] f32 needs 1600 bytes/,
+      );
       // Scratch space counts too: top-k of 200 scores pads to 256 (key, index) pairs, 1024 bytes each array.
       expect(() => small.topk(small.upload(new Float32Array(200), [1, 200], 'f32'), 3)).not.toThrow();
       // Three rows of 65 fit (780 bytes), their padded pairs do not (3 · 128 · 4 = 1536 bytes).
-      expect(() => small.topk(small.upload(new Float32Array(195), [3, 65], 'f32'), 3)).toThrow(/topk keys \(scratch\)/);
+      expect(() => small.topk(small.upload(new Float32Array(195), [3, 65], 'f32'), 3)).toThrow(
+        /topk keys \(scratch\)/,
+      );
     } finally {
       small.destroy();
     }

@@ -16,7 +16,10 @@ export class Params<F extends string> {
   constructor(private readonly fields: readonly (readonly [F, ScalarType])[]) {
     const count = Math.max(4, Math.ceil(fields.length / 4) * 4); // uniform structs are 16-byte multiples
     const pad = Array.from({ length: count - fields.length }, (_, i) => `  _pad${i}: u32,`);
-    this.struct = `struct Params {\n${fields.map(([n, t]) => `  ${n}: ${t},`).concat(pad).join('\n')}\n};\n`;
+    this.struct = `struct Params {\n${fields
+      .map(([n, t]) => `  ${n}: ${t},`)
+      .concat(pad)
+      .join('\n')}\n};\n`;
     this.bytes = count * 4;
   }
 
@@ -100,7 +103,11 @@ export class GpuContext {
     let p = this.pipelines.get(src.key);
     if (!p) {
       const module = this.device.createShaderModule({ code: src.code(), label: src.key });
-      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: src.key });
+      p = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: src.key,
+      });
       this.pipelines.set(src.key, p);
     }
     return p;
@@ -210,7 +217,12 @@ export class Batch {
     return { buffer, size: Math.max(4, Math.ceil(bytes / 4) * 4) };
   }
 
-  dispatch(src: KernelSource, bindings: readonly Binding[], uniforms: ArrayBuffer, grid: readonly [number, number?, number?]): void {
+  dispatch(
+    src: KernelSource,
+    bindings: readonly Binding[],
+    uniforms: ArrayBuffer,
+    grid: readonly [number, number?, number?],
+  ): void {
     const [x, y = 1, z = 1] = grid;
     if (x === 0 || y === 0 || z === 0) return;
     const pipeline = this.ctx.pipeline(src);
@@ -221,7 +233,10 @@ export class Batch {
       binding: i,
       resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
     }));
-    entries.push({ binding: bindings.length, resource: { buffer: ubuf, offset: 0, size: uniforms.byteLength } });
+    entries.push({
+      binding: bindings.length,
+      resource: { buffer: ubuf, offset: 0, size: uniforms.byteLength },
+    });
     const group = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, group);

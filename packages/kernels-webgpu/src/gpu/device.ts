@@ -39,17 +39,21 @@ const WANTED_LIMITS = [
 ] as const;
 
 /** Acquire a device with the adapter's own limits (the defaults are smaller than lavapipe offers). */
-export async function acquireDevice(opts: DeviceOptions): Promise<{ device: GPUDevice; adapterName: string }> {
+export async function acquireDevice(
+  opts: DeviceOptions,
+): Promise<{ device: GPUDevice; adapterName: string }> {
   if (opts.device) return { device: opts.device, adapterName: 'provided device' };
-  const gpu =
-    opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu ?? (await nodeGpu());
-  const adapter = await gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : {});
+  const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu ?? (await nodeGpu());
+  const adapter = await gpu.requestAdapter(
+    opts.powerPreference ? { powerPreference: opts.powerPreference } : {},
+  );
   if (!adapter) throw new NoAdapterError(`WebGPU: requestAdapter() found no adapter. ${NO_ADAPTER_HELP}`);
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
-  const adapterName = [info?.vendor, info?.architecture, info?.device].filter(Boolean).join(' ') || 'unknown adapter';
+  const adapterName =
+    [info?.vendor, info?.architecture, info?.device].filter(Boolean).join(' ') || 'unknown adapter';
   return { device, adapterName };
 }

@@ -7,7 +7,12 @@ export function wgslElem(dtype: DType): 'f32' | 'i32' | 'u32' {
   return 'u32';
 }
 
-export function storageDecl(binding: number, name: string, dtype: DType, access: 'read' | 'read_write'): string {
+export function storageDecl(
+  binding: number,
+  name: string,
+  dtype: DType,
+  access: 'read' | 'read_write',
+): string {
   return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${wgslElem(dtype)}>;\n`;
 }
 
@@ -15,15 +20,15 @@ export function storageDecl(binding: number, name: string, dtype: DType, access:
 // flushing can change them; they mirror core's f16/bf16 codecs.
 export const HALF_CODECS = /* wgsl */ `
 fn f16_to_f32(h: u32) -> f32 {
+  // Branch-free: invocations run in SIMD lanes, where a branch costs both sides anyway.
   let sign = (h & 0x8000u) << 16u;
   let e = (h >> 10u) & 0x1fu;
   let m = h & 0x3ffu;
-  if (e == 0u) {
-    let mag = f32(m) * 5.9604644775390625e-8;
-    return select(mag, -mag, sign != 0u);
-  }
-  if (e == 31u) { return bitcast<f32>(sign | 0x7f800000u | (m << 13u)); }
-  return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+  let normal = bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+  let special = bitcast<f32>(sign | 0x7f800000u | (m << 13u));
+  let mag = f32(m) * 5.9604644775390625e-8;
+  let sub = select(mag, -mag, sign != 0u);
+  return select(select(normal, special, e == 31u), sub, e == 0u);
 }
 fn bf16_to_f32(b: u32) -> f32 { return bitcast<f32>(b << 16u); }
 fn f32_to_f16(v: f32) -> u32 {

@@ -23,9 +23,20 @@ export function attentionTests(get: () => Backend) {
       const v = r.array(m * Hkv * d);
       const scale = d === 5 ? 0.7 : 1 / Math.sqrt(d);
       const got = await readF32(
-        be.causalAttention(be.upload(q, [n, H, d], 'f32'), be.upload(k, [m, Hkv, d], 'f32'), be.upload(v, [m, Hkv, d], 'f32'), d === 5 ? { scale } : {}),
+        be.causalAttention(
+          be.upload(q, [n, H, d], 'f32'),
+          be.upload(k, [m, Hkv, d], 'f32'),
+          be.upload(v, [m, Hkv, d], 'f32'),
+          d === 5 ? { scale } : {},
+        ),
       );
-      expectClose(got, causalRef(q, k, v, n, m, H, Hkv, d, scale), 2e-5, 1e-4, `causal n=${n} m=${m} H=${H} Hkv=${Hkv} d=${d}`);
+      expectClose(
+        got,
+        causalRef(q, k, v, n, m, H, Hkv, d, scale),
+        2e-5,
+        1e-4,
+        `causal n=${n} m=${m} H=${H} Hkv=${Hkv} d=${d}`,
+      );
     }
   });
 
@@ -51,8 +62,21 @@ export function attentionTests(get: () => Backend) {
         offsets: be.upload(off, [Hkv], 'i32'),
         lengths: be.upload(lens, [Hkv], 'i32'),
       };
-      const got = await readF32(be.raggedAttention(be.upload(q, [n, Hq, d], 'f32'), kv, be.upload(qpos, [n], 'i32')));
-      const expected = raggedRef(q, k, v, pos, off, Int32Array.from(lens), Int32Array.from(qpos), Hq, d, 1 / Math.sqrt(d));
+      const got = await readF32(
+        be.raggedAttention(be.upload(q, [n, Hq, d], 'f32'), kv, be.upload(qpos, [n], 'i32')),
+      );
+      const expected = raggedRef(
+        q,
+        k,
+        v,
+        pos,
+        off,
+        Int32Array.from(lens),
+        Int32Array.from(qpos),
+        Hq,
+        d,
+        1 / Math.sqrt(d),
+      );
       expectClose(got, expected, 2e-5, 1e-4, `ragged n=${n}`);
     }
   });
@@ -69,8 +93,16 @@ export function attentionTests(get: () => Backend) {
     for (const [H, w, Hkv, L, d] of cases) {
       const q = r.array(H * w * d, -2, 2);
       const k = r.array(Hkv * L * d, -2, 2);
-      const got = await readF32(be.windowScores(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32')));
-      expectClose(got, windowRef(q, k, H, w, Hkv, L, d, 1 / Math.sqrt(d)), 2e-5 * w, 1e-4, `window H=${H} w=${w} L=${L}`);
+      const got = await readF32(
+        be.windowScores(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32')),
+      );
+      expectClose(
+        got,
+        windowRef(q, k, H, w, Hkv, L, d, 1 / Math.sqrt(d)),
+        2e-5 * w,
+        1e-4,
+        `window H=${H} w=${w} L=${L}`,
+      );
     }
   });
 }

@@ -14,13 +14,27 @@ export function linearTests(get: () => Backend) {
       it(`matmul with ${bDType} b, transposeB=${transposeB}, odd and tile-crossing sizes`, async () => {
         const be = get();
         const r = rng(11);
-        for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [1, 300, 129], [8, 257, 3], [9, 17, 300], [65, 33, 70], [128, 64, 96]] as const) {
+        for (const [M, K, N] of [
+          [1, 1, 1],
+          [3, 5, 7],
+          [1, 300, 129],
+          [8, 257, 3],
+          [9, 17, 300],
+          [65, 33, 70],
+          [128, 64, 96],
+        ] as const) {
           const a = r.array(M * K);
           const b = r.array(K * N);
           const ta = be.upload(a, [M, K], 'f32', 'a');
           const tb = be.upload(b, transposeB ? [N, K] : [K, N], bDType, 'b');
           const got = await readF32(be.matmul(ta, tb, { transposeB }));
-          expectClose(got, matmulRef(a, asStored(b, bDType), M, K, N, transposeB), 2e-6 * K, 1e-5, `matmul ${M}x${K}x${N}`);
+          expectClose(
+            got,
+            matmulRef(a, asStored(b, bDType), M, K, N, transposeB),
+            2e-6 * K,
+            1e-5,
+            `matmul ${M}x${K}x${N}`,
+          );
         }
       });
     }
@@ -33,12 +47,38 @@ export function linearTests(get: () => Backend) {
     const b = r.array(3 * 7);
     const v = r.array(7);
     const ta = be.upload(a, [3, 7], 'f32', 'a');
-    expectClose(await readF32(be.add(ta, be.upload(b, [3, 7], 'f32'))), a.map((x, i) => x + b[i]!), 1e-7, 1e-7, 'add');
-    expectClose(await readF32(be.mul(ta, be.upload(b, [3, 7], 'f32'))), a.map((x, i) => x * b[i]!), 1e-7, 1e-7, 'mul');
-    expectClose(await readF32(be.add(ta, be.upload(v, [7], 'f32'))), a.map((x, i) => x + v[i % 7]!), 1e-7, 1e-7, 'add bias');
+    expectClose(
+      await readF32(be.add(ta, be.upload(b, [3, 7], 'f32'))),
+      a.map((x, i) => x + b[i]!),
+      1e-7,
+      1e-7,
+      'add',
+    );
+    expectClose(
+      await readF32(be.mul(ta, be.upload(b, [3, 7], 'f32'))),
+      a.map((x, i) => x * b[i]!),
+      1e-7,
+      1e-7,
+      'mul',
+    );
+    expectClose(
+      await readF32(be.add(ta, be.upload(v, [7], 'f32'))),
+      a.map((x, i) => x + v[i % 7]!),
+      1e-7,
+      1e-7,
+      'add bias',
+    );
     const vh = asStored(v, 'bf16');
-    expectClose(await readF32(be.mul(ta, be.upload(v, [7], 'bf16'))), a.map((x, i) => x * vh[i % 7]!), 1e-7, 1e-7, 'mul bf16');
-    expect(() => be.add(ta, be.upload(r.array(3), [3], 'f32', 'bad'))).toThrow(/bad \[3\] must match a \[3, 7\]/);
+    expectClose(
+      await readF32(be.mul(ta, be.upload(v, [7], 'bf16'))),
+      a.map((x, i) => x * vh[i % 7]!),
+      1e-7,
+      1e-7,
+      'mul bf16',
+    );
+    expect(() => be.add(ta, be.upload(r.array(3), [3], 'f32', 'bad'))).toThrow(
+      /bad \[3\] must match a \[3, 7\]/,
+    );
   });
 
   it('scale, siluMul', async () => {
@@ -47,7 +87,13 @@ export function linearTests(get: () => Backend) {
     const g = r.array(1001, -20, 20);
     const u = r.array(1001);
     const tg = be.upload(g, [1001], 'f32');
-    expectClose(await readF32(be.scale(tg, -0.5)), g.map((x) => x * -0.5), 0, 0, 'scale');
+    expectClose(
+      await readF32(be.scale(tg, -0.5)),
+      g.map((x) => x * -0.5),
+      0,
+      0,
+      'scale',
+    );
     const silu = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]!);
     expectClose(await readF32(be.siluMul(tg, be.upload(u, [1001], 'f32'))), silu, 2e-6, 2e-5, 'siluMul');
   });
@@ -67,8 +113,30 @@ export function linearTests(get: () => Backend) {
   it('cast rounds to nearest even, bit-exact with core codecs (odd lengths, specials)', async () => {
     const be = get();
     const r = rng(15);
-    const special = [0, -0, 1, -1, 65504, 65520, 1e-8, 6e-8, -3e-5, 1e5, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1 / 3, 2 ** -14, 2 ** -24, 2 ** -25, 3e38];
-    const values = Float32Array.from([...special, ...r.array(200, -70000, 70000), ...r.array(200, -1e-4, 1e-4)]);
+    const special = [
+      0,
+      -0,
+      1,
+      -1,
+      65504,
+      65520,
+      1e-8,
+      6e-8,
+      -3e-5,
+      1e5,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      1 / 3,
+      2 ** -14,
+      2 ** -24,
+      2 ** -25,
+      3e38,
+    ];
+    const values = Float32Array.from([
+      ...special,
+      ...r.array(200, -70000, 70000),
+      ...r.array(200, -1e-4, 1e-4),
+    ]);
     const t = be.upload(values, [values.length], 'f32');
     for (const to of ['f16', 'bf16'] as const) {
       const half = be.cast(t, to);
@@ -85,7 +153,11 @@ export function linearTests(get: () => Backend) {
   it('rmsnorm with f32/bf16/f16 weights, D = 1, 7, 300', async () => {
     const be = get();
     const r = rng(16);
-    for (const [rows, D] of [[1, 1], [3, 7], [5, 300]] as const) {
+    for (const [rows, D] of [
+      [1, 1],
+      [3, 7],
+      [5, 300],
+    ] as const) {
       for (const wd of ['f32', 'bf16', 'f16'] as DType[]) {
         const x = r.array(rows * D, -3, 3);
         const w = r.array(D, 0.5, 1.5);
@@ -120,13 +192,19 @@ export function linearTests(get: () => Backend) {
           const angle = Math.fround(pos[t]! * freq[i]!);
           for (let h = 0; h < heads; h++) {
             const base = (t * heads + h) * d;
-            const [i0, i1] = style === 'half' ? [base + i, base + i + half] : [base + 2 * i, base + 2 * i + 1];
+            const [i0, i1] =
+              style === 'half' ? [base + i, base + i + half] : [base + 2 * i, base + 2 * i + 1];
             expected[i0] = x[i0]! * Math.cos(angle) - x[i1]! * Math.sin(angle);
             expected[i1] = x[i1]! * Math.cos(angle) + x[i0]! * Math.sin(angle);
           }
         }
       const got = await readF32(
-        be.rope(be.upload(x, [n, heads, d], 'f32'), be.upload(pos, [n], 'i32'), be.upload(freq, [half], 'f32'), style),
+        be.rope(
+          be.upload(x, [n, heads, d], 'f32'),
+          be.upload(pos, [n], 'i32'),
+          be.upload(freq, [half], 'f32'),
+          style,
+        ),
       );
       expectClose(got, expected, 2e-5, 2e-5, `rope ${style}`);
     });
@@ -135,7 +213,11 @@ export function linearTests(get: () => Backend) {
   it('softmax: n = 1, long rows, -Infinity entries and a fully masked row', async () => {
     const be = get();
     const r = rng(18);
-    for (const [rows, n] of [[1, 1], [4, 1000], [2, 3]] as const) {
+    for (const [rows, n] of [
+      [1, 1],
+      [4, 1000],
+      [2, 3],
+    ] as const) {
       const x = r.array(rows * n, -30, 30);
       if (n === 3) {
         x[1] = Number.NEGATIVE_INFINITY;

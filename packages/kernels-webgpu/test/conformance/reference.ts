@@ -1,7 +1,14 @@
 // Direct definitions of the ops, written independently of any backend and computed in f64: the
 // conformance suite checks every backend (the CPU reference included) against these.
 
-export function matmulRef(a: Float32Array, b: Float32Array, M: number, K: number, N: number, transposeB: boolean) {
+export function matmulRef(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  transposeB: boolean,
+) {
   const out = new Float64Array(M * N);
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
@@ -33,7 +40,15 @@ function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number,
 }
 
 /** Attention of one query (offset qo) over keys/values at the given element offsets. */
-function attend(q: Float32Array, qo: number, k: Float32Array, v: Float32Array, keyOffs: number[], d: number, scale: number) {
+function attend(
+  q: Float32Array,
+  qo: number,
+  k: Float32Array,
+  v: Float32Array,
+  keyOffs: number[],
+  d: number,
+  scale: number,
+) {
   const out = new Float64Array(d);
   if (keyOffs.length === 0) return out;
   const p = softmax(keyOffs.map((o) => dot(q, qo, k, o, d) * scale));
@@ -43,7 +58,17 @@ function attend(q: Float32Array, qo: number, k: Float32Array, v: Float32Array, k
   return out;
 }
 
-export function causalRef(q: Float32Array, k: Float32Array, v: Float32Array, n: number, m: number, H: number, Hkv: number, d: number, scale: number) {
+export function causalRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  n: number,
+  m: number,
+  H: number,
+  Hkv: number,
+  d: number,
+  scale: number,
+) {
   const out = new Float64Array(n * H * d);
   for (let i = 0; i < n; i++)
     for (let h = 0; h < H; h++) {
@@ -79,13 +104,24 @@ export function raggedRef(
   return out;
 }
 
-export function windowRef(q: Float32Array, k: Float32Array, H: number, w: number, Hkv: number, L: number, d: number, scale: number) {
+export function windowRef(
+  q: Float32Array,
+  k: Float32Array,
+  H: number,
+  w: number,
+  Hkv: number,
+  L: number,
+  d: number,
+  scale: number,
+) {
   const out = new Float64Array(H * L);
   for (let h = 0; h < H; h++) {
     const kvh = Math.floor((h * Hkv) / H);
     for (let t = 0; t < w; t++) {
       const visible = L - w + t + 1;
-      const p = softmax(Array.from({ length: visible }, (_, j) => dot(q, (h * w + t) * d, k, (kvh * L + j) * d, d) * scale));
+      const p = softmax(
+        Array.from({ length: visible }, (_, j) => dot(q, (h * w + t) * d, k, (kvh * L + j) * d, d) * scale),
+      );
       p.forEach((x, j) => {
         out[h * L + j]! += x;
       });

@@ -1,4 +1,12 @@
-import { type Backend, type DType, IndexError, OptionError, ShapeError, DTypeError, TensorStateError } from '@kvsieve/core';
+import {
+  type Backend,
+  type DType,
+  DTypeError,
+  IndexError,
+  OptionError,
+  ShapeError,
+  TensorStateError,
+} from '@kvsieve/core';
 import { expect, it } from 'vitest';
 import { asStored, readF32, rng } from './util.js';
 
@@ -34,11 +42,14 @@ export function rowsTests(get: () => Backend) {
       const rows = [6, 0, 0, 3];
       const width = a * c;
       const gathered = await be.gatherRows(t, be.upload(rows, [4], 'i32', 'rows')).read();
-      expect(Array.from(gathered), `gather ${dtype}`).toEqual(rows.flatMap((i) => src.slice(i * width, i * width + width)));
+      expect(Array.from(gathered), `gather ${dtype}`).toEqual(
+        rows.flatMap((i) => src.slice(i * width, i * width + width)),
+      );
       const tr = be.transpose01(t);
       expect(tr.shape).toEqual([a, R, c]);
       const expectedT: number[] = [];
-      for (let j = 0; j < a; j++) for (let i = 0; i < R; i++) expectedT.push(...src.slice((i * a + j) * c, (i * a + j + 1) * c));
+      for (let j = 0; j < a; j++)
+        for (let i = 0; i < R; i++) expectedT.push(...src.slice((i * a + j) * c, (i * a + j + 1) * c));
       expect(Array.from(await tr.read()), `transpose ${dtype}`).toEqual(expectedT);
       const dst = be.upload(src, [R, a, c], dtype, 'dst');
       const patch = sample(dtype, 2 * width, 41);
@@ -66,9 +77,13 @@ export function rowsTests(get: () => Backend) {
     expect(() => be.matmul(m, be.upload(new Float32Array(8), [4, 2], 'f32', 'w'))).toThrow(ShapeError);
     expect(() => be.matmul(m, be.upload([1, 2, 3], [3], 'i32', 'w'))).toThrow(DTypeError);
     expect(() => be.topk(m, 4)).toThrow(OptionError);
-    expect(() => be.pool1d(m, { kernel: 2, mode: 'avg' })).toThrow(/kernel must be an odd positive integer, got 2/);
+    expect(() => be.pool1d(m, { kernel: 2, mode: 'avg' })).toThrow(
+      /kernel must be an odd positive integer, got 2/,
+    );
     expect(() => be.gatherRows(m, be.upload([0, 2], [2], 'i32', 'idx'))).toThrow(IndexError);
-    expect(() => be.gatherRows(m, be.upload([0, 2], [2], 'i32', 'idx'))).toThrow(/idx\[1\] = 2 is outside \[0, 2\)/);
+    expect(() => be.gatherRows(m, be.upload([0, 2], [2], 'i32', 'idx'))).toThrow(
+      /idx\[1\] = 2 is outside \[0, 2\)/,
+    );
     expect(() => be.embedding(m, be.upload([-1], [1], 'i32', 'ids'))).toThrow(IndexError);
     expect(() => be.upload([1.5], [1], 'i32', 'ints')).toThrow(/element 0 = 1.5 is not a valid i32/);
     const kv = {
@@ -79,7 +94,9 @@ export function rowsTests(get: () => Backend) {
       lengths: be.upload([3, 2], [2], 'i32'),
     };
     const q = be.upload(new Float32Array(6), [1, 2, 3], 'f32', 'q');
-    expect(() => be.raggedAttention(q, kv, be.upload([3], [1], 'i32'))).toThrow(/KV head 1 spans rows \[3, 5\)/);
+    expect(() => be.raggedAttention(q, kv, be.upload([3], [1], 'i32'))).toThrow(
+      /KV head 1 spans rows \[3, 5\)/,
+    );
     const gone = be.upload([1], [1], 'f32', 'gone');
     gone.dispose();
     expect(() => be.scale(gone, 2)).toThrow(TensorStateError);

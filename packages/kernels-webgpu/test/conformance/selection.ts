@@ -10,11 +10,24 @@ export function selectionTests(get: () => Backend) {
     const [R, n] = [6, 301];
     const x = r.array(R * n);
     const t = be.upload(x, [R, n], 'f32');
-    const rows = (f: (v: number[]) => number) => Array.from({ length: R }, (_, i) => f(Array.from(x.subarray(i * n, i * n + n))));
+    const rows = (f: (v: number[]) => number) =>
+      Array.from({ length: R }, (_, i) => f(Array.from(x.subarray(i * n, i * n + n))));
     const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
     expectClose(await readF32(be.reduceLast(t, 'sum')), rows(sum), 1e-5, 1e-5, 'reduceLast sum');
-    expectClose(await readF32(be.reduceLast(t, 'mean')), rows((v) => sum(v) / n), 1e-7, 1e-5, 'reduceLast mean');
-    expectClose(await readF32(be.reduceLast(t, 'max')), rows((v) => Math.max(...v)), 0, 0, 'reduceLast max');
+    expectClose(
+      await readF32(be.reduceLast(t, 'mean')),
+      rows((v) => sum(v) / n),
+      1e-7,
+      1e-5,
+      'reduceLast mean',
+    );
+    expectClose(
+      await readF32(be.reduceLast(t, 'max')),
+      rows((v) => Math.max(...v)),
+      0,
+      0,
+      'reduceLast max',
+    );
     for (const op of ['sum', 'mean', 'max'] as const) {
       const g = 3;
       const expected = Array.from({ length: (R / g) * n }, (_, o) => {
@@ -50,7 +63,13 @@ export function selectionTests(get: () => Backend) {
   it('topk: random rows of odd lengths (across the 2048 block), k = 1 … n', async () => {
     const be = get();
     const r = rng(33);
-    for (const [R, n, k] of [[1, 1, 1], [3, 7, 3], [2, 1000, 1000], [2, 5000, 64], [1, 4099, 4099]] as const) {
+    for (const [R, n, k] of [
+      [1, 1, 1],
+      [3, 7, 3],
+      [2, 1000, 1000],
+      [2, 5000, 64],
+      [1, 4099, 4099],
+    ] as const) {
       const x = r.array(R * n);
       const got = await be.topk(be.upload(x, [R, n], 'f32'), k).read();
       expect(Array.from(got), `topk ${R}x${n} k=${k}`).toEqual(topkRef(x, n, k));
@@ -59,7 +78,20 @@ export function selectionTests(get: () => Backend) {
 
   it('topk: ties go to the lower index, NaN last, -0 equals +0, infinities', async () => {
     const be = get();
-    const row = [1, Number.NaN, 3, 1, Number.NEGATIVE_INFINITY, 3, -0, 0, Number.POSITIVE_INFINITY, Number.NaN, -0, 1];
+    const row = [
+      1,
+      Number.NaN,
+      3,
+      1,
+      Number.NEGATIVE_INFINITY,
+      3,
+      -0,
+      0,
+      Number.POSITIVE_INFINITY,
+      Number.NaN,
+      -0,
+      1,
+    ];
     const x = Float32Array.from([...row, ...[...row].reverse()]);
     const n = row.length;
     const got = await be.topk(be.upload(x, [2, n], 'f32'), n).read();

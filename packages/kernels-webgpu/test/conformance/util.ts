@@ -1,4 +1,4 @@
-import { type Backend, type DType, type Tensor, decodeHalf, encodeHalf } from '@kvsieve/core';
+import { type Backend, type DType, decodeHalf, encodeHalf, type Tensor } from '@kvsieve/core';
 import { expect } from 'vitest';
 
 /** Deterministic uniform numbers in [lo, hi): tests must be reproducible. */
@@ -33,7 +33,13 @@ export function asStored(values: Float32Array, dtype: DType): Float32Array {
  * |actual − expected| ≤ atol + rtol·|expected| elementwise, NaN only where NaN is expected; on failure
  * the message names the first bad index.
  */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string) {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+  what: string,
+) {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -46,7 +52,9 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (a === e) continue;
     const err = Math.abs(a - e);
     if (!(err <= atol + rtol * Math.abs(e))) {
-      throw new Error(`${what}[${i}]: got ${a}, expected ${e} (error ${err}, tolerance ${atol + rtol * Math.abs(e)})`);
+      throw new Error(
+        `${what}[${i}]: got ${a}, expected ${e} (error ${err}, tolerance ${atol + rtol * Math.abs(e)})`,
+      );
     }
     worst = Math.max(worst, err);
   }

@@ -35,7 +35,16 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
   const withV = mode !== 'stats';
   const bindings =
     mode === 'ragged'
-      ? ['q:read:f32', 'k:read:f32', 'v:read:f32', 'kpos:read:i32', 'off:read:i32', 'len:read:i32', 'qpos:read:i32', 'out:read_write:f32']
+      ? [
+          'q:read:f32',
+          'k:read:f32',
+          'v:read:f32',
+          'kpos:read:i32',
+          'off:read:i32',
+          'len:read:i32',
+          'qpos:read:i32',
+          'out:read_write:f32',
+        ]
       : mode === 'causal'
         ? ['q:read:f32', 'k:read:f32', 'v:read:f32', 'out:read_write:f32']
         : ['q:read:f32', 'k:read:f32', 'stats:read_write:f32'];
@@ -59,7 +68,8 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
       : `let lastRow = min((blk + 1u) * ${ROWS}u, u.n * u.G) - 1u;
   let start = 0u;
   let count = u.m - u.n + lastRow / u.G + 1u;`;
-  const keyOff = mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
+  const keyOff =
+    mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
   const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
   const finish = withV
     ? `if (isLive) {

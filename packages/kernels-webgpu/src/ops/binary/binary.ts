@@ -1,11 +1,15 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, HALF_CODECS, WG_INDEX, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Elementwise ops over f32 `a`; `b` may be any float dtype and may broadcast over a's last dim.
 
-const P = new Params([['count', 'u32'], ['nb', 'u32'], ['factor', 'f32']] as const);
+const P = new Params([
+  ['count', 'u32'],
+  ['nb', 'u32'],
+  ['factor', 'f32'],
+] as const);
 
 function source(expr: string, bDType: Tensor['dtype'] | null) {
   const outBinding = bDType ? 2 : 1;
@@ -29,7 +33,9 @@ fn main(${BUILTINS}) {
 function run(env: OpEnv, op: string, expr: string, a: Tensor, b: Tensor | null, factor: number): Tensor {
   const out = env.out(a.shape, 'f32', op);
   const batch = env.ctx.batch();
-  const bindings = b ? [env.bind(a, op), env.bind(b, op), out.storage.binding] : [env.bind(a, op), out.storage.binding];
+  const bindings = b
+    ? [env.bind(a, op), env.bind(b, op), out.storage.binding]
+    : [env.bind(a, op), out.storage.binding];
   const params = P.pack({ count: a.size, nb: b ? b.size : 1, factor });
   batch.dispatch(source(expr, b ? b.dtype : null), bindings, params, batch.grid(Math.ceil(a.size / 256)));
   batch.submit();

@@ -1,7 +1,7 @@
 import type { DType, Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, HALF_CODECS, WG_INDEX, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
 
 const P = new Params([['count', 'u32']] as const);
 
@@ -35,7 +35,12 @@ export function castGpu(env: OpEnv, x: Tensor, dtype: DType): Tensor {
   const out = env.out(x.shape, dtype, 'cast');
   const batch = env.ctx.batch();
   const threads = dtype === 'f32' ? x.size : Math.ceil(x.size / 2);
-  batch.dispatch(source(x.dtype, dtype), [env.bind(x, 'cast'), out.storage.binding], P.pack({ count: x.size }), batch.grid(Math.ceil(threads / 256)));
+  batch.dispatch(
+    source(x.dtype, dtype),
+    [env.bind(x, 'cast'), out.storage.binding],
+    P.pack({ count: x.size }),
+    batch.grid(Math.ceil(threads / 256)),
+  );
   batch.submit();
   return out;
 }

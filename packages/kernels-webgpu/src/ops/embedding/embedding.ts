@@ -1,9 +1,13 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, HALF_CODECS, WG_INDEX, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
 
-const P = new Params([['n', 'u32'], ['D', 'u32'], ['vocab', 'u32']] as const);
+const P = new Params([
+  ['n', 'u32'],
+  ['D', 'u32'],
+  ['vocab', 'u32'],
+] as const);
 
 // An id outside the table (only possible for ids computed on the GPU; uploaded ids are checked on
 // the host) gives a zero row instead of reading another row.
@@ -26,11 +30,21 @@ fn main(${BUILTINS}) {
   };
 }
 
-export function embeddingGpu(env: OpEnv, table: Tensor, ids: Tensor, d: { vocab: number; D: number; n: number }): Tensor {
+export function embeddingGpu(
+  env: OpEnv,
+  table: Tensor,
+  ids: Tensor,
+  d: { vocab: number; D: number; n: number },
+): Tensor {
   const out = env.out([d.n, d.D], 'f32', 'embedding');
   const batch = env.ctx.batch();
   const bindings = [env.bind(table, 'embedding'), env.bind(ids, 'embedding'), out.storage.binding];
-  batch.dispatch(source(table.dtype), bindings, P.pack({ n: d.n, D: d.D, vocab: d.vocab }), batch.grid(Math.ceil((d.n * d.D) / 256)));
+  batch.dispatch(
+    source(table.dtype),
+    bindings,
+    P.pack({ n: d.n, D: d.D, vocab: d.vocab }),
+    batch.grid(Math.ceil((d.n * d.D) / 256)),
+  );
   batch.submit();
   return out;
 }

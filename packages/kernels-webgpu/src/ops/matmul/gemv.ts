@@ -1,20 +1,26 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
-import type { OpEnv } from '../../gpu/storage.js';
-import { HALF_CODECS, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import type { GpuTensor, OpEnv } from '../../gpu/storage.js';
+import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
 
-// Few rows of `a` (decode: M = 1): a tiled kernel would spend 63 of 64 tile rows on padding. Here
-// each thread owns one output column for all M ≤ MR rows, `a` is staged through workgroup memory in
-// chunks of 256, and the weights are read exactly once.
+// Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
+// read exactly once, and consecutive invocations read consecutive addresses:
+//   b [K, N] (not transposed): one invocation per output column, a staged in workgroup memory;
+//   b [N, K] (transposed, the usual weight layout): LANES invocations share an output column, each
+//     taking every LANES-th k, then their partial sums are added in workgroup memory.
 export const GEMV_MAX_ROWS = 8;
 const CHUNK = 256;
+const LANES = 16;
 
-const P = new Params([['M', 'u32'], ['K', 'u32'], ['N', 'u32']] as const);
+const P = new Params([
+  ['M', 'u32'],
+  ['K', 'u32'],
+  ['N', 'u32'],
+] as const);
 
-function source(bDType: Tensor['dtype'], transposeB: boolean, MR: number) {
-  const bIndex = transposeB ? 'j * u.K + k' : 'k * u.N + j';
+function columnsSource(bDType: Tensor['dtype'], MR: number) {
   return {
-    key: `gemv:${bDType}:${transposeB}:${MR}`,
+    key: `gemv:${bDType}:${MR}`,
     code: () => `${HALF_CODECS}${P.decl(3)}
 ${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -28,13 +34,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kn = min(${CHUNK}u, u.K - k0);
     workgroupBarrier();
     for (var i = 0u; i < MR; i = i + 1u) {
-      As[i * ${CHUNK}u + lid] = select(0.0, a[i * u.K + k0 + lid], i < u.M && lid < kn);
+      As[i * ${CHUNK}u + lid] = select(0.0, a[min(i, u.M - 1u) * u.K + k0 + lid], i < u.M && lid < kn);
     }
     workgroupBarrier();
     if (j < u.N) {
       for (var kk = 0u; kk < kn; kk = kk + 1u) {
-        let k = k0 + kk;
-        let bv = load_b(${bIndex});
+        let bv = load_b((k0 + kk) * u.N + j);
         for (var i = 0u; i < MR; i = i + 1u) { acc[i] = acc[i] + As[i * ${CHUNK}u + kk] * bv; }
       }
     }
@@ -46,10 +51,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   };
 }
 
-export function gemvDispatch(env: OpEnv, a: Tensor, b: Tensor, out: Tensor, d: { M: number; K: number; N: number }, transposeB: boolean) {
+function rowsSource(bDType: Tensor['dtype'], MR: number) {
+  const cols = 256 / LANES;
+  return {
+    key: `gemvT:${bDType}:${MR}`,
+    code: () => `${HALF_CODECS}${P.decl(3)}
+${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+const MR: u32 = ${MR}u;
+var<workgroup> part: array<f32, ${256 * MR}>;
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let lane = lid % ${LANES}u;
+  let j = wg * ${cols}u + lid / ${LANES}u;
+  let jj = min(j, u.N - 1u);
+  var acc: array<f32, ${MR}>;
+  for (var k = lane; k < u.K; k = k + ${LANES}u) {
+    let bv = load_b(jj * u.K + k);
+    for (var i = 0u; i < MR; i = i + 1u) { acc[i] = acc[i] + a[min(i, u.M - 1u) * u.K + k] * bv; }
+  }
+  for (var i = 0u; i < MR; i = i + 1u) { part[i * 256u + lid] = acc[i]; }
+  workgroupBarrier();
+  if (lane == 0u && j < u.N) {
+    for (var i = 0u; i < MR; i = i + 1u) {
+      var s = 0.0;
+      for (var t = 0u; t < ${LANES}u; t = t + 1u) { s = s + part[i * 256u + lid + t]; }
+      if (i < u.M) { out[i * u.N + j] = s; }
+    }
+  }
+}`,
+  };
+}
+
+export function gemvDispatch(
+  env: OpEnv,
+  a: Tensor,
+  b: Tensor,
+  out: GpuTensor,
+  d: { M: number; K: number; N: number },
+  transposeB: boolean,
+) {
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
   const batch = env.ctx.batch();
   const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
-  batch.dispatch(source(b.dtype, transposeB, MR), bindings, P.pack(d), [Math.ceil(d.N / 256)]);
+  if (transposeB) {
+    batch.dispatch(rowsSource(b.dtype, MR), bindings, P.pack(d), batch.grid(Math.ceil(d.N / (256 / LANES))));
+  } else {
+    batch.dispatch(columnsSource(b.dtype, MR), bindings, P.pack(d), [Math.ceil(d.N / 256)]);
+  }
   batch.submit();
 }

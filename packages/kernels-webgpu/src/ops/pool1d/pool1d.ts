@@ -3,7 +3,12 @@ import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
-const P = new Params([['rows', 'u32'], ['n', 'u32'], ['kernel', 'u32'], ['ninf', 'f32']] as const);
+const P = new Params([
+  ['rows', 'u32'],
+  ['n', 'u32'],
+  ['kernel', 'u32'],
+  ['ninf', 'f32'],
+] as const);
 
 // One thread per output; kernels are small (SnapKV uses 5–7). Average counts the padding.
 function source(mode: PoolMode) {
@@ -32,11 +37,23 @@ fn main(${BUILTINS}) {
   };
 }
 
-export function pool1dGpu(env: OpEnv, x: Tensor, R: number, n: number, kernel: number, mode: PoolMode): Tensor {
+export function pool1dGpu(
+  env: OpEnv,
+  x: Tensor,
+  R: number,
+  n: number,
+  kernel: number,
+  mode: PoolMode,
+): Tensor {
   const out = env.out(x.shape, 'f32', 'pool1d');
   const batch = env.ctx.batch();
   const params = P.pack({ rows: R, n, kernel, ninf: Number.NEGATIVE_INFINITY });
-  batch.dispatch(source(mode), [env.bind(x, 'pool1d'), out.storage.binding], params, batch.grid(Math.ceil((R * n) / 256)));
+  batch.dispatch(
+    source(mode),
+    [env.bind(x, 'pool1d'), out.storage.binding],
+    params,
+    batch.grid(Math.ceil((R * n) / 256)),
+  );
   batch.submit();
   return out;
 }

@@ -4,7 +4,12 @@ import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
 // -Inf comes in as a uniform: WGSL cannot spell it as a constant.
-const P = new Params([['rows', 'u32'], ['n', 'u32'], ['group', 'u32'], ['ninf', 'f32']] as const);
+const P = new Params([
+  ['rows', 'u32'],
+  ['n', 'u32'],
+  ['group', 'u32'],
+  ['ninf', 'f32'],
+] as const);
 const NEG = 'u.ninf';
 
 // reduceLast: one workgroup per row (rows can be long, e.g. scores over 128K keys).
@@ -53,17 +58,34 @@ fn main(${BUILTINS}) {
 export function reduceLastGpu(env: OpEnv, x: Tensor, rows: number, n: number, op: ReduceOp): Tensor {
   const out = env.out(x.shape.slice(0, -1), 'f32', 'reduceLast');
   const batch = env.ctx.batch();
-  batch.dispatch(lastSource(op), [env.bind(x, 'reduceLast'), out.storage.binding], P.pack({ rows, n, group: 1, ninf: Number.NEGATIVE_INFINITY }), batch.grid(rows));
+  batch.dispatch(
+    lastSource(op),
+    [env.bind(x, 'reduceLast'), out.storage.binding],
+    P.pack({ rows, n, group: 1, ninf: Number.NEGATIVE_INFINITY }),
+    batch.grid(rows),
+  );
   batch.submit();
   return out;
 }
 
-export function reduceGroupsGpu(env: OpEnv, x: Tensor, R: number, n: number, groupSize: number, op: ReduceOp): Tensor {
+export function reduceGroupsGpu(
+  env: OpEnv,
+  x: Tensor,
+  R: number,
+  n: number,
+  groupSize: number,
+  op: ReduceOp,
+): Tensor {
   const groups = R / groupSize;
   const out = env.out([groups, n], 'f32', 'reduceGroups');
   const batch = env.ctx.batch();
   const params = P.pack({ rows: groups, n, group: groupSize, ninf: Number.NEGATIVE_INFINITY });
-  batch.dispatch(groupsSource(op), [env.bind(x, 'reduceGroups'), out.storage.binding], params, batch.grid(Math.ceil((groups * n) / 256)));
+  batch.dispatch(
+    groupsSource(op),
+    [env.bind(x, 'reduceGroups'), out.storage.binding],
+    params,
+    batch.grid(Math.ceil((groups * n) / 256)),
+  );
   batch.submit();
   return out;
 }

@@ -1,9 +1,13 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, HALF_CODECS, WG_INDEX, WG_REDUCE, floatLoader, storageDecl } from '../../gpu/wgsl.js';
+import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
-const P = new Params([['rows', 'u32'], ['D', 'u32'], ['eps', 'f32']] as const);
+const P = new Params([
+  ['rows', 'u32'],
+  ['D', 'u32'],
+  ['eps', 'f32'],
+] as const);
 
 // One workgroup per row: the sum of squares is a workgroup reduction, so any D works.
 function source(wDType: Tensor['dtype']) {
@@ -26,7 +30,13 @@ fn main(${BUILTINS}) {
   };
 }
 
-export function rmsnormGpu(env: OpEnv, x: Tensor, weight: Tensor, eps: number, d: { rows: number; D: number }): Tensor {
+export function rmsnormGpu(
+  env: OpEnv,
+  x: Tensor,
+  weight: Tensor,
+  eps: number,
+  d: { rows: number; D: number },
+): Tensor {
   const out = env.out(x.shape, 'f32', 'rmsnorm');
   const batch = env.ctx.batch();
   const bindings = [env.bind(x, 'rmsnorm'), env.bind(weight, 'rmsnorm'), out.storage.binding];

@@ -3,7 +3,12 @@ import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
-const P = new Params([['n', 'u32'], ['heads', 'u32'], ['dim', 'u32'], ['half', 'u32']] as const);
+const P = new Params([
+  ['n', 'u32'],
+  ['heads', 'u32'],
+  ['dim', 'u32'],
+  ['half', 'u32'],
+] as const);
 
 // One thread per element of x: a rotated feature computes its pair's rotation, others copy.
 // The angle is reduced modulo 2π in two steps (Cody–Waite) before cos/sin, because GPU sin/cos lose
@@ -55,8 +60,18 @@ export function ropeGpu(
 ): Tensor {
   const out = env.out(x.shape, 'f32', 'rope');
   const batch = env.ctx.batch();
-  const bindings = [env.bind(x, 'rope'), env.bind(positions, 'rope'), env.bind(invFreq, 'rope'), out.storage.binding];
-  batch.dispatch(source(style), bindings, P.pack({ n: d.n, heads: d.heads, dim: d.dim, half: d.half }), batch.grid(Math.ceil(x.size / 256)));
+  const bindings = [
+    env.bind(x, 'rope'),
+    env.bind(positions, 'rope'),
+    env.bind(invFreq, 'rope'),
+    out.storage.binding,
+  ];
+  batch.dispatch(
+    source(style),
+    bindings,
+    P.pack({ n: d.n, heads: d.heads, dim: d.dim, half: d.half }),
+    batch.grid(Math.ceil(x.size / 256)),
+  );
   batch.submit();
   return out;
 }

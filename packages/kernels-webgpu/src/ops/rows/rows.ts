@@ -1,4 +1,4 @@
-import { type Tensor, bytesPerElement } from '@kvsieve/core';
+import { bytesPerElement, type Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
@@ -7,7 +7,13 @@ import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 // (s = NONE writes zero: an out-of-range row). Data are moved as raw bits: 32-bit dtypes one element
 // per thread; 16-bit dtypes one output word (two elements) per thread, so writes never race.
 
-const P = new Params([['count', 'u32'], ['p0', 'u32'], ['p1', 'u32'], ['p2', 'u32'], ['p3', 'u32']] as const);
+const P = new Params([
+  ['count', 'u32'],
+  ['p0', 'u32'],
+  ['p1', 'u32'],
+  ['p2', 'u32'],
+  ['p3', 'u32'],
+] as const);
 
 type Params5 = { count: number; p0: number; p1: number; p2: number; p3: number };
 
@@ -64,16 +70,34 @@ fn main(${BUILTINS}) {
   };
 }
 
-function remap(env: OpEnv, op: string, map: keyof typeof MAPS, src: Tensor, idx: Tensor | null, out: Tensor, p: Omit<Params5, 'count'>) {
+function remap(
+  env: OpEnv,
+  op: string,
+  map: keyof typeof MAPS,
+  src: Tensor,
+  idx: Tensor | null,
+  out: Tensor,
+  p: Omit<Params5, 'count'>,
+) {
   const bits = bytesPerElement(src.dtype) === 2 ? 16 : 32;
   const batch = env.ctx.batch();
   const bindings = [env.bind(src, op), ...(idx ? [env.bind(idx, op)] : []), env.bind(out, op)];
   const threads = bits === 32 ? out.size : Math.ceil(out.size / 2);
-  batch.dispatch(remapSource(map, bits), bindings, P.pack({ count: out.size, ...p }), batch.grid(Math.ceil(threads / 256)));
+  batch.dispatch(
+    remapSource(map, bits),
+    bindings,
+    P.pack({ count: out.size, ...p }),
+    batch.grid(Math.ceil(threads / 256)),
+  );
   batch.submit();
 }
 
-export function gatherRowsGpu(env: OpEnv, src: Tensor, rows: Tensor, d: { R: number; width: number; n: number }): Tensor {
+export function gatherRowsGpu(
+  env: OpEnv,
+  src: Tensor,
+  rows: Tensor,
+  d: { R: number; width: number; n: number },
+): Tensor {
   const out = env.out([d.n, ...src.shape.slice(1)], src.dtype, 'gatherRows');
   remap(env, 'gatherRows', 'gather', src, rows, out, { p0: d.width, p1: d.R, p2: 0, p3: 0 });
   return out;
@@ -85,7 +109,14 @@ export function transpose01Gpu(env: OpEnv, x: Tensor, d: { a: number; b: number;
   return out;
 }
 
-export function narrowGpu(env: OpEnv, x: Tensor, start: number, length: number, rows: number, n: number): Tensor {
+export function narrowGpu(
+  env: OpEnv,
+  x: Tensor,
+  start: number,
+  length: number,
+  rows: number,
+  n: number,
+): Tensor {
   const out = env.out([...x.shape.slice(0, -1), length], x.dtype, 'narrow');
   void rows;
   remap(env, 'narrow', 'narrow', x, null, out, { p0: n, p1: start, p2: length, p3: 0 });
@@ -121,11 +152,26 @@ fn main(${BUILTINS}) {
   };
 }
 
-export function scatterRowsGpu(env: OpEnv, dst: Tensor, rows: Tensor, src: Tensor, d: { R: number; width: number; n: number }): void {
+export function scatterRowsGpu(
+  env: OpEnv,
+  dst: Tensor,
+  rows: Tensor,
+  src: Tensor,
+  d: { R: number; width: number; n: number },
+): void {
   const bits = bytesPerElement(src.dtype) === 2 ? 16 : 32;
   const batch = env.ctx.batch();
-  const bindings = [env.bind(dst, 'scatterRows'), env.bind(rows, 'scatterRows'), env.bind(src, 'scatterRows')];
+  const bindings = [
+    env.bind(dst, 'scatterRows'),
+    env.bind(rows, 'scatterRows'),
+    env.bind(src, 'scatterRows'),
+  ];
   const count = d.n * d.width;
-  batch.dispatch(scatterSource(bits), bindings, P.pack({ count, p0: d.width, p1: d.R, p2: 0, p3: 0 }), batch.grid(Math.ceil(count / 256)));
+  batch.dispatch(
+    scatterSource(bits),
+    bindings,
+    P.pack({ count, p0: d.width, p1: d.R, p2: 0, p3: 0 }),
+    batch.grid(Math.ceil(count / 256)),
+  );
   batch.submit();
 }

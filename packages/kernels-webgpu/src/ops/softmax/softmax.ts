@@ -3,7 +3,10 @@ import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
-const P = new Params([['rows', 'u32'], ['n', 'u32']] as const);
+const P = new Params([
+  ['rows', 'u32'],
+  ['n', 'u32'],
+] as const);
 
 // One workgroup per row. A row that is all -Inf (fully masked) becomes zeros, as on the CPU.
 const SOURCE = {
@@ -42,7 +45,12 @@ fn main(${BUILTINS}) {
 export function softmaxGpu(env: OpEnv, x: Tensor, d: { rows: number; n: number }): Tensor {
   const out = env.out(x.shape, 'f32', 'softmax');
   const batch = env.ctx.batch();
-  batch.dispatch(SOURCE, [env.bind(x, 'softmax'), out.storage.binding], P.pack({ rows: d.rows, n: d.n }), batch.grid(d.rows));
+  batch.dispatch(
+    SOURCE,
+    [env.bind(x, 'softmax'), out.storage.binding],
+    P.pack({ rows: d.rows, n: d.n }),
+    batch.grid(d.rows),
+  );
   batch.submit();
   return out;
 }

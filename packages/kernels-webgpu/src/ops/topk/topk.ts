@@ -43,7 +43,9 @@ function localSource(init: boolean, block: number) {
     : `Ks[e] = keys[r * u.P + gi];
     Is[e] = ids[r * u.P + gi];`;
   // init: the whole network up to the block size; merge: the last steps of stage u.k.
-  const loops = init ? 'for (var k = 2u; k <= u.BS; k = k << 1u) { for (var j = k >> 1u; j > 0u; j = j >> 1u) {' : 'let k = u.k; { for (var j = u.BS >> 1u; j > 0u; j = j >> 1u) {';
+  const loops = init
+    ? 'for (var k = 2u; k <= u.BS; k = k << 1u) { for (var j = k >> 1u; j > 0u; j = j >> 1u) {'
+    : 'let k = u.k; { for (var j = u.BS >> 1u; j > 0u; j = j >> 1u) {';
   return {
     key: `topk:local:${init}:${block}`,
     code: () => `${COMMON}${P.decl(init ? 3 : 2)}
@@ -124,7 +126,10 @@ export function topkGpu(env: OpEnv, x: Tensor, R: number, n: number, k: number):
   const out = env.out([R, k], 'i32', 'topk');
   if (R === 0) return out;
   const Pn = 2 ** Math.ceil(Math.log2(Math.max(2, n)));
-  const maxBlock = Math.min(2048, 2 ** Math.floor(Math.log2(env.ctx.device.limits.maxComputeWorkgroupStorageSize / 8)));
+  const maxBlock = Math.min(
+    2048,
+    2 ** Math.floor(Math.log2(env.ctx.device.limits.maxComputeWorkgroupStorageSize / 8)),
+  );
   const BS = Math.min(Pn, maxBlock);
   // Scratch pairs are [R, P] tensors so that they face the same binding-limit check as any tensor.
   const keys = env.out([R, Pn], 'u32', 'topk keys (scratch)');
@@ -132,15 +137,35 @@ export function topkGpu(env: OpEnv, x: Tensor, R: number, n: number, k: number):
   const batch = env.ctx.batch();
   const base = { n, P: Pn, BS, k: 0, j: 0, rows: R, topk: k };
   const blocks: [number, number] = [Pn / BS, R];
-  batch.dispatch(localSource(true, maxBlock), [env.bind(x, 'topk'), keys.storage.binding, ids.storage.binding], P.pack(base), blocks);
+  batch.dispatch(
+    localSource(true, maxBlock),
+    [env.bind(x, 'topk'), keys.storage.binding, ids.storage.binding],
+    P.pack(base),
+    blocks,
+  );
   for (let stage = BS * 2; stage <= Pn; stage *= 2) {
     for (let j = stage / 2; j >= BS; j /= 2) {
       const grid = batch.grid(Math.ceil((R * Pn) / 2 / 256));
-      batch.dispatch(GLOBAL, [keys.storage.binding, ids.storage.binding], P.pack({ ...base, k: stage, j }), grid);
+      batch.dispatch(
+        GLOBAL,
+        [keys.storage.binding, ids.storage.binding],
+        P.pack({ ...base, k: stage, j }),
+        grid,
+      );
     }
-    batch.dispatch(localSource(false, maxBlock), [keys.storage.binding, ids.storage.binding], P.pack({ ...base, k: stage }), blocks);
+    batch.dispatch(
+      localSource(false, maxBlock),
+      [keys.storage.binding, ids.storage.binding],
+      P.pack({ ...base, k: stage }),
+      blocks,
+    );
   }
-  batch.dispatch(EXTRACT, [ids.storage.binding, out.storage.binding], P.pack(base), batch.grid(Math.ceil((R * k) / 256)));
+  batch.dispatch(
+    EXTRACT,
+    [ids.storage.binding, out.storage.binding],
+    P.pack(base),
+    batch.grid(Math.ceil((R * k) / 256)),
+  );
   batch.submit();
   keys.dispose();
   ids.dispose();

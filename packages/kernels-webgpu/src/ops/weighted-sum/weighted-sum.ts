@@ -1,7 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, WG_INDEX, storageDecl } from '../../gpu/wgsl.js';
+import { BUILTINS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Inputs are summed in chunks of CHUNK per dispatch: the default WebGPU limit is 8 storage buffers
 // per shader stage, and the output takes one.
@@ -39,7 +39,12 @@ export function weightedSumGpu(env: OpEnv, xs: readonly Tensor[], weights: reado
     const values: Record<string, number> = { count: first.size, first: start === 0 ? 1 : 0 };
     for (let k = 0; k < CHUNK; k++) values[`w${k}`] = weights[start + k] ?? 0;
     const bindings = [...part.map((x) => env.bind(x, 'weightedSum')), out.storage.binding];
-    batch.dispatch(source(part.length), bindings, P.pack(values as never), batch.grid(Math.ceil(first.size / 256)));
+    batch.dispatch(
+      source(part.length),
+      bindings,
+      P.pack(values as never),
+      batch.grid(Math.ceil(first.size / 256)),
+    );
   }
   batch.submit();
   return out;

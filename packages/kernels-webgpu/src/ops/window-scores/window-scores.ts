@@ -97,8 +97,16 @@ export function windowScoresGpu(
   windowStatsGpu(env, q, k, d, scale, stats);
   const batch = env.ctx.batch();
   const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
-  const bindings = [env.bind(q, 'windowScores'), env.bind(k, 'windowScores'), env.bind(stats, 'windowScores'), out.storage.binding];
-  batch.dispatch(source(d.d, TQ), bindings, P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale }), [Math.ceil(d.L / COLS), d.H]);
+  const bindings = [
+    env.bind(q, 'windowScores'),
+    env.bind(k, 'windowScores'),
+    env.bind(stats, 'windowScores'),
+    out.storage.binding,
+  ];
+  batch.dispatch(source(d.d, TQ), bindings, P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale }), [
+    Math.ceil(d.L / COLS),
+    d.H,
+  ]);
   batch.submit();
   stats.dispose();
   return out;
