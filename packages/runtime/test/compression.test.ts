@@ -135,6 +135,27 @@ describe('per-layer compression during prefill', () => {
     expect(c.summary.prefill.layers.every((l) => l.kept.every((k) => k === 8))).toBe(true);
   });
 
+  it('peak memory: each layer is compacted before the next one runs', async () => {
+    const live: number[][] = [[], []];
+    for (const [i, method] of [undefined, snap(6, 2)].entries()) {
+      const base = backend.liveBytes();
+      const pre = await model.prefill(PROMPT, {
+        ...(method ? { method } : {}),
+        onLayer: () => live[i]!.push(backend.liveBytes() - base),
+      });
+      pre.cache.dispose();
+    }
+    // Without a method every finished layer holds its whole prompt; with one, only the kept entries.
+    const perLayerFull = live[0]![1]! - live[0]![0]!;
+    const perLayerKept = live[1]![1]! - live[1]![0]!;
+    // (+ the layer's device-side offsets and lengths, cached by its last attention read.)
+    expect(perLayerFull).toBe(
+      SHAPE.kvHeads * PROMPT.length * (2 * (SHAPE.hidden / SHAPE.heads) * 4 + 4) + 2 * SHAPE.kvHeads * 4,
+    );
+    expect(perLayerKept).toBe(SHAPE.kvHeads * 6 * (2 * (SHAPE.hidden / SHAPE.heads) * 4 + 4));
+    expect(Math.max(...live[1]!)).toBeLessThan(Math.max(...live[0]!));
+  });
+
   it('records notes, and clamps the window to short prompts', async () => {
     const { method, seen } = recording(snap(50, 40));
     const pre = await model.prefill(PROMPT, { method });

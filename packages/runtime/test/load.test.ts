@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@kvsieve/core';
@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { byteLevelTokenizerJson, GgufFile, loadModel, ropeInvFreq, writeRandomModel } from '../src/index.js';
 import { plainInvFreq, referenceLogits } from './fixtures/reference-forward.js';
 import { writeTinyGguf } from './fixtures/tiny-gguf.js';
-import { hfConfig, randomWeights, TINY, type TinyShape, writeHfFolder } from './fixtures/tiny-model.js';
+import {
+  hfConfig,
+  randomWeights,
+  TINY,
+  type TinyShape,
+  writeHfFolder,
+  writeSafetensors,
+} from './fixtures/tiny-model.js';
 
 const PROMPT = [5, 70, 71, 3, 99, 120, 33, 250, 7, 18, 64];
 
@@ -153,5 +160,36 @@ describe('writeRandomModel', () => {
     );
     expect(maxDiff((await model.prefill(PROMPT)).logits, expected)).toBeLessThan(1e-4);
     expect(model.tokenizer.decode(model.tokenizer.encode('héllo <x>'))).toBe('héllo <x>');
+  });
+});
+
+describe('sharded safetensors', () => {
+  it('loads the shards a model.safetensors.index.json names, and reports a missing shard', async () => {
+    const dir = writeHfFolder(TINY, { seed: 7 });
+    rmSync(join(dir, 'model.safetensors'));
+    const all = [...randomWeights(TINY, 7)];
+    const halves = [new Map(all.slice(0, 9)), new Map(all.slice(9))];
+    const weightMap: Record<string, string> = {};
+    halves.forEach((h, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      writeSafetensors(join(dir, file), h);
+      for (const name of h.keys()) weightMap[name] = file;
+    });
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
+    const model = await loadModel(dir, { backend: new CpuBackend() });
+    const expected = referenceLogits(
+      TINY,
+      randomWeights(TINY, 7),
+      PROMPT,
+      plainInvFreq(TINY.hidden / TINY.heads),
+    );
+    expect(maxDiff((await model.prefill(PROMPT)).logits, expected)).toBeLessThan(1e-4);
+    rmSync(join(dir, 'model-00002-of-00002.safetensors'));
+    await expect(loadModel(dir, { backend: new CpuBackend() })).rejects.toThrow(
+      /names shard .*model-00002-of-00002\.safetensors, which is missing/,
+    );
   });
 });
