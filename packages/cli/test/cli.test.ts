@@ -133,6 +133,21 @@ describe('kvsieve run', () => {
   });
 });
 
+describe('kvsieve run --chat', () => {
+  it('renders the model’s chat template around the prompt, or says the model has none', async () => {
+    const dir = writeHfFolder(TINY, { seed: 4 });
+    const bare = capture();
+    expect(await main(['run', dir, '--chat', '--prompt', 'hi'], bare)).toBe(2);
+    expect(bare.stderr).toMatch(/ships no chat template; pass the prompt as plain text/);
+    const template =
+      '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}';
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: template }));
+    const io = capture();
+    expect(await main(['run', dir, '--chat', '--prompt', 'hi', '--max-tokens', '2', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.stdout).promptTokens).toBe('<user>hi<assistant>'.length);
+  });
+});
+
 describe('kvsieve inspect', () => {
   it('lists what each layer and head kept', async () => {
     const dir = writeHfFolder(TINY, { seed: 4 });
