@@ -98,6 +98,13 @@ export function selectionTests(get: () => Backend) {
     const expected = topkRef(x, n, n);
     expect(Array.from(got)).toEqual(expected);
     expect(expected.slice(0, 4)).toEqual([8, 2, 5, 0]);
+    // Heavy ties with a small k (selected before sorting): the boundary ties go to the lowest indices.
+    const r = rng(34);
+    const tied = Float32Array.from({ length: 3 * 1000 }, () => [0, 1, 2, Number.NaN, -1][r.int(0, 5)]!);
+    for (const k of [1, 50, 300]) {
+      const top = await be.topk(be.upload(tied, [3, 1000], 'f32'), k).read();
+      expect(Array.from(top), `tied k=${k}`).toEqual(topkRef(tied, 1000, k));
+    }
     // A constant row: indices in order.
     const flat = await be.topk(be.upload(new Float32Array(300).fill(0.5), [1, 300], 'f32'), 300).read();
     expect(Array.from(flat)).toEqual(Array.from({ length: 300 }, (_, i) => i));

@@ -1,173 +1,44 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
+import { COMPACT, SELECT } from './select.js';
+import { EXTRACT, encodeSort, localSource, P } from './sort.js';
 
-// Per-row top-k as a bitonic sort of (key, index) pairs over the row padded to a power of two P.
-// Scores become u32 keys whose order is the score order (NaN lowest, −0 = +0), and pairs compare by
-// key descending then index ascending: ties go to the lower index and NaN last, exactly as core's
-// compareScores. Stages with partner distance < BLOCK run inside one workgroup's memory; longer
-// distances run as one global compare-exchange dispatch each. Rows of 128K take 1 + 6 local and
-// 21 global dispatches, all in one command buffer.
+// Per-row top-k. Small k (its padded size at most a quarter of the row's): radix select to exactly
+// k candidates, then sort those. Otherwise: sort the whole row. Both end by copying the first k
+// indices. Everything is encoded into one command buffer; nothing is read back.
 
-const P = new Params([
-  ['n', 'u32'],
-  ['P', 'u32'],
-  ['BS', 'u32'],
-  ['k', 'u32'],
-  ['j', 'u32'],
-  ['rows', 'u32'],
-  ['topk', 'u32'],
-] as const);
-
-const COMMON = /* wgsl */ `
-fn sort_key(v: f32) -> u32 {
-  var b = bitcast<u32>(v);
-  if ((b & 0x7fffffffu) > 0x7f800000u) { return 0u; }
-  if (b == 0x80000000u) { b = 0u; }
-  if ((b & 0x80000000u) != 0u) { return ~b; }
-  return b | 0x80000000u;
-}
-fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
-  return ka > kb || (ka == kb && ia < ib);
-}
-/** The lower element of compare-exchange pair p at distance j. */
-fn pair_low(p: u32, j: u32) -> u32 { return 2u * j * (p / j) + p % j; }
-`;
-
-function localSource(init: boolean, block: number) {
-  const load = init
-    ? `let key = select(0u, sort_key(x[r * u.n + min(gi, u.n - 1u)]), gi < u.n);
-    Ks[e] = key;
-    Is[e] = select(0xffffffffu, gi, gi < u.n);`
-    : `Ks[e] = keys[r * u.P + gi];
-    Is[e] = ids[r * u.P + gi];`;
-  // init: the whole network up to the block size; merge: the last steps of stage u.k.
-  const loops = init
-    ? 'for (var k = 2u; k <= u.BS; k = k << 1u) { for (var j = k >> 1u; j > 0u; j = j >> 1u) {'
-    : 'let k = u.k; { for (var j = u.BS >> 1u; j > 0u; j = j >> 1u) {';
-  return {
-    key: `topk:local:${init}:${block}`,
-    code: () => `${COMMON}${P.decl(init ? 3 : 2)}
-${init ? '@group(0) @binding(0) var<storage, read> x: array<f32>;' : ''}
-@group(0) @binding(${init ? 1 : 0}) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(${init ? 2 : 1}) var<storage, read_write> ids: array<u32>;
-var<workgroup> Ks: array<u32, ${block}>;
-var<workgroup> Is: array<u32, ${block}>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y;
-  let base = wid.x * u.BS;
-  for (var e = lid; e < u.BS; e = e + 256u) {
-    let gi = base + e;
-    ${load}
-  }
-  ${loops}
-    workgroupBarrier();
-    for (var p = lid; p < u.BS / 2u; p = p + 256u) {
-      let i = pair_low(p, j);
-      let l = i + j;
-      let up = ((base + i) & k) == 0u;
-      let lowFirst = before(Ks[i], Is[i], Ks[l], Is[l]);
-      if (lowFirst != up) {
-        let tk = Ks[i]; Ks[i] = Ks[l]; Ks[l] = tk;
-        let ti = Is[i]; Is[i] = Is[l]; Is[l] = ti;
-      }
-    }
-  } }
-  workgroupBarrier();
-  for (var e = lid; e < u.BS; e = e + 256u) {
-    keys[r * u.P + base + e] = Ks[e];
-    ids[r * u.P + base + e] = Is[e];
-  }
-}`,
-  };
-}
-
-const GLOBAL = {
-  key: 'topk:global',
-  code: () => `${COMMON}${P.decl(2)}
-@group(0) @binding(0) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(1) var<storage, read_write> ids: array<u32>;
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  ${WG_INDEX}
-  let t = wg * 256u + lid;
-  let half = u.P / 2u;
-  if (t >= u.rows * half) { return; }
-  let r = t / half;
-  let i = pair_low(t % half, u.j);
-  let l = i + u.j;
-  let a = r * u.P + i;
-  let b = r * u.P + l;
-  let ka = keys[a]; let ia = ids[a]; let kb = keys[b]; let ib = ids[b];
-  let up = (i & u.k) == 0u;
-  if (before(ka, ia, kb, ib) != up) {
-    keys[a] = kb; ids[a] = ib; keys[b] = ka; ids[b] = ia;
-  }
-}`,
-};
-
-const EXTRACT = {
-  key: 'topk:extract',
-  code: () => `${P.decl(2)}
-@group(0) @binding(0) var<storage, read> ids: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  ${WG_INDEX}
-  let o = wg * 256u + lid;
-  if (o >= u.rows * u.topk) { return; }
-  out[o] = i32(ids[(o / u.topk) * u.P + o % u.topk]);
-}`,
-};
+const pow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(2, v)));
 
 export function topkGpu(env: OpEnv, x: Tensor, R: number, n: number, k: number): Tensor {
   const out = env.out([R, k], 'i32', 'topk');
   if (R === 0) return out;
-  const Pn = 2 ** Math.ceil(Math.log2(Math.max(2, n)));
-  const maxBlock = Math.min(
-    2048,
-    2 ** Math.floor(Math.log2(env.ctx.device.limits.maxComputeWorkgroupStorageSize / 8)),
-  );
+  const rowP = pow2(n);
+  const candP = pow2(k);
+  const viaSelect = candP * 4 <= rowP;
+  const Pn = viaSelect ? candP : rowP;
+  const wgBytes = env.ctx.device.limits.maxComputeWorkgroupStorageSize;
+  const maxBlock = Math.min(2048, 2 ** Math.floor(Math.log2(wgBytes / 8)));
   const BS = Math.min(Pn, maxBlock);
   // Scratch pairs are [R, P] tensors so that they face the same binding-limit check as any tensor.
   const keys = env.out([R, Pn], 'u32', 'topk keys (scratch)');
   const ids = env.out([R, Pn], 'u32', 'topk indices (scratch)');
+  const sel = viaSelect ? env.out([R], 'u32', 'topk thresholds (scratch)') : null;
+  const [xb, kb, ib] = [env.bind(x, 'topk'), keys.storage.binding, ids.storage.binding];
   const batch = env.ctx.batch();
   const base = { n, P: Pn, BS, k: 0, j: 0, rows: R, topk: k };
-  const blocks: [number, number] = [Pn / BS, R];
-  batch.dispatch(
-    localSource(true, maxBlock),
-    [env.bind(x, 'topk'), keys.storage.binding, ids.storage.binding],
-    P.pack(base),
-    blocks,
-  );
-  for (let stage = BS * 2; stage <= Pn; stage *= 2) {
-    for (let j = stage / 2; j >= BS; j /= 2) {
-      const grid = batch.grid(Math.ceil((R * Pn) / 2 / 256));
-      batch.dispatch(
-        GLOBAL,
-        [keys.storage.binding, ids.storage.binding],
-        P.pack({ ...base, k: stage, j }),
-        grid,
-      );
+  encodeSort(batch, kb, ib, base, maxBlock, () => {
+    if (sel) {
+      batch.dispatch(SELECT, [xb, sel.storage.binding], P.pack(base), [1, R]);
+      batch.dispatch(COMPACT, [xb, sel.storage.binding, kb, ib], P.pack(base), [1, R]);
+      batch.dispatch(localSource('pairs', maxBlock), [kb, ib], P.pack(base), [Pn / BS, R]);
+    } else {
+      batch.dispatch(localSource('scores', maxBlock), [xb, kb, ib], P.pack(base), [Pn / BS, R]);
     }
-    batch.dispatch(
-      localSource(false, maxBlock),
-      [keys.storage.binding, ids.storage.binding],
-      P.pack({ ...base, k: stage }),
-      blocks,
-    );
-  }
-  batch.dispatch(
-    EXTRACT,
-    [ids.storage.binding, out.storage.binding],
-    P.pack(base),
-    batch.grid(Math.ceil((R * k) / 256)),
-  );
+  });
+  batch.dispatch(EXTRACT, [ib, out.storage.binding], P.pack(base), batch.grid(Math.ceil((R * k) / 256)));
   batch.submit();
   keys.dispose();
   ids.dispose();
+  sel?.dispose();
   return out;
 }
