@@ -107,10 +107,17 @@ try {
   console.log(`Prompt ends: …${decode(prompt.slice(-24))}`);
   console.log(`Full-cache continuation: ${decode(report.reference.continuation)}\n`);
   console.log(fidelityTable(report));
-  const notes = report.results.filter((r) => r.notes.length > 0);
-  for (const r of notes) console.log(`\n${r.name} ${r.budget}: ${r.notes.join('; ')}`);
+  console.log('');
+  for (const r of report.results) {
+    if (r.notes.length > 0) console.log(`- ${r.name} ${r.budget}: ${r.notes.join('; ')}`);
+    // The table shows the mean per KV head; say so where a method gives heads different counts.
+    if (r.cache.keptPerHead.some((h) => h.some((n) => n !== h[0]))) {
+      const perHead = r.cache.keptPerHead.map((h) => `[${[...h].join(', ')}]`).join(' ');
+      console.log(`- ${r.name} ${r.budget}: kept per KV head, layer 0 first: ${perHead}`);
+    }
+  }
   console.log(
-    `\nKL is KL(full ‖ compressed) in nats per step, averaged over ${tokens} steps (step 0 = the distribution after the prompt). Total ${seconds.toFixed(1)} s (full cache ${report.reference.seconds.toFixed(2)} s; methods ${report.results.map((r) => r.seconds.toFixed(2)).join(', ')} s).`,
+    `\nKL is KL(full ‖ compressed) in nats per step, averaged over ${tokens} steps (step 0 is the distribution after the prompt: prefill attends to the whole prompt in every layer before compacting, so it equals the full cache's in every method). Total ${seconds.toFixed(1)} s (full cache ${report.reference.seconds.toFixed(2)} s; methods ${report.results.map((r) => r.seconds.toFixed(2)).join(', ')} s).`,
   );
   if (o.json) {
     writeFileSync(
