@@ -13,7 +13,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, type Budget, type CompressionMethod, CpuBackend, OptionError } from '@kvsieve/core';
+import {
+  type Backend,
+  type Budget,
+  type CompressionMethod,
+  CpuBackend,
+  KvsieveError,
+  OptionError,
+} from '@kvsieve/core';
 import { adakv } from '@kvsieve/methods-adakv';
 import { h2o } from '@kvsieve/methods-h2o';
 import { pyramidkv } from '@kvsieve/methods-pyramidkv';
@@ -29,128 +36,146 @@ import {
   runFidelity,
 } from '../src/index.js';
 
-const { values: o } = parseArgs({
-  options: {
-    model: {
-      type: 'string',
-      default: resolve(import.meta.dirname ?? '.', '../../../../shared/models/stories260K/stories260K.gguf'),
+async function main(): Promise<void> {
+  const { values: o } = parseArgs({
+    options: {
+      model: {
+        type: 'string',
+        default: resolve(
+          import.meta.dirname ?? '.',
+          '../../../../shared/models/stories260K/stories260K.gguf',
+        ),
+      },
+      'prompt-tokens': { type: 'string', default: '400' },
+      tokens: { type: 'string', default: '64' },
+      budgets: { type: 'string', default: '25%,50%' },
+      backend: { type: 'string', default: 'cpu' },
+      context: { type: 'string', default: '512' },
+      json: { type: 'string' },
     },
-    'prompt-tokens': { type: 'string', default: '400' },
-    tokens: { type: 'string', default: '64' },
-    budgets: { type: 'string', default: '25%,50%' },
-    backend: { type: 'string', default: 'cpu' },
-    context: { type: 'string', default: '512' },
-    json: { type: 'string' },
-  },
-});
-
-function positiveInt(name: string, text: string): number {
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1)
-    throw new OptionError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  return v;
-}
-
-async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
-  if (name === 'cpu') return new CpuBackend();
-  if (name !== 'webgpu')
-    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(name)}`);
-  // Computed specifier: eval does not depend on kernels-webgpu; it is used when installed.
-  const specifier = '@kvsieve/kernels-webgpu';
-  const mod = (await import(specifier)) as { createWebGpuBackend(): Promise<Backend & { destroy(): void }> };
-  return mod.createWebGpuBackend();
-}
-
-const METHODS: readonly [string, (budget: Budget) => CompressionMethod][] = [
-  ['snapkv', (budget) => snapkv({ budget })],
-  ['pyramidkv', (budget) => pyramidkv({ budget })],
-  ['streamingllm', (budget) => streamingllm({ budget })],
-  ['h2o', (budget) => h2o({ budget })],
-  ['adakv(snapkv)', (budget) => adakv(snapkv({ budget }))],
-];
-
-const promptTokens = positiveInt('prompt-tokens', o['prompt-tokens']!);
-const tokens = positiveInt('tokens', o.tokens!);
-const context = positiveInt('context', o.context!);
-const budgets = parseBudgets(o.budgets!);
-
-const t0 = performance.now();
-const backend = await makeBackend(o.backend!);
-const model = await loadModel(o.model!, { backend });
-try {
-  const ids = model.tokenizer.encode(FIDELITY_STORY);
-  if (ids.length < promptTokens) {
-    throw new OptionError(
-      `--prompt-tokens ${promptTokens}: the story is only ${ids.length} tokens with this model's tokenizer; ask for at most ${ids.length}`,
-    );
-  }
-  const prompt = ids.slice(0, promptTokens);
-  const candidates: FidelityCandidate[] = budgets.flatMap(({ label, budget }) =>
-    METHODS.map(([name, make]) => {
-      const method = make(budget);
-      return { name, method, budget: label, params: describeParams(method.options) };
-    }),
-  );
-  const report = await runFidelity({
-    model,
-    prompt,
-    tokens,
-    candidates,
-    maxContext: context,
-    onProgress: (done, total, label) => process.stderr.write(`[${done}/${total}] ${label}\n`),
   });
-  const seconds = (performance.now() - t0) / 1000;
-  const decode = (ids: readonly number[]) => JSON.stringify(model.tokenizer.decode([...ids]));
-  console.log(
-    `Fidelity against the full cache: ${o.model} on ${backend.name ?? o.backend}, prompt ${promptTokens} tokens (FIDELITY_STORY), ${tokens} tokens generated greedily with the full cache and teacher-forced into each compressed cache.\n`,
-  );
-  console.log(`Prompt ends: …${decode(prompt.slice(-24))}`);
-  console.log(`Full-cache continuation: ${decode(report.reference.continuation)}\n`);
-  console.log(fidelityTable(report));
-  console.log('');
-  for (const r of report.results) {
-    if (r.notes.length > 0) console.log(`- ${r.name} ${r.budget}: ${r.notes.join('; ')}`);
-    // The table shows the mean per KV head; say so where a method gives heads different counts.
-    if (r.cache.keptPerHead.some((h) => h.some((n) => n !== h[0]))) {
-      const perHead = r.cache.keptPerHead.map((h) => `[${[...h].join(', ')}]`).join(' ');
-      console.log(`- ${r.name} ${r.budget}: kept per KV head, layer 0 first: ${perHead}`);
+
+  function positiveInt(name: string, text: string): number {
+    const v = Number(text);
+    if (!Number.isInteger(v) || v < 1)
+      throw new OptionError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
+    return v;
+  }
+
+  async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
+    if (name === 'cpu') return new CpuBackend();
+    if (name !== 'webgpu')
+      throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(name)}`);
+    // Computed specifier: eval does not depend on kernels-webgpu; it is used when installed.
+    const specifier = '@kvsieve/kernels-webgpu';
+    const mod = (await import(specifier)) as {
+      createWebGpuBackend(): Promise<Backend & { destroy(): void }>;
+    };
+    return mod.createWebGpuBackend();
+  }
+
+  const METHODS: readonly [string, (budget: Budget) => CompressionMethod][] = [
+    ['snapkv', (budget) => snapkv({ budget })],
+    ['pyramidkv', (budget) => pyramidkv({ budget })],
+    ['streamingllm', (budget) => streamingllm({ budget })],
+    ['h2o', (budget) => h2o({ budget })],
+    ['adakv(snapkv)', (budget) => adakv(snapkv({ budget }))],
+  ];
+
+  const promptTokens = positiveInt('prompt-tokens', o['prompt-tokens']!);
+  const tokens = positiveInt('tokens', o.tokens!);
+  const context = positiveInt('context', o.context!);
+  const budgets = parseBudgets(o.budgets!);
+
+  const t0 = performance.now();
+  const backend = await makeBackend(o.backend!);
+  const model = await loadModel(o.model!, { backend });
+  try {
+    const ids = model.tokenizer.encode(FIDELITY_STORY);
+    if (ids.length < promptTokens) {
+      throw new OptionError(
+        `--prompt-tokens ${promptTokens}: the story is only ${ids.length} tokens with this model's tokenizer; ask for at most ${ids.length}`,
+      );
     }
-  }
-  console.log(
-    `\nKL is KL(full ‖ compressed) in nats per step, averaged over ${tokens} steps (step 0 is the distribution after the prompt: prefill attends to the whole prompt in every layer before compacting, so it equals the full cache's in every method). Total ${seconds.toFixed(1)} s (full cache ${report.reference.seconds.toFixed(2)} s; methods ${report.results.map((r) => r.seconds.toFixed(2)).join(', ')} s).`,
-  );
-  if (o.json) {
-    writeFileSync(
-      o.json,
-      JSON.stringify(
-        {
-          model: o.model,
-          backend: o.backend,
-          promptTokens,
-          tokens,
-          continuation: report.reference.continuation,
-          fullCache: { allocated: report.reference.cache.allocated, used: report.reference.cache.used },
-          results: report.results.map((r) => ({
-            name: r.name,
-            budget: r.budget,
-            params: r.params,
-            top1Agreement: r.top1Agreement,
-            meanKl: r.meanKl,
-            maxKl: r.maxKl,
-            firstMismatch: r.firstMismatch,
-            klPerStep: [...r.klPerStep],
-            allocatedBytes: r.cache.allocated,
-            usedBytes: r.cache.used,
-            keptPerHead: r.cache.keptPerHead.map((h) => [...h]),
-            notes: r.notes,
-          })),
-        },
-        null,
-        2,
-      ),
+    const prompt = ids.slice(0, promptTokens);
+    const candidates: FidelityCandidate[] = budgets.flatMap(({ label, budget }) =>
+      METHODS.map(([name, make]) => {
+        const method = make(budget);
+        return { name, method, budget: label, params: describeParams(method.options) };
+      }),
     );
+    const report = await runFidelity({
+      model,
+      prompt,
+      tokens,
+      candidates,
+      maxContext: context,
+      onProgress: (done, total, label) => process.stderr.write(`[${done}/${total}] ${label}\n`),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const decode = (ids: readonly number[]) => JSON.stringify(model.tokenizer.decode([...ids]));
+    console.log(
+      `Fidelity against the full cache: ${o.model} on ${backend.name ?? o.backend}, prompt ${promptTokens} tokens (FIDELITY_STORY), ${tokens} tokens generated greedily with the full cache and teacher-forced into each compressed cache.\n`,
+    );
+    console.log(`Prompt ends: …${decode(prompt.slice(-24))}`);
+    console.log(`Full-cache continuation: ${decode(report.reference.continuation)}\n`);
+    console.log(fidelityTable(report));
+    console.log('');
+    for (const r of report.results) {
+      if (r.notes.length > 0) console.log(`- ${r.name} ${r.budget}: ${r.notes.join('; ')}`);
+      // The table shows the mean per KV head; say so where a method gives heads different counts.
+      if (r.cache.keptPerHead.some((h) => h.some((n) => n !== h[0]))) {
+        const perHead = r.cache.keptPerHead.map((h) => `[${[...h].join(', ')}]`).join(' ');
+        console.log(`- ${r.name} ${r.budget}: kept per KV head, layer 0 first: ${perHead}`);
+      }
+    }
+    console.log(
+      `\nKL is KL(full ‖ compressed) in nats per step, averaged over ${tokens} steps (step 0 is the distribution after the prompt: prefill attends to the whole prompt in every layer before compacting, so it equals the full cache's in every method). Total ${seconds.toFixed(1)} s (full cache ${report.reference.seconds.toFixed(2)} s; methods ${report.results.map((r) => r.seconds.toFixed(2)).join(', ')} s).`,
+    );
+    if (o.json) {
+      writeFileSync(
+        o.json,
+        JSON.stringify(
+          {
+            model: o.model,
+            backend: o.backend,
+            promptTokens,
+            tokens,
+            continuation: report.reference.continuation,
+            fullCache: { allocated: report.reference.cache.allocated, used: report.reference.cache.used },
+            results: report.results.map((r) => ({
+              name: r.name,
+              budget: r.budget,
+              params: r.params,
+              top1Agreement: r.top1Agreement,
+              meanKl: r.meanKl,
+              maxKl: r.maxKl,
+              firstMismatch: r.firstMismatch,
+              klPerStep: [...r.klPerStep],
+              allocatedBytes: r.cache.allocated,
+              usedBytes: r.cache.used,
+              keptPerHead: r.cache.keptPerHead.map((h) => [...h]),
+              notes: r.notes,
+            })),
+          },
+          null,
+          2,
+        ),
+      );
+    }
+  } finally {
+    model.dispose();
+    backend.destroy?.();
   }
-} finally {
-  model.dispose();
-  backend.destroy?.();
 }
+
+main().catch((e: unknown) => {
+  // Bad options and bad files get one readable line; anything else is a bug and keeps its stack.
+  const code = (e as { code?: unknown }).code;
+  if (e instanceof KvsieveError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+    console.error(`error: ${(e as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  throw e;
+});
