@@ -81,7 +81,7 @@ export function attentionTests(get: () => Backend) {
     }
   });
 
-  it('windowScores: w = L = 1, GQA, window longer than a tile, L not a multiple of 64', async () => {
+  it('windowScores: w = L = 1, GQA, window longer than a tile, L not a multiple of 64, long L', async () => {
     const be = get();
     const r = rng(23);
     const cases = [
@@ -89,6 +89,7 @@ export function attentionTests(get: () => Backend) {
       [4, 8, 2, 100, 16],
       [2, 70, 1, 70, 8],
       [8, 33, 2, 200, 64],
+      [4, 20, 2, 700, 8], // long enough to be split over keys on WebGPU
     ] as const;
     for (const [H, w, Hkv, L, d] of cases) {
       const q = r.array(H * w * d, -2, 2);

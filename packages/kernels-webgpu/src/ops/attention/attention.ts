@@ -28,6 +28,7 @@ const P = new Params([
   ['G', 'u32'],
   ['scale', 'f32'],
   ['rows', 'u32'],
+  ['chunk', 'u32'],
 ] as const);
 
 function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
@@ -61,13 +62,15 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
       ? `if (lid == 0u) {
     let o = max(off[kvh], 0);
     wg_start = u32(o);
-    wg_count = u32(clamp(len[kvh], 0, i32(u.rows) - o));
+    wg_count = u32(clamp(len[kvh], 0, max(0, i32(u.rows) - o)));
   }
   let start = workgroupUniformLoad(&wg_start);
   let count = workgroupUniformLoad(&wg_count);`
       : `let lastRow = min((blk + 1u) * ${ROWS}u, u.n * u.G) - 1u;
-  let start = 0u;
-  let count = u.m - u.n + lastRow / u.G + 1u;`;
+  // Key splits (grid z, stats mode only): split z takes keys [z·chunk, (z + 1)·chunk).
+  let total = u.m - u.n + lastRow / u.G + 1u;
+  let start = min(wid.z * u.chunk, total);
+  let count = min(u.chunk, total - start);`;
   const keyOff =
     mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
   const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
@@ -76,7 +79,11 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     for (var c = 0u; c < D; c = c + 1u) { out[${qBase} + c] = acc[c / 4u][c % 4u] * inv; }
   }`
-    : 'if (isLive) { stats[2u * (h * u.n + i)] = m; stats[2u * (h * u.n + i) + 1u] = l; }';
+    : `if (isLive) {
+    let o = 2u * ((wid.z * u.H + h) * u.n + i);
+    stats[o] = m;
+    stats[o + 1u] = l;
+  }`;
   // Rows are padded to D4 vec4s with zeros, so the dot product and the accumulation are vec4 loops
   // with a constant trip count (unrolled by the compiler: llvmpipe keeps them out of scratch memory).
   return {
@@ -158,13 +165,18 @@ function dispatch(
   rowsPerHead: number,
   Hkv: number,
   out: Tensor,
+  splits = 1,
 ) {
   const batch = env.ctx.batch();
   const b = [...bindings.map((t) => env.bind(t, op)), env.bind(out, op)];
   const TK = keyTile(4 * Math.ceil(D / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   // Decode has only G rows per KV head: a small workgroup leaves fewer idle invocations.
   const rows = rowsPerHead <= 8 ? 8 : ROWS;
-  batch.dispatch(source(mode, D, TK, rows), b, P.pack(p as never), [Math.ceil(rowsPerHead / rows), Hkv]);
+  batch.dispatch(source(mode, D, TK, rows), b, P.pack(p as never), [
+    Math.ceil(rowsPerHead / rows),
+    Hkv,
+    splits,
+  ]);
   batch.submit();
 }
 
@@ -177,7 +189,7 @@ export function causalAttentionGpu(
   scale: number,
 ): Tensor {
   const out = env.out(q.shape, 'f32', 'causalAttention');
-  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0 };
+  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: 0xffffffff };
   dispatch(env, 'causalAttention', 'causal', d.d, [q, k, v], p, d.n * d.G, d.Hkv, out);
   return out;
 }
@@ -191,13 +203,17 @@ export function raggedAttentionGpu(
   scale: number,
 ): Tensor {
   const out = env.out(q.shape, 'f32', 'raggedAttention');
-  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows };
+  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: 0xffffffff };
   const inputs = [q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions];
   dispatch(env, 'raggedAttention', 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, out);
   return out;
 }
 
-/** windowScores' first pass: per (head, window query) softmax max and denominator, `[H, w, 2]`. */
+/**
+ * windowScores' first pass: softmax max and denominator per (key split, head, window query),
+ * `[splits, H, w, 2]`. Splitting the keys gives the pass enough workgroups to fill a device
+ * (H·w rows alone make only a handful); the second pass merges the splits.
+ */
 export function windowStatsGpu(
   env: OpEnv,
   q: Tensor,
@@ -205,7 +221,8 @@ export function windowStatsGpu(
   d: { H: number; w: number; d: number; Hkv: number; L: number; G: number },
   scale: number,
   stats: Tensor,
+  split: { count: number; chunk: number },
 ): void {
-  const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0 };
-  dispatch(env, 'windowScores', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats);
+  const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
+  dispatch(env, 'windowScores', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats, split.count);
 }

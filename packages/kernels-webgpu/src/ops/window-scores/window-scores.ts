@@ -15,6 +15,7 @@ const P = new Params([
   ['L', 'u32'],
   ['G', 'u32'],
   ['scale', 'f32'],
+  ['splits', 'u32'],
 ] as const);
 
 function queryTile(d4: number, workgroupBytes: number): number {
@@ -66,8 +67,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       Qs[e4] = vec4<f32>(ld(q[qb + e], e < D), ld(q[qb + e + 1u], e + 1u < D), ld(q[qb + e + 2u], e + 2u < D), ld(q[qb + e + 3u], e + 3u < D)) * u.scale;
     }
     for (var e = lid; e < tn; e = e + ${COLS}u) {
-      Ms[e] = stats[2u * (h * u.w + t0 + e)];
-      Ls[e] = stats[2u * (h * u.w + t0 + e) + 1u];
+      // Merge the key splits' partial (max, sum) pairs.
+      var m = -0x1.fffffep+127f;
+      for (var s = 0u; s < u.splits; s = s + 1u) {
+        let o = 2u * ((s * u.H + h) * u.w + t0 + e);
+        if (stats[o + 1u] > 0.0) { m = max(m, stats[o]); }
+      }
+      var l = 0.0;
+      for (var s = 0u; s < u.splits; s = s + 1u) {
+        let o = 2u * ((s * u.H + h) * u.w + t0 + e);
+        if (stats[o + 1u] > 0.0) { l = l + stats[o + 1u] * exp(stats[o] - m); }
+      }
+      Ms[e] = m;
+      Ls[e] = l;
     }
     workgroupBarrier();
     if (isLive) {
@@ -93,8 +105,11 @@ export function windowScoresGpu(
   scale: number,
 ): Tensor {
   const out = env.out([d.H, d.L], 'f32', 'windowScores');
-  const stats = env.out([d.H, d.w, 2], 'f32', 'windowScores stats');
-  windowStatsGpu(env, q, k, d, scale, stats);
+  // About 64 keys' worth of work per split at least, and at most 32 splits.
+  const chunk = Math.max(256, Math.ceil(d.L / 32 / 64) * 64);
+  const split = { chunk, count: Math.ceil(d.L / chunk) };
+  const stats = env.out([split.count, d.H, d.w, 2], 'f32', 'windowScores stats');
+  windowStatsGpu(env, q, k, d, scale, stats, split);
   const batch = env.ctx.batch();
   const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   const bindings = [
@@ -103,10 +118,12 @@ export function windowScoresGpu(
     env.bind(stats, 'windowScores'),
     out.storage.binding,
   ];
-  batch.dispatch(source(d.d, TQ), bindings, P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale }), [
-    Math.ceil(d.L / COLS),
-    d.H,
-  ]);
+  batch.dispatch(
+    source(d.d, TQ),
+    bindings,
+    P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count }),
+    [Math.ceil(d.L / COLS), d.H],
+  );
   batch.submit();
   stats.dispose();
   return out;
