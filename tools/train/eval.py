@@ -1,0 +1,143 @@
+"""Greedy exact-match retrieval accuracy with the full KV cache.
+
+    nice -n 19 /usr/bin/python3 tools/train/eval.py --model models/kvsieve-recall
+
+Prompts are generated fresh from --seed (training uses a different seed and
+stream), at 1K/2K/4K tokens and needle depths 0-100%, for the four variants.
+Each question is answered greedily until '.', then compared exactly. In
+multi-query prompts the model's own earlier answers stay in the context.
+Loads either a training checkpoint (model.pt) or an exported HF folder.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import BOS, make_eval_prompt  # noqa: E402
+from model import Config, Llama  # noqa: E402
+
+VARIANTS = ("single", "multikey", "multivalue", "multiquery")
+
+
+def load(path):
+    if os.path.isdir(path):
+        from export import read_hf
+
+        return read_hf(path)
+    ck = torch.load(path)
+    model = Llama(Config(**ck["config"]))
+    model.load_state_dict(ck["state_dict"])
+    return model
+
+
+@torch.no_grad()
+def answer(model, caches, pos, new_bytes, max_new=40):
+    """Feed new_bytes after pos cached tokens, then decode greedily until '.'."""
+    ids = torch.tensor([list(new_bytes)], dtype=torch.long)
+    logits = model(ids, caches, pos)
+    pos += ids.shape[1]
+    out = bytearray()
+    for _ in range(max_new):
+        tok = int(logits[0, -1].argmax())
+        if tok >= 256:
+            break
+        out.append(tok)
+        logits = model(torch.tensor([[tok]]), caches, pos)
+        pos += 1
+        if tok == ord("."):
+            break
+    return bytes(out), pos
+
+
+def run_prompt(model, context, questions):
+    caches = [{} for _ in range(model.cfg.num_hidden_layers)]
+    ids = torch.tensor([[BOS] + list(context.encode())], dtype=torch.long)
+    model(ids, caches, 0)
+    pos = ids.shape[1]
+    results = []
+    for prefix, expected in questions:
+        got, pos = answer(model, caches, pos, prefix.encode())
+        text = got.decode("utf-8", "replace")
+        results.append((text.rstrip(".") == expected, text, expected))
+    return results, pos
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True, help="model.pt checkpoint or exported HF folder")
+    ap.add_argument("--seed", type=int, default=20261123)
+    ap.add_argument("--lengths", default="1024,2048,4096")
+    ap.add_argument("--depths", default="0,0.25,0.5,0.75,1")
+    ap.add_argument("--per-cell", type=int, default=3, help="prompts per (variant, length, depth)")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--show", type=int, default=0, help="print this many failures")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load(args.model).eval()
+    rng = random.Random(args.seed)
+    lengths = [int(x) for x in args.lengths.split(",")]
+    depths = [float(x) for x in args.depths.split(",")]
+    variants = args.variants.split(",")
+    cells = {}
+    fails = []
+    max_pos = 0
+    t0 = time.time()
+    for L in lengths:
+        for d in depths:
+            for v in variants:
+                for _ in range(args.per_cell):
+                    context, questions = make_eval_prompt(rng, v, L, d)
+                    res, pos = run_prompt(model, context, questions)
+                    max_pos = max(max_pos, pos)
+                    for ok, got, exp in res:
+                        c = cells.setdefault((L, d, v), [0, 0])
+                        c[0] += ok
+                        c[1] += 1
+                        if not ok:
+                            fails.append((L, d, v, got, exp))
+            done = [c for (l2, d2, _), c in cells.items() if l2 == L and d2 == d]
+            print(f"len {L} depth {d:.2f}: {sum(c[0] for c in done)}/{sum(c[1] for c in done)} "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+    print(f"\nlongest prompt+answers: {max_pos} tokens; {time.time() - t0:.0f} s\n")
+    head = "| length | " + " | ".join(f"depth {int(d * 100)}%" for d in depths) + " | all |"
+    print(head)
+    print("|" + " --- |" * (len(depths) + 2))
+    summary = {}
+    for L in lengths:
+        row = []
+        tot = [0, 0]
+        for d in depths:
+            ok = sum(cells[(L, d, v)][0] for v in variants)
+            n = sum(cells[(L, d, v)][1] for v in variants)
+            tot[0] += ok
+            tot[1] += n
+            row.append(f"{100 * ok / n:.0f}%")
+        summary[L] = tot
+        print(f"| {L} | " + " | ".join(row) + f" | {100 * tot[0] / tot[1]:.1f}% ({tot[0]}/{tot[1]}) |")
+    print("\n| length | " + " | ".join(variants) + " |")
+    print("|" + " --- |" * (len(variants) + 1))
+    for L in lengths:
+        row = []
+        for v in variants:
+            ok = sum(cells[(L, d, v)][0] for d in depths)
+            n = sum(cells[(L, d, v)][1] for d in depths)
+            row.append(f"{100 * ok / n:.0f}% ({ok}/{n})")
+        print(f"| {L} | " + " | ".join(row) + " |")
+    for f in fails[: args.show]:
+        print("FAIL", f)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"seed": args.seed, "per_cell": args.per_cell, "max_tokens": max_pos,
+                       "cells": [[L, d, v, c[0], c[1]] for (L, d, v), c in cells.items()]}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
