@@ -49,6 +49,8 @@ export interface WebGpuBackendOptions {
   readonly maxTensorBytes?: number;
   /** Bytes of released buffers kept for reuse (default 256 MiB). */
   readonly maxPoolBytes?: number;
+  /** Read f16 tensors as native WGSL f16 when the device has `shader-f16` (default true). */
+  readonly nativeF16?: boolean;
 }
 
 /** Every {@link Backend} op as WGSL compute shaders. Ops enqueue GPU work; only `read` waits. */
@@ -70,10 +72,12 @@ export class WebGpuBackend implements Backend {
       shaderF16: device.features.has('shader-f16'),
       maxTensorBytes: Math.min(deviceLimit, opts.maxTensorBytes ?? deviceLimit),
     };
+    const nativeF16 = this.features.shaderF16 && (opts.nativeF16 ?? true);
     this.env = {
       ctx: this.ctx,
       out: (shape, dtype, name) => this.alloc(shape, dtype, name),
       bind: (t, op) => this.storageOf(t, op).binding,
+      kind: (dtype) => (dtype === 'f16' && nativeF16 ? 'f16n' : dtype),
     };
   }
 

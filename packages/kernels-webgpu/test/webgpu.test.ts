@@ -88,6 +88,41 @@ describe('webgpu backend', () => {
   });
 });
 
+describe('native f16 loads', () => {
+  it('shader-f16 and packed-bits decoding give identical results', async (ctx) => {
+    const native = await createWebGpuBackend();
+    if (!native.features.shaderF16) {
+      native.destroy();
+      ctx.skip();
+      return;
+    }
+    const packed = await createWebGpuBackend({ nativeF16: false });
+    const r = rng(6);
+    // Includes f16 subnormals, infinities and NaN via raw bits.
+    const bits = Uint16Array.from({ length: 40 * 24 }, (_, i) =>
+      i < 8 ? [0x0001, 0x8200, 0x7c00, 0xfc00, 0x7e00, 0x03ff, 0x8000, 0x3c00][i]! : (r.next() * 0x7bff) | 0,
+    );
+    const [av, bigv] = [r.array(3 * 24), r.array(20 * 24)];
+    const run = async (be: WebGpuBackend) => {
+      const w = be.upload(bits, [40, 24], 'f16');
+      const a = be.upload(av, [3, 24], 'f32');
+      const big = be.upload(bigv, [20, 24], 'f32');
+      return [
+        await w.read(),
+        await be.cast(w, 'f32').read(),
+        await be.embedding(w, be.upload([0, 1, 39], [3], 'i32')).read(),
+        await be.matmul(a, w, { transposeB: true }).read(),
+        await be.matmul(big, w, { transposeB: true }).read(),
+        await be.rmsnorm(a, be.upload(bits.subarray(8, 32), [24], 'f16'), 1e-5).read(),
+      ].map((x) => Array.from(x));
+    };
+    const [x, y] = [await run(native), await run(packed)];
+    x.forEach((v, i) => expect(v, `result ${i}`).toEqual(y[i]));
+    native.destroy();
+    packed.destroy();
+  });
+});
+
 describe('webgpu bad input', () => {
   it('a tensor over the binding limit names the tensor, its size and the limit', async () => {
     const small = await createWebGpuBackend({ maxTensorBytes: 1024 });

@@ -1,5 +1,6 @@
 import type { Tensor, TensorStorage } from '@kvsieve/core';
 import type { Binding, GpuContext } from './context.js';
+import type { ElemKind } from './wgsl.js';
 
 export class GpuStorage implements TensorStorage {
   disposed = false;
@@ -29,4 +30,6 @@ export interface OpEnv {
   out(shape: readonly number[], dtype: Tensor['dtype'], name: string): GpuTensor;
   /** The binding of an input tensor owned by this backend. */
   bind(t: Tensor, op: string): Binding;
+  /** How kernels should read a float input of this dtype (native f16 where the device allows). */
+  kind(dtype: Tensor['dtype']): ElemKind;
 }

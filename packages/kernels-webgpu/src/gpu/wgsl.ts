@@ -1,7 +1,19 @@
 import type { DType } from '@kvsieve/core';
 
-/** The WGSL element type a tensor of `dtype` is bound as (16-bit floats are packed two per u32). */
-export function wgslElem(dtype: DType): 'f32' | 'i32' | 'u32' {
+/**
+ * How a kernel sees a tensor: its dtype, or 'f16n' for f16 read natively as WGSL `f16` (adapters
+ * with `shader-f16`). Values are converted to f32 on load either way, so results are identical.
+ */
+export type ElemKind = DType | 'f16n';
+
+/** `enable f16;` when a kernel binds an f16 tensor natively (it must open the shader). */
+export function enables(...kinds: (ElemKind | null)[]): string {
+  return kinds.includes('f16n') ? 'enable f16;\n' : '';
+}
+
+/** The WGSL element type a tensor is bound as (packed 16-bit floats: two per u32). */
+export function wgslElem(dtype: ElemKind): 'f32' | 'i32' | 'u32' | 'f16' {
+  if (dtype === 'f16n') return 'f16';
   if (dtype === 'f32') return 'f32';
   if (dtype === 'i32') return 'i32';
   return 'u32';
@@ -10,7 +22,7 @@ export function wgslElem(dtype: DType): 'f32' | 'i32' | 'u32' {
 export function storageDecl(
   binding: number,
   name: string,
-  dtype: DType,
+  dtype: ElemKind,
   access: 'read' | 'read_write',
 ): string {
   return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${wgslElem(dtype)}>;\n`;
@@ -63,8 +75,9 @@ fn f32_to_bf16(v: f32) -> u32 {
 `;
 
 /** `fn load_<name>(i: u32) -> f32`: element i of a float tensor of any storage dtype. */
-export function floatLoader(name: string, dtype: DType): string {
+export function floatLoader(name: string, dtype: ElemKind): string {
   if (dtype === 'f32') return `fn load_${name}(i: u32) -> f32 { return ${name}[i]; }\n`;
+  if (dtype === 'f16n') return `fn load_${name}(i: u32) -> f32 { return f32(${name}[i]); }\n`;
   const bits = `((${name}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)`;
   if (dtype === 'f16') return `fn load_${name}(i: u32) -> f32 { return f16_to_f32(${bits}); }\n`;
   if (dtype === 'bf16') return `fn load_${name}(i: u32) -> f32 { return bf16_to_f32(${bits}); }\n`;

@@ -1,7 +1,15 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
+import {
+  BUILTINS,
+  type ElemKind,
+  enables,
+  floatLoader,
+  HALF_CODECS,
+  storageDecl,
+  WG_INDEX,
+} from '../../gpu/wgsl.js';
 
 // Elementwise ops over f32 `a`; `b` may be any float dtype and may broadcast over a's last dim.
 
@@ -11,11 +19,11 @@ const P = new Params([
   ['factor', 'f32'],
 ] as const);
 
-function source(expr: string, bDType: Tensor['dtype'] | null) {
+function source(expr: string, bDType: ElemKind | null) {
   const outBinding = bDType ? 2 : 1;
   return {
     key: `elementwise:${expr}:${bDType ?? '-'}`,
-    code: () => `${HALF_CODECS}${P.decl(outBinding + 1)}
+    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(outBinding + 1)}
 ${storageDecl(0, 'a', 'f32', 'read')}${bDType ? storageDecl(1, 'b', bDType, 'read') + floatLoader('b', bDType) : ''}
 @group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(256)
@@ -37,7 +45,12 @@ function run(env: OpEnv, op: string, expr: string, a: Tensor, b: Tensor | null, 
     ? [env.bind(a, op), env.bind(b, op), out.storage.binding]
     : [env.bind(a, op), out.storage.binding];
   const params = P.pack({ count: a.size, nb: b ? b.size : 1, factor });
-  batch.dispatch(source(expr, b ? b.dtype : null), bindings, params, batch.grid(Math.ceil(a.size / 256)));
+  batch.dispatch(
+    source(expr, b ? env.kind(b.dtype) : null),
+    bindings,
+    params,
+    batch.grid(Math.ceil(a.size / 256)),
+  );
   batch.submit();
   return out;
 }

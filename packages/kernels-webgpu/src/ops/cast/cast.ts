@@ -1,12 +1,20 @@
 import type { DType, Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
+import {
+  BUILTINS,
+  type ElemKind,
+  enables,
+  floatLoader,
+  HALF_CODECS,
+  storageDecl,
+  WG_INDEX,
+} from '../../gpu/wgsl.js';
 
 const P = new Params([['count', 'u32']] as const);
 
 // A 16-bit output is written one u32 word (two elements) per thread, so no two threads share a word.
-function source(from: DType, to: DType) {
+function source(from: ElemKind, to: DType) {
   const body =
     to === 'f32'
       ? `let i = wg * 256u + lid;
@@ -20,7 +28,7 @@ function source(from: DType, to: DType) {
   out[w] = word;`;
   return {
     key: `cast:${from}:${to}`,
-    code: () => `${HALF_CODECS}${P.decl(2)}
+    code: () => `${enables(from)}${HALF_CODECS}${P.decl(2)}
 ${storageDecl(0, 'x', from, 'read')}${floatLoader('x', from)}
 ${storageDecl(1, 'out', to, 'read_write')}
 @compute @workgroup_size(256)
@@ -36,7 +44,7 @@ export function castGpu(env: OpEnv, x: Tensor, dtype: DType): Tensor {
   const batch = env.ctx.batch();
   const threads = dtype === 'f32' ? x.size : Math.ceil(x.size / 2);
   batch.dispatch(
-    source(x.dtype, dtype),
+    source(env.kind(x.dtype), dtype),
     [env.bind(x, 'cast'), out.storage.binding],
     P.pack({ count: x.size }),
     batch.grid(Math.ceil(threads / 256)),

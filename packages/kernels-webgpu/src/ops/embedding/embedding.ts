@@ -1,7 +1,15 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
+import {
+  BUILTINS,
+  type ElemKind,
+  enables,
+  floatLoader,
+  HALF_CODECS,
+  storageDecl,
+  WG_INDEX,
+} from '../../gpu/wgsl.js';
 
 const P = new Params([
   ['n', 'u32'],
@@ -11,10 +19,10 @@ const P = new Params([
 
 // An id outside the table (only possible for ids computed on the GPU; uploaded ids are checked on
 // the host) gives a zero row instead of reading another row.
-function source(dtype: Tensor['dtype']) {
+function source(dtype: ElemKind) {
   return {
     key: `embedding:${dtype}`,
-    code: () => `${HALF_CODECS}${P.decl(3)}
+    code: () => `${enables(dtype)}${HALF_CODECS}${P.decl(3)}
 ${storageDecl(0, 'table', dtype, 'read')}${floatLoader('table', dtype)}
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -40,7 +48,7 @@ export function embeddingGpu(
   const batch = env.ctx.batch();
   const bindings = [env.bind(table, 'embedding'), env.bind(ids, 'embedding'), out.storage.binding];
   batch.dispatch(
-    source(table.dtype),
+    source(env.kind(table.dtype)),
     bindings,
     P.pack({ n: d.n, D: d.D, vocab: d.vocab }),
     batch.grid(Math.ceil((d.n * d.D) / 256)),

@@ -1,7 +1,15 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { GpuTensor, OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX } from '../../gpu/wgsl.js';
+import {
+  BUILTINS,
+  type ElemKind,
+  enables,
+  floatLoader,
+  HALF_CODECS,
+  storageDecl,
+  WG_INDEX,
+} from '../../gpu/wgsl.js';
 
 // Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
 // read exactly once, and consecutive invocations read consecutive addresses:
@@ -18,10 +26,10 @@ const P = new Params([
   ['N', 'u32'],
 ] as const);
 
-function columnsSource(bDType: Tensor['dtype'], MR: number) {
+function columnsSource(bDType: ElemKind, MR: number) {
   return {
     key: `gemv:${bDType}:${MR}`,
-    code: () => `${HALF_CODECS}${P.decl(3)}
+    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
 ${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 const MR: u32 = ${MR}u;
@@ -51,11 +59,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   };
 }
 
-function rowsSource(bDType: Tensor['dtype'], MR: number) {
+function rowsSource(bDType: ElemKind, MR: number) {
   const cols = 256 / LANES;
   return {
     key: `gemvT:${bDType}:${MR}`,
-    code: () => `${HALF_CODECS}${P.decl(3)}
+    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
 ${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 const MR: u32 = ${MR}u;
@@ -96,9 +104,14 @@ export function gemvDispatch(
   const batch = env.ctx.batch();
   const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
   if (transposeB) {
-    batch.dispatch(rowsSource(b.dtype, MR), bindings, P.pack(d), batch.grid(Math.ceil(d.N / (256 / LANES))));
+    batch.dispatch(
+      rowsSource(env.kind(b.dtype), MR),
+      bindings,
+      P.pack(d),
+      batch.grid(Math.ceil(d.N / (256 / LANES))),
+    );
   } else {
-    batch.dispatch(columnsSource(b.dtype, MR), bindings, P.pack(d), [Math.ceil(d.N / 256)]);
+    batch.dispatch(columnsSource(env.kind(b.dtype), MR), bindings, P.pack(d), [Math.ceil(d.N / 256)]);
   }
   batch.submit();
 }

@@ -1,7 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { floatLoader, HALF_CODECS, storageDecl } from '../../gpu/wgsl.js';
+import { type ElemKind, enables, floatLoader, HALF_CODECS, storageDecl } from '../../gpu/wgsl.js';
 import { GEMV_MAX_ROWS, gemvDispatch } from './gemv.js';
 
 const P = new Params([
@@ -17,13 +17,13 @@ const P = new Params([
 const TILE = 64;
 const TK = 16;
 
-function source(bDType: Tensor['dtype'], transposeB: boolean) {
+function source(bDType: ElemKind, transposeB: boolean) {
   const bAt = (k: string, col: string) =>
     `load_b(${transposeB ? `(${col}) * u.K + ${k}` : `${k} * u.N + ${col}`})`;
   const aAt = (row: string) => `a[(${row}) * u.K + ka]`;
   return {
     key: `matmul:${bDType}:${transposeB}`,
-    code: () => `${HALF_CODECS}${P.decl(3)}
+    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
 ${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
@@ -83,7 +83,7 @@ export function matmulGpu(
   }
   const batch = env.ctx.batch();
   const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
-  batch.dispatch(source(b.dtype, transposeB), bindings, P.pack(d), [
+  batch.dispatch(source(env.kind(b.dtype), transposeB), bindings, P.pack(d), [
     Math.ceil(d.N / TILE),
     Math.ceil(d.M / TILE),
   ]);

@@ -1,7 +1,16 @@
 import type { Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, floatLoader, HALF_CODECS, storageDecl, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
+import {
+  BUILTINS,
+  type ElemKind,
+  enables,
+  floatLoader,
+  HALF_CODECS,
+  storageDecl,
+  WG_INDEX,
+  WG_REDUCE,
+} from '../../gpu/wgsl.js';
 
 const P = new Params([
   ['rows', 'u32'],
@@ -10,10 +19,10 @@ const P = new Params([
 ] as const);
 
 // One workgroup per row: the sum of squares is a workgroup reduction, so any D works.
-function source(wDType: Tensor['dtype']) {
+function source(wDType: ElemKind) {
   return {
     key: `rmsnorm:${wDType}`,
-    code: () => `${HALF_CODECS}${WG_REDUCE}${P.decl(3)}
+    code: () => `${enables(wDType)}${HALF_CODECS}${WG_REDUCE}${P.decl(3)}
 ${storageDecl(0, 'x', 'f32', 'read')}${storageDecl(1, 'w', wDType, 'read')}${floatLoader('w', wDType)}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(256)
@@ -40,7 +49,12 @@ export function rmsnormGpu(
   const out = env.out(x.shape, 'f32', 'rmsnorm');
   const batch = env.ctx.batch();
   const bindings = [env.bind(x, 'rmsnorm'), env.bind(weight, 'rmsnorm'), out.storage.binding];
-  batch.dispatch(source(weight.dtype), bindings, P.pack({ rows: d.rows, D: d.D, eps }), batch.grid(d.rows));
+  batch.dispatch(
+    source(env.kind(weight.dtype)),
+    bindings,
+    P.pack({ rows: d.rows, D: d.D, eps }),
+    batch.grid(d.rows),
+  );
   batch.submit();
   return out;
 }
