@@ -72,6 +72,40 @@ describe('webgpu backend', () => {
     expect(Array.from(got)).toEqual(topkRef(x, n, 2000));
   });
 
+  it('decode attention split over keys (flash-decoding) matches the CPU reference', async () => {
+    const cpu = new CpuBackend();
+    const r = rng(7);
+    const [H, d] = [6, 16];
+    const lens = [3000, 0, 1700];
+    const Hkv = lens.length;
+    const rows = 5000;
+    const off = [0, 3000, 3000];
+    const pos = Int32Array.from({ length: rows }, (_, i) => i % 3000);
+    const [q, k, v] = [r.array(H * d, -2, 2), r.array(rows * d, -2, 2), r.array(rows * d)];
+    const run = async (be: CpuBackend | WebGpuBackend, qpos: number) => {
+      const kv = {
+        keys: be.upload(k, [rows, d], 'f32'),
+        values: be.upload(v, [rows, d], 'f32'),
+        positions: be.upload(pos, [rows], 'i32'),
+        offsets: be.upload(off, [Hkv], 'i32'),
+        lengths: be.upload(lens, [Hkv], 'i32'),
+      };
+      const ragged = await be
+        .raggedAttention(be.upload(q, [1, H, d], 'f32'), kv, be.upload([qpos], [1], 'i32'))
+        .read();
+      const kc = be.upload(k.subarray(0, 1500 * 2 * d), [1500, 2, d], 'f32');
+      const vc = be.upload(v.subarray(0, 1500 * 2 * d), [1500, 2, d], 'f32');
+      const causal = await be
+        .causalAttention(be.upload(q.subarray(0, 4 * d), [1, 4, d], 'f32'), kc, vc)
+        .read();
+      return [...ragged, ...causal];
+    };
+    for (const qpos of [2999, 1200]) {
+      const [got, want] = [await run(be, qpos), await run(cpu, qpos)];
+      got.forEach((x, i) => expect(Math.abs(x - want[i]!), `element ${i}`).toBeLessThan(2e-5));
+    }
+  });
+
   it('f16/bf16 weights read back as f32 and feed matmul, embedding and rmsnorm', async () => {
     const cpu = new CpuBackend();
     const r = rng(4);

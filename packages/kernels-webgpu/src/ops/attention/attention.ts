@@ -1,6 +1,7 @@
 import type { RaggedKV, Tensor } from '@kvsieve/core';
 import { Params } from '../../gpu/context.js';
 import type { OpEnv } from '../../gpu/storage.js';
+import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Flash-style attention: a workgroup owns one KV head and a block of ROWS (query, group-member)
 // pairs, so the G query heads that share a KV head read each staged K/V tile once (GQA without
@@ -29,9 +30,16 @@ const P = new Params([
   ['scale', 'f32'],
   ['rows', 'u32'],
   ['chunk', 'u32'],
+  ['splits', 'u32'],
 ] as const);
 
-function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
+// Key splits (grid z): split z takes keys [z·chunk, (z + 1)·chunk) of the visible range, the last
+// split everything after. One split (chunk = ∞) is the plain kernel.
+const SPLIT = `let start = first + min(wid.z * u.chunk, total);
+  let rest = total - min(wid.z * u.chunk, total);
+  let count = select(min(u.chunk, rest), rest, wid.z + 1u == u.splits);`;
+
+function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split: boolean) {
   const D4 = Math.ceil(D / 4);
   const withV = mode !== 'stats';
   const bindings =
@@ -64,22 +72,29 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
     wg_start = u32(o);
     wg_count = u32(clamp(len[kvh], 0, max(0, i32(u.rows) - o)));
   }
-  let start = workgroupUniformLoad(&wg_start);
-  let count = workgroupUniformLoad(&wg_count);`
+  let first = workgroupUniformLoad(&wg_start);
+  let total = workgroupUniformLoad(&wg_count);
+  ${SPLIT}`
       : `let lastRow = min((blk + 1u) * ${ROWS}u, u.n * u.G) - 1u;
-  // Key splits (grid z, stats mode only): split z takes keys [z·chunk, (z + 1)·chunk).
+  let first = 0u;
   let total = u.m - u.n + lastRow / u.G + 1u;
-  let start = min(wid.z * u.chunk, total);
-  let count = min(u.chunk, total - start);`;
+  ${SPLIT}`;
   const keyOff =
     mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
   const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
-  const finish = withV
+  const finish = split
     ? `if (isLive) {
+    let o = ((wid.z * u.n + i) * u.H + h) * (D + 2u);
+    for (var c = 0u; c < D; c = c + 1u) { out[o + c] = acc[c / 4u][c % 4u]; }
+    out[o + D] = m;
+    out[o + D + 1u] = l;
+  }`
+    : withV
+      ? `if (isLive) {
     let inv = select(0.0, 1.0 / l, l > 0.0);
     for (var c = 0u; c < D; c = c + 1u) { out[${qBase} + c] = acc[c / 4u][c % 4u] * inv; }
   }`
-    : `if (isLive) {
+      : `if (isLive) {
     let o = 2u * ((wid.z * u.H + h) * u.n + i);
     stats[o] = m;
     stats[o + 1u] = l;
@@ -87,7 +102,7 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number) {
   // Rows are padded to D4 vec4s with zeros, so the dot product and the accumulation are vec4 loops
   // with a constant trip count (unrolled by the compiler: llvmpipe keeps them out of scratch memory).
   return {
-    key: `attention:${mode}:${D}:${TK}:${ROWS}`,
+    key: `attention:${mode}:${D}:${TK}:${ROWS}:${split}`,
     code: () => `${P.decl(bindings.length)}
 ${decls}
 const D: u32 = ${D}u;
@@ -168,17 +183,84 @@ function dispatch(
   splits = 1,
 ) {
   const batch = env.ctx.batch();
-  const b = [...bindings.map((t) => env.bind(t, op)), env.bind(out, op)];
   const TK = keyTile(4 * Math.ceil(D / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   // Decode has only G rows per KV head: a small workgroup leaves fewer idle invocations.
   const rows = rowsPerHead <= 8 ? 8 : ROWS;
-  batch.dispatch(source(mode, D, TK, rows), b, P.pack(p as never), [
-    Math.ceil(rowsPerHead / rows),
-    Hkv,
-    splits,
-  ]);
+  const grid = [Math.ceil(rowsPerHead / rows), Hkv, splits] as const;
+  const inputs = bindings.map((t) => env.bind(t, op));
+  if (mode === 'stats' || splits === 1) {
+    batch.dispatch(
+      source(mode, D, TK, rows, false),
+      [...inputs, env.bind(out, op)],
+      P.pack({ ...p, splits } as never),
+      grid,
+    );
+  } else {
+    // Flash-decoding: splits write unnormalized partial results, a second kernel merges them.
+    const parts = batch.scratch(splits * p.n! * p.H! * (D + 2) * 4);
+    batch.dispatch(
+      source(mode, D, TK, rows, true),
+      [...inputs, parts],
+      P.pack({ ...p, splits } as never),
+      grid,
+    );
+    const count = p.n! * p.H! * D;
+    batch.dispatch(
+      MERGE,
+      [parts, env.bind(out, op)],
+      MP.pack({ n: p.n!, H: p.H!, D, splits }),
+      batch.grid(Math.ceil(count / 256)),
+    );
+  }
   batch.submit();
 }
+
+/** Key splits for decode-shaped calls (≤ 8 rows per KV head) over many keys; 1 otherwise. */
+function decodeSplits(rowsPerHead: number, keysPerHead: number): { splits: number; chunk: number } {
+  if (rowsPerHead > 8 || keysPerHead < 1024) return { splits: 1, chunk: 0xffffffff };
+  const splits = Math.min(32, Math.ceil(keysPerHead / 512));
+  return { splits, chunk: Math.ceil(keysPerHead / splits) };
+}
+
+const MP = new Params([
+  ['n', 'u32'],
+  ['H', 'u32'],
+  ['D', 'u32'],
+  ['splits', 'u32'],
+] as const);
+
+const MERGE = {
+  key: 'attention:merge',
+  code: () => `${MP.decl(2)}
+@group(0) @binding(0) var<storage, read> parts: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let e = wg * 256u + lid;
+  if (e >= u.n * u.H * u.D) { return; }
+  let row = e / u.D;
+  let c = e % u.D;
+  let stride = u.n * u.H * (u.D + 2u);
+  var m = -0x1.fffffep+127f;
+  for (var s = 0u; s < u.splits; s = s + 1u) {
+    let o = s * stride + row * (u.D + 2u);
+    if (parts[o + u.D + 1u] > 0.0) { m = max(m, parts[o + u.D]); }
+  }
+  var l = 0.0;
+  var acc = 0.0;
+  for (var s = 0u; s < u.splits; s = s + 1u) {
+    let o = s * stride + row * (u.D + 2u);
+    let ls = parts[o + u.D + 1u];
+    if (ls > 0.0) {
+      let w = exp(parts[o + u.D] - m);
+      l = l + ls * w;
+      acc = acc + parts[o + c] * w;
+    }
+  }
+  out[e] = select(0.0, acc / l, l > 0.0);
+}`,
+};
 
 export function causalAttentionGpu(
   env: OpEnv,
@@ -189,8 +271,9 @@ export function causalAttentionGpu(
   scale: number,
 ): Tensor {
   const out = env.out(q.shape, 'f32', 'causalAttention');
-  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: 0xffffffff };
-  dispatch(env, 'causalAttention', 'causal', d.d, [q, k, v], p, d.n * d.G, d.Hkv, out);
+  const split = decodeSplits(d.n * d.G, d.m);
+  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
+  dispatch(env, 'causalAttention', 'causal', d.d, [q, k, v], p, d.n * d.G, d.Hkv, out, split.splits);
   return out;
 }
 
@@ -203,9 +286,11 @@ export function raggedAttentionGpu(
   scale: number,
 ): Tensor {
   const out = env.out(q.shape, 'f32', 'raggedAttention');
-  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: 0xffffffff };
+  // Per-head lengths live on the device; the mean sizes the splits and the last split takes the rest.
+  const split = decodeSplits(d.n * d.G, Math.ceil(d.rows / d.Hkv));
+  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: split.chunk };
   const inputs = [q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions];
-  dispatch(env, 'raggedAttention', 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, out);
+  dispatch(env, 'raggedAttention', 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, out, split.splits);
   return out;
 }
 
