@@ -98,6 +98,8 @@ def filler(rng, n_bytes):
 
 
 def make_key(rng, kind):
+    if kind == "word1":
+        return rng.choice(KEY_WORDS)
     if kind == "word":
         return rng.choice(KEY_WORDS) + "-" + rng.choice(KEY_WORDS)
     if kind == "number":
@@ -160,7 +162,11 @@ def _place(rng, sentences, items, depths=None):
     return " ".join(out)
 
 
-def train_sample(rng, length, kinds=KINDS, max_needles=16):
+EASY_KEYS = ("word1",)
+EASY_VALUES = ("number", "word")
+
+
+def train_sample(rng, length, kinds=KINDS, max_needles=16, value_kinds=KINDS):
     """One training sequence of exactly `length` bytes.
 
     Returns (bytes, mask): mask is 1 on the key restated inside a question, 2
@@ -171,7 +177,7 @@ def train_sample(rng, length, kinds=KINDS, max_needles=16):
     """
     n_needles = rng.randint(1, max(1, min(max_needles, length // 64)))
     keys = distinct_keys(rng, n_needles, kinds)
-    vkind = {k: rng.choice(KINDS) for k in keys}
+    vkind = {k: rng.choice(value_kinds) for k in keys}
     facts = []
     multi = {}
     for k in keys:

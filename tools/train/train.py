@@ -17,25 +17,31 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import BOS, train_sample  # noqa: E402
+from data import BOS, EASY_KEYS, EASY_VALUES, train_sample  # noqa: E402
 from model import Config, Llama  # noqa: E402
 
-# (sequence length, batch size, steps). Short sequences first: the copy
-# circuit forms there in a few hundred steps; later stages teach it to stay
-# sharp over long distances. The last stage trains at the longest evaluated length.
+# (sequence length, batch size, steps[, "easy"]). Short sequences first: the
+# copy circuit forms there in a few hundred steps, fastest with single-word
+# keys and number/word values ("easy"); later stages bring every key and value
+# kind and teach it to stay sharp over long distances. The last stage trains
+# at the longest evaluated length.
 CURRICULUM = [
-    (256, 16, 1000),
-    (512, 8, 300),
-    (1024, 4, 150),
-    (2048, 2, 60),
-    (4096, 1, 40),
+    (128, 32, 500, "easy"),
+    (256, 16, 600),
+    (512, 8, 400),
+    (1024, 4, 200),
+    (2048, 2, 100),
+    (4096, 1, 60),
 ]
 
 
-def batch(rng, length, size):
+def batch(rng, length, size, easy=False):
     xs, ms = [], []
     for _ in range(size):
-        d, m = train_sample(rng, length)
+        if easy:
+            d, m = train_sample(rng, length, kinds=EASY_KEYS, value_kinds=EASY_VALUES)
+        else:
+            d, m = train_sample(rng, length)
         # Every sequence starts with <s>, as the exported tokenizer's prompts do.
         xs.append([BOS] + list(d[:length]))
         ms.append([0] + list(m[:length]))
@@ -50,6 +56,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--lm-weight", type=float, default=0.1)
+    ap.add_argument("--first-weight", type=float, default=5.0, help="loss weight of an answer's first byte")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every stage's step count")
     ap.add_argument("--stages", type=int, default=len(CURRICULUM), help="run only the first N stages")
     ap.add_argument("--threads", type=int, default=1,
@@ -73,13 +80,14 @@ def main():
         lr=args.lr, betas=(0.9, 0.98),
     )
     cur = json.loads(args.curriculum) if args.curriculum else CURRICULUM
-    stages = [(L, B, max(1, int(S * args.scale))) for L, B, S in cur[: args.stages]]
-    total = sum(s for _, _, s in stages)
+    stages = [(st[0], st[1], max(1, int(st[2] * args.scale)), *st[3:]) for st in cur[: args.stages]]
+    total = sum(st[2] for st in stages)
     warmup = min(50, total // 10)
     log = {"seed": args.seed, "config": cfg.to_dict(), "curriculum": stages, "params": n_params, "steps": []}
     step = 0
     t0 = time.time()
-    for length, bsz, n_steps in stages:
+    for length, bsz, n_steps, *opts in stages:
+        easy = "easy" in opts
         for _ in range(n_steps):
             # Warmup, constant while the copy circuit forms, cosine to 10%
             # over the last 40% of steps.
@@ -93,12 +101,15 @@ def main():
                 lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            x, y, kind = batch(rng, length, bsz)
+            x, y, kind = batch(rng, length, bsz, easy)
             m = (kind > 0).float()
+            # The first value byte is the retrieval itself; the rest of the
+            # answer is mostly copying on from there, so it weighs more.
+            w = m + (args.first_weight - 1) * (kind == 2).float()
             logits = model(x)
             ce = F.cross_entropy(logits.reshape(-1, cfg.vocab_size), y.reshape(-1), reduction="none").view_as(m)
             n_ans = m.sum().clamp(min=1)
-            ans_loss = (ce * m).sum() / n_ans
+            ans_loss = (ce * w).sum() / w.sum().clamp(min=1)
             lm_loss = ce.mean()
             loss = ans_loss + args.lm_weight * lm_loss
             opt.zero_grad(set_to_none=True)
