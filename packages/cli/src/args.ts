@@ -24,8 +24,10 @@ export interface RunArgs extends CommonArgs {
 export const USAGE = `Usage:
   kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
   kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method NAME [options]
+  kvsieve conformance <file-or-folder>... [--rtol X] [--atol X] [--tie-rtol X] [--verbose]
 
 <model> is a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+conformance checks the methods against reference-vector files (kvsieve conformance --help).
 
 Options:
   --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
@@ -96,7 +98,7 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     return { command: 'help' };
   if (command !== 'run' && command !== 'inspect') {
     throw new OptionError(
-      `unknown command ${JSON.stringify(command)}; the commands are run and inspect (kvsieve --help)`,
+      `unknown command ${JSON.stringify(command)}; the commands are run, inspect and conformance (kvsieve --help)`,
     );
   }
   let parsed: ReturnType<typeof parse>;

@@ -1,3 +1,4 @@
+import { main as conformanceMain } from '@kvsieve/conformance';
 import { KvsieveError } from '@kvsieve/core';
 import { parseCommand, USAGE } from './args.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -12,6 +13,12 @@ export async function main(
   importer?: ModuleImporter,
 ): Promise<number> {
   try {
+    if (argv[0] === 'conformance') {
+      return await conformanceMain(argv.slice(1), {
+        out: (line) => io.out(`${line}\n`),
+        err: (line) => io.err(`${line}\n`),
+      });
+    }
     const cmd = parseCommand(argv, io.readFile);
     if (cmd.command === 'help') {
       io.out(`${USAGE}\n`);

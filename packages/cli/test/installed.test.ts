@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
+import { describeShared } from '@kvsieve/test-utils';
+import { describe, expect, it } from 'vitest';
+import { type CliIO, main } from '../src/index.js';
+
+// The CLI with the packages it depends on, resolved as a user's install resolves them: no injected
+// importer, so `--method snapkv` loads @kvsieve/methods-snapkv itself.
+
+function capture(): CliIO & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    interactive: false,
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+    readFile: () => '',
+  };
+  return io;
+}
+
+describe('kvsieve run with the installed method packages', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-installed-'));
+  writeRandomModel(dir, {
+    config: {
+      model_type: 'llama',
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      num_hidden_layers: 2,
+      vocab_size: 260,
+      max_position_embeddings: 256,
+      rms_norm_eps: 1e-5,
+      eos_token_id: 256,
+    },
+    tokenizer: byteLevelTokenizerJson(3),
+    seed: 7,
+  });
+  const prompt = 'a long enough prompt for the budget to bite';
+
+  it.each([
+    ['snapkv', ['--budget', '12', '--window', '4']],
+    ['pyramidkv', ['--budget', '12', '--window', '4']],
+    ['h2o', ['--budget', '12', '--window', '4']],
+    ['adakv', ['--budget', '12', '--window', '4', '--option', 'method="snapkv"']],
+    ['streamingllm', ['--budget', '12', '--option', 'sinks=2']],
+  ])('--method %s keeps its budget per KV head', async (name, opts) => {
+    const io = capture();
+    const code = await main(
+      ['run', dir, '--prompt', prompt, '--max-tokens', '2', '--json', '--method', name, ...opts],
+      io,
+    );
+    expect(io.stderr).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(io.stdout);
+    const kept = out.layers.map((l: { kept: number[] }) => l.kept);
+    const total = kept.flat().reduce((a: number, b: number) => a + b, 0);
+    // Every method keeps 12 entries per head on average (PyramidKV shifts them between layers).
+    expect(total / kept.flat().length).toBeCloseTo(12, 0);
+    expect(out.cache.keptBytes).toBeLessThan(out.cache.fullBytes);
+  });
+
+  it('names the option when a method rejects it', async () => {
+    const io = capture();
+    const code = await main(
+      ['run', dir, '--prompt', prompt, '--method', 'snapkv', '--budget', '12', '--window', '12'],
+      io,
+    );
+    expect(code).toBe(2);
+    expect(io.stderr).toMatch(/window/);
+  });
+});
+
+describeShared('kvsieve conformance on the shared reference vectors', ['golden'], (shared) => {
+  it('passes every check and prints the count', async () => {
+    const io = capture();
+    const code = await main(['conformance', join(shared, 'golden')], io);
+    expect(io.stdout).toMatch(/^(?:[4-9]\d|\d{3,}) passed, 0 failed$/m);
+    expect(code).toBe(0);
+  });
+});
+
+describe('kvsieve conformance usage', () => {
+  it('fails with status 2 on a missing path', async () => {
+    const io = capture();
+    expect(await main(['conformance', join(tmpdir(), 'no-such-vectors.json')], io)).toBe(2);
+    expect(io.stderr).toMatch(/no-such-vectors/);
+  });
+});
