@@ -372,3 +372,12 @@ describe('tensor lifecycle and uploads', () => {
     expect(b.liveBytes()).toBe(0);
   });
 });
+
+describe('scatterRows aliasing', () => {
+  it('refuses to scatter a tensor into itself (no backend can do that in one pass)', () => {
+    const t = up([1, 2, 3, 4], [2, 2], 'cache');
+    expect(() => cpu.scatterRows(t, ints([1, 0]), t.reshape([2, 2], 'view'))).toThrow(
+      /view and cache share storage/,
+    );
+  });
+});

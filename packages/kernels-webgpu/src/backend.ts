@@ -334,11 +334,6 @@ export class WebGpuBackend implements Backend {
     const dims = check.validateScatter(dst, rows, src);
     const host = this.host(rows);
     if (host) check.checkRowIndices('scatterRows', host, dims.R, rows.name);
-    if (dst.storage === src.storage) {
-      throw new ShapeError(
-        `scatterRows: ${src.name} and ${dst.name} share storage; scatter from a copy (gatherRows) instead`,
-      );
-    }
     this.alive('scatterRows');
     scatterRowsGpu(this.env, dst, rows, src, dims);
     // The host copy of dst no longer matches its GPU data; keep it only if it can be updated exactly.

@@ -39,6 +39,10 @@ export interface AttentionOptions {
  * asynchronously; only {@link Backend.read} waits for results. Every backend validates its inputs
  * with the same checks (see `validate.ts`), so they fail with the same errors.
  *
+ * Index values (gather/scatter rows, embedding ids, ragged offsets) are range-checked for index
+ * tensors uploaded from the host; indices a GPU backend computed itself (e.g. top-k output) cannot
+ * be checked without a read-back, so out-of-range rows there are the caller's bug.
+ *
  * Layouts: activations are token-major (`[tokens, heads, headDim]`); scoring inputs are head-major
  * (`[heads, tokens, headDim]`), like the cache.
  */
@@ -54,6 +58,8 @@ export interface Backend {
   sync(): Promise<void>;
   /** Bytes held by live tensors of this backend. */
   liveBytes(): number;
+  /** Release the backend's device resources (GPU backends); tensors become unusable. Optional. */
+  destroy?(): void;
 
   /** `a [M, K] · b [K, N]`, or `a · bᵀ` for `b [N, K]` with `transposeB`. `b` may be f16/bf16. */
   matmul(a: Tensor, b: Tensor, opts?: { transposeB?: boolean }): Tensor;

@@ -219,6 +219,12 @@ export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
     throw new ShapeError(`scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}`);
   if (rows.rank !== 1)
     throw new ShapeError(`scatterRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
+  // GPU backends cannot bind one buffer for reading and writing in one dispatch; all backends refuse.
+  if (src.storage === dst.storage) {
+    throw new ShapeError(
+      `scatterRows: ${src.name} and ${dst.name} share storage; scatter from a copy (gatherRows) instead`,
+    );
+  }
   const d = rowsOf(op, dst);
   const s = rowsOf(op, src);
   if (
