@@ -28,6 +28,7 @@ import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
 import { GpuStorage, type GpuTensor, type OpEnv } from './gpu/storage.js';
 import { causalAttentionGpu, raggedAttentionGpu } from './ops/attention/attention.js';
+import { attentionMassGpu } from './ops/attention-mass/attention-mass.js';
 import { binaryGpu, scaleGpu, siluMulGpu } from './ops/binary/binary.js';
 import { castGpu } from './ops/cast/cast.js';
 import { embeddingGpu } from './ops/embedding/embedding.js';
@@ -289,6 +290,15 @@ export class WebGpuBackend implements Backend {
     }
     this.alive('raggedAttention');
     return raggedAttentionGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+  }
+
+  attentionMass(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateRaggedAttention(q, kv, qPositions, 'attentionMass');
+    const off = this.host(kv.offsets);
+    const len = this.host(kv.lengths);
+    if (off && len) check.checkRaggedSegments('attentionMass', off, len, dims.rows);
+    this.alive('attentionMass');
+    return attentionMassGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
   }
 
   windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {

@@ -92,6 +92,13 @@ export interface Backend {
    */
   raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts?: AttentionOptions): Tensor;
   /**
+   * Attention mass per cache row, for decode-time scores (H2O): `q [n, H, d]` at `qPositions i32 [n]`
+   * over a ragged cache, visibility as in {@link Backend.raggedAttention}. Returns f32 `[rows]`: for
+   * row r of KV head h, the softmax probability query i of head g puts on r, summed over the n
+   * queries and the query heads g that read h. Rows outside every head's live segment are 0.
+   */
+  attentionMass(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts?: AttentionOptions): Tensor;
+  /**
    * Observation-window attention: `q [H, w, d]` are the queries of the last w positions of a
    * length-L sequence, `k [Hkv, L, d]`. Returns f32 `[H, L]`: for each key column, the sum over
    * the w queries of softmax(q·kᵀ·scale) with the causal mask inside the window.

@@ -110,8 +110,7 @@ export function validateCausalAttention(q: Tensor, k: Tensor, v: Tensor) {
   return { n: d.n!, m: d.m!, H: d.H!, Hkv: d.Hkv!, d: d.d!, G: checkGroups(op, d.H!, d.Hkv!) };
 }
 
-export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor) {
-  const op = 'raggedAttention';
+export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, op = 'raggedAttention') {
   live(op, q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions);
   checkDType(q, ['f32'], op);
   checkDType(kv.keys, ['f32'], op);
@@ -125,6 +124,27 @@ export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Ten
   checkShape(kv.lengths, ['Hkv'], op, d);
   checkShape(qPositions, ['n'], op, d);
   return { n: d.n!, H: d.H!, d: d.d!, rows: d.rows!, Hkv: d.Hkv!, G: checkGroups(op, d.H!, d.Hkv!) };
+}
+
+/**
+ * Each KV head's segment `[offsets[h], offsets[h] + lengths[h])` must lie inside the cache's rows
+ * (checked when the offsets and lengths are readable on the host).
+ */
+export function checkRaggedSegments(
+  op: string,
+  offsets: ArrayLike<number>,
+  lengths: ArrayLike<number>,
+  rows: number,
+): void {
+  for (let h = 0; h < offsets.length; h++) {
+    const o = offsets[h]!;
+    const n = lengths[h]!;
+    if (o < 0 || n < 0 || o + n > rows) {
+      throw new ShapeError(
+        `${op}: KV head ${h} spans rows [${o}, ${o + n}) outside the cache's ${rows} rows; offsets and lengths must describe segments inside the cache`,
+      );
+    }
+  }
 }
 
 export function validateWindowScores(q: Tensor, k: Tensor) {

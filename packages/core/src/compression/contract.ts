@@ -30,6 +30,17 @@ export interface ObserveRequest {
   readonly window: number;
   /** Also hand over every prompt query of the layer (`allQueries`), e.g. for H2O's column sums. */
   readonly allQueries?: boolean;
+  /**
+   * After each decode step, hand over each layer's attention mass per cache row
+   * (`DecodeContext.attention`), e.g. for H2O's running scores. Costs one extra pass over the cache.
+   */
+  readonly decodeAttention?: boolean;
+  /**
+   * Rows per KV head the runtime reserves in every layer once prefill is done, and keeps through
+   * decode-time compactions (which then move rows in place), so the cache's allocation stays flat.
+   * A method keeping a decode budget asks for budget + slack.
+   */
+  readonly decodeCapacity?: number;
 }
 
 /** Everything a method sees of one layer after its prefill; nothing else of the runtime. */
@@ -80,9 +91,22 @@ export interface DecodeContext {
   readonly backend: Backend;
   /** Entries held per layer and KV head. */
   readonly lengths: readonly Int32Array[];
+  /** First row of each KV head's segment per layer: entry i of head h sits at row `offsets[l][h] + i`. */
+  readonly offsets: readonly Int32Array[];
+  /**
+   * When the run observed `decodeAttention`: per layer, f32 `[rows]` in the layer's row layout, the
+   * attention mass the just-decoded token put on each row, summed over the query heads of the row's
+   * KV head (the backend's `attentionMass`); 0 outside live segments. Owned by the runtime and
+   * disposed when `afterDecodeStep` returns: copy or accumulate, do not keep.
+   */
+  readonly attention?: readonly Tensor[];
 }
 
-/** Per-layer selections to apply after a decode step (null or missing: leave that layer). */
+/**
+ * Per-layer selections to apply after a decode step (null or missing: leave that layer). The runtime
+ * applies them with `compact(selection, { keepCapacity: true })`: entry `selection[h][j]` moves to
+ * entry j of head h, within the same rows, so per-row state a method keeps can be moved the same way.
+ */
 export type DecodeDecision = readonly (Selection | null)[];
 
 /** One generation's worth of method state. */

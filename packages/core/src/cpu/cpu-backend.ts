@@ -12,7 +12,12 @@ import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
 import { DTypeError, formatShape, ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
-import { causalAttentionCpu, raggedAttentionCpu, windowScoresCpu } from './ops/attention.js';
+import {
+  attentionMassCpu,
+  causalAttentionCpu,
+  raggedAttentionCpu,
+  windowScoresCpu,
+} from './ops/attention.js';
 import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
 import { pool1dCpu, reduceGroupsCpu, reduceLastCpu, topkCpu } from './ops/selection.js';
@@ -180,6 +185,13 @@ export class CpuBackend implements Backend {
     }
     const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
     return this.f32(raggedAttentionCpu(q, kv, qPositions, dims, scale), q.shape, 'raggedAttention');
+  }
+
+  attentionMass(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
+    const dims = check.validateRaggedAttention(q, kv, qPositions, 'attentionMass');
+    check.checkRaggedSegments('attentionMass', ints(kv.offsets), ints(kv.lengths), dims.rows);
+    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
+    return this.f32(attentionMassCpu(q, kv, qPositions, dims, scale), [dims.rows], 'attentionMass');
   }
 
   windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {

@@ -51,6 +51,11 @@ export class KVCache {
     return this.layers.map((c) => c.lengths());
   }
 
+  /** First row of each KV head's segment, per layer (the row layout of each layer's view). */
+  rowOffsets(): Int32Array[] {
+    return this.layers.map((c) => c.rowOffsets());
+  }
+
   dispose(): void {
     for (const c of this.layers) c.dispose();
   }

@@ -106,12 +106,42 @@ export class LayerCache {
     this.invalidateDevice();
   }
 
+  /** First row of each head's segment in {@link view}'s tensors (a copy). */
+  rowOffsets(): Int32Array {
+    return Int32Array.from(this.offsets);
+  }
+
+  /** Rows reserved per head, live entries included (a copy). */
+  capacities(): Int32Array {
+    return Int32Array.from(this.caps);
+  }
+
+  /**
+   * Give every head room for at least `rows` entries (reallocating once if any head has less), so
+   * that appends up to that length never reallocate. Decode-time budgets reserve budget + slack.
+   */
+  reserveCapacity(rows: number): void {
+    if (!Number.isInteger(rows) || rows < 0)
+      throw new OptionError(`reserveCapacity: rows must be a non-negative integer, got ${rows}`);
+    if (this.caps.every((c) => c >= rows)) return;
+    this.reallocate(this.caps.map((c) => Math.max(c, rows)));
+  }
+
   /**
    * Keep only `selection[h]` (ascending, unique indices into head h's entries) of every head. At
    * least one entry per head must stay. Invalid selections throw before anything changes.
+   *
+   * By default the kept rows are copied into new, tight tensors (memory is released). With
+   * `keepCapacity` they move to the front of their head's segment in place (gathered to a temporary,
+   * scattered back): offsets, capacities and {@link bytes} stay the same, which is what a
+   * decode-time budget needs. Either way entry `selection[h][j]` becomes entry j of head h.
    */
-  compact(selection: Selection): void {
+  compact(selection: Selection, opts: { readonly keepCapacity?: boolean } = {}): void {
     this.checkSelection(selection);
+    if (opts.keepCapacity) {
+      this.compactInPlace(selection);
+      return;
+    }
     const H = this.kvHeads;
     const total = selection.reduce((a, s) => a + s.length, 0);
     const src = new Int32Array(total);
@@ -135,6 +165,33 @@ export class LayerCache {
     this.offsets = newOffsets;
     this.lens = Int32Array.from(selection, (sel) => sel.length);
     this.caps = Int32Array.from(this.lens);
+    this.invalidateDevice();
+  }
+
+  private compactInPlace(selection: Selection): void {
+    const total = selection.reduce((a, sel) => a + sel.length, 0);
+    const from = new Int32Array(total);
+    const to = new Int32Array(total);
+    let at = 0;
+    selection.forEach((sel, h) => {
+      sel.forEach((i, j) => {
+        from[at] = this.offsets[h]! + i;
+        to[at++] = this.offsets[h]! + j;
+      });
+    });
+    const s = this.store!;
+    const b = this.backend;
+    const fromT = b.upload(from, [total], 'i32', 'kept rows');
+    const toT = b.upload(to, [total], 'i32', 'kept rows');
+    for (const key of ['keys', 'values', 'positions'] as const) {
+      // Through a temporary: a row may move onto a row that is itself still to be read.
+      const moved = b.gatherRows(s[key], fromT);
+      b.scatterRows(s[key], toT, moved);
+      moved.dispose();
+    }
+    fromT.dispose();
+    toT.dispose();
+    this.lens = Int32Array.from(selection, (sel) => sel.length);
     this.invalidateDevice();
   }
 

@@ -1,6 +1,6 @@
 import type { Backend } from '@kvsieve/core';
 import { it } from 'vitest';
-import { causalRef, raggedRef, windowRef } from './reference.js';
+import { attentionMassRef, causalRef, raggedRef, windowRef } from './reference.js';
 import { expectClose, readF32, rng } from './util.js';
 
 // Attention outputs are convex combinations of values in [-1, 1]: atol 2e-5 covers f32 dot products
@@ -78,6 +78,49 @@ export function attentionTests(get: () => Backend) {
         1 / Math.sqrt(d),
       );
       expectClose(got, expected, 2e-5, 1e-4, `ragged n=${n}`);
+    }
+  });
+
+  it('attentionMass: ragged, empty and spare-row heads, GQA, decode and chunked queries, long segment', async () => {
+    const be = get();
+    const r = rng(24);
+    const cases = [
+      // d, lens, offsets, spare rows at the end, query heads per KV head, query positions
+      [16, [37, 0, 5], [0, 37, 40], 3, 2, [59]],
+      [8, [3, 9], [6, 9], 2, 3, [10, 30, 59]],
+      [64, [300], [0], 0, 4, [70]],
+      [5, [1], [0], 0, 1, [0]],
+    ] as const;
+    for (const [d, lens, offs, spare, G, qp] of cases) {
+      const Hkv = lens.length;
+      const total = Math.max(...offs.map((o, h) => o + lens[h]!)) + spare;
+      const pos = Int32Array.from({ length: total }, () => r.int(0, 60));
+      const k = r.array(total * d, -2, 2);
+      const off = Int32Array.from(offs);
+      const len = Int32Array.from(lens);
+      const qpos = Int32Array.from(qp);
+      const n = qpos.length;
+      const Hq = G * Hkv;
+      const q = r.array(n * Hq * d, -2, 2);
+      const kv = {
+        keys: be.upload(k, [total, d], 'f32'),
+        values: be.upload(k, [total, d], 'f32'),
+        positions: be.upload(pos, [total], 'i32'),
+        offsets: be.upload(off, [Hkv], 'i32'),
+        lengths: be.upload(len, [Hkv], 'i32'),
+      };
+      const scale = d === 5 ? 0.7 : 1 / Math.sqrt(d);
+      const got = await readF32(
+        be.attentionMass(
+          be.upload(q, [n, Hq, d], 'f32'),
+          kv,
+          be.upload(qpos, [n], 'i32'),
+          d === 5 ? { scale } : {},
+        ),
+      );
+      const expected = attentionMassRef(q, k, pos, off, len, qpos, Hq, d, total, scale);
+      // Sums of up to n · G probabilities.
+      expectClose(got, expected, 2e-5 * n * G, 1e-4, `attentionMass d=${d} lens=${lens.join('/')} n=${n}`);
     }
   });
 

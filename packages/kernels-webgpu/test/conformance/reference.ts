@@ -104,6 +104,34 @@ export function raggedRef(
   return out;
 }
 
+/** attentionMass: per cache row, the softmax probability each (query, head) reading it puts on it, summed. */
+export function attentionMassRef(
+  q: Float32Array,
+  k: Float32Array,
+  pos: Int32Array,
+  off: Int32Array,
+  len: Int32Array,
+  qpos: Int32Array,
+  H: number,
+  d: number,
+  rows: number,
+  scale: number,
+) {
+  const Hkv = off.length;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < qpos.length; i++)
+    for (let h = 0; h < H; h++) {
+      const kvh = Math.floor((h * Hkv) / H);
+      const seen: number[] = [];
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) seen.push(r);
+      const p = softmax(seen.map((r) => dot(q, (i * H + h) * d, k, r * d, d) * scale));
+      seen.forEach((r, j) => {
+        out[r]! += p[j]!;
+      });
+    }
+  return out;
+}
+
 export function windowRef(
   q: Float32Array,
   k: Float32Array,

@@ -122,3 +122,44 @@ export function windowScoresCpu(
   }
   return out;
 }
+
+/**
+ * Attention mass per cache row: each (query, head) softmax over its visible rows, written as a
+ * direct definition, and the probabilities added to the rows they fall on.
+ */
+export function attentionMassCpu(
+  q: Tensor,
+  kv: RaggedKV,
+  qPositions: Tensor,
+  dims: { n: number; H: number; d: number; G: number; rows: number },
+  scale: number,
+): Float32Array {
+  const { n, H, d, G } = dims;
+  const qs = floats(q);
+  const ks = floats(kv.keys);
+  const pos = ints(kv.positions);
+  const off = ints(kv.offsets);
+  const len = ints(kv.lengths);
+  const qpos = ints(qPositions);
+  const acc = new Float64Array(dims.rows);
+  for (let i = 0; i < n; i++) {
+    for (let h = 0; h < H; h++) {
+      const kvh = Math.floor(h / G);
+      const rows: number[] = [];
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) rows.push(r);
+      if (rows.length === 0) continue;
+      const logits = rows.map((r) => {
+        let dot = 0;
+        for (let c = 0; c < d; c++) dot += qs[(i * H + h) * d + c]! * ks[r * d + c]!;
+        return dot * scale;
+      });
+      const max = Math.max(...logits);
+      const e = logits.map((x) => Math.exp(x - max));
+      const sum = e.reduce((a, b) => a + b, 0);
+      rows.forEach((r, j) => {
+        acc[r]! += e[j]! / sum;
+      });
+    }
+  }
+  return Float32Array.from(acc);
+}

@@ -1,0 +1,145 @@
+import type { RaggedKV, Tensor } from '@kvsieve/core';
+import { Params } from '../../gpu/context.js';
+import type { OpEnv } from '../../gpu/storage.js';
+import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
+
+// Two passes, no float atomics (WGSL has none). The first gives each (query, head) a workgroup that
+// finds the softmax max and denominator over the visible rows of its KV head's segment. The second
+// gives each cache row a thread that adds up exp(s − max) / sum over the queries and the query
+// heads reading its KV head, recomputing the dot products instead of storing an [n, H, rows] matrix.
+// Decode hands one query, so both passes are small next to the attention itself.
+
+const WG = 64;
+const P = new Params([
+  ['n', 'u32'],
+  ['H', 'u32'],
+  ['G', 'u32'],
+  ['Hkv', 'u32'],
+  ['rows', 'u32'],
+  ['scale', 'f32'],
+] as const);
+
+const INPUTS = `@group(0) @binding(0) var<storage, read> q: array<f32>;
+@group(0) @binding(1) var<storage, read> k: array<f32>;
+@group(0) @binding(2) var<storage, read> pos: array<i32>;
+@group(0) @binding(3) var<storage, read> offsets: array<i32>;
+@group(0) @binding(4) var<storage, read> lengths: array<i32>;
+@group(0) @binding(5) var<storage, read> qpos: array<i32>;
+`;
+
+function dotFn(D: number): string {
+  return `fn logit(qb: u32, r: u32) -> f32 {
+  var s = 0.0;
+  for (var c = 0u; c < ${D}u; c = c + 1u) { s = s + q[qb + c] * k[r * ${D}u + c]; }
+  return s * u.scale;
+}
+`;
+}
+
+function statsSource(D: number) {
+  return {
+    key: `attentionMassStats:${D}`,
+    code: () => `${P.decl(7)}${INPUTS}@group(0) @binding(6) var<storage, read_write> stats: array<f32>;
+var<workgroup> red: array<f32, ${WG}>;
+${dotFn(D)}
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  // One workgroup per (query i, head h); wg is uniform, so the barriers below stay in uniform control flow.
+  let live = wg < u.n * u.H;
+  let ih = min(wg, u.n * u.H - 1u);
+  let i = ih / u.H;
+  let g = (ih % u.H) / u.G;
+  let o = u32(offsets[g]);
+  let end = o + u32(lengths[g]);
+  let qp = qpos[i];
+  let qb = ih * ${D}u;
+  var m = -0x1.fffffep+127f;
+  for (var r = o + lid; r < end; r = r + ${WG}u) {
+    if (pos[r] <= qp) { m = max(m, logit(qb, r)); }
+  }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let M = red[0];
+  workgroupBarrier();
+  var l = 0.0;
+  for (var r = o + lid; r < end; r = r + ${WG}u) {
+    if (pos[r] <= qp) { l = l + exp(logit(qb, r) - M); }
+  }
+  red[lid] = l;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (live && lid == 0u) {
+    stats[2u * ih] = M;
+    stats[2u * ih + 1u] = red[0];
+  }
+}`,
+  };
+}
+
+function rowsSource(D: number) {
+  return {
+    key: `attentionMassRows:${D}`,
+    code: () => `${P.decl(8)}${INPUTS}@group(0) @binding(6) var<storage, read> stats: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+${dotFn(D)}
+@compute @workgroup_size(${WG})
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let r = wg * ${WG}u + lid;
+  if (r >= u.rows) { return; }
+  var g = u.Hkv;
+  for (var h = 0u; h < u.Hkv; h = h + 1u) {
+    let o = offsets[h];
+    if (i32(r) >= o && i32(r) < o + lengths[h]) { g = h; }
+  }
+  var acc = 0.0;
+  if (g < u.Hkv) {
+    let p = pos[r];
+    for (var i = 0u; i < u.n; i = i + 1u) {
+      if (p > qpos[i]) { continue; }
+      for (var hh = g * u.G; hh < (g + 1u) * u.G; hh = hh + 1u) {
+        let ih = i * u.H + hh;
+        let l = stats[2u * ih + 1u];
+        if (l > 0.0) { acc = acc + exp(logit(ih * ${D}u, r) - stats[2u * ih]) / l; }
+      }
+    }
+  }
+  out[r] = acc;
+}`,
+  };
+}
+
+export function attentionMassGpu(
+  env: OpEnv,
+  q: Tensor,
+  kv: RaggedKV,
+  qPositions: Tensor,
+  d: { n: number; H: number; d: number; G: number; rows: number; Hkv: number },
+  scale: number,
+): Tensor {
+  const out = env.out([d.rows], 'f32', 'attentionMass');
+  const stats = env.out([d.n * d.H, 2], 'f32', 'attentionMass stats');
+  const inputs = [q, kv.keys, kv.positions, kv.offsets, kv.lengths, qPositions].map((t) =>
+    env.bind(t, 'attentionMass'),
+  );
+  const params = P.pack({ n: d.n, H: d.H, G: d.G, Hkv: d.Hkv, rows: d.rows, scale });
+  const batch = env.ctx.batch();
+  batch.dispatch(statsSource(d.d), [...inputs, stats.storage.binding], params, batch.grid(d.n * d.H));
+  batch.dispatch(
+    rowsSource(d.d),
+    [...inputs, env.bind(stats, 'attentionMass'), out.storage.binding],
+    params,
+    batch.grid(Math.ceil(d.rows / WG)),
+  );
+  batch.submit();
+  stats.dispose();
+  return out;
+}
