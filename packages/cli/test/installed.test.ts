@@ -67,6 +67,53 @@ describe('kvsieve run with the installed method packages', () => {
     expect(out.cache.keptBytes).toBeLessThan(out.cache.fullBytes);
   });
 
+  it('says in the summary what each layer kept, and when nothing was evicted', async () => {
+    const short = capture();
+    expect(
+      await main(
+        [
+          'run',
+          dir,
+          '--prompt',
+          'short',
+          '--max-tokens',
+          '1',
+          '--method',
+          'snapkv',
+          '--budget',
+          '12',
+          '--window',
+          '4',
+        ],
+        short,
+      ),
+    ).toBe(0);
+    expect(short.stdout).toMatch(/kept +5 5 per KV head, layers 0-1 \(prompt 5\)/);
+    expect(short.stdout).toMatch(/note +layers 0-1: 5 tokens fit the budget: nothing evicted/);
+    const long = capture();
+    expect(
+      await main(
+        [
+          'run',
+          dir,
+          '--prompt',
+          prompt,
+          '--max-tokens',
+          '1',
+          '--method',
+          'snapkv',
+          '--budget',
+          '12',
+          '--window',
+          '4',
+        ],
+        long,
+      ),
+    ).toBe(0);
+    expect(long.stdout).toMatch(/kept +12 12 per KV head/);
+    expect(long.stdout).not.toMatch(/nothing evicted/);
+  });
+
   it('names the option when a method rejects it', async () => {
     const io = capture();
     const code = await main(

@@ -1,6 +1,6 @@
 import { type GenerationSummary, generate } from '@kvsieve/runtime';
 import type { RunArgs } from '../args.js';
-import { formatBytes, table } from '../format.js';
+import { formatBytes, formatRanges, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
 import { openSession } from './shared.js';
@@ -83,6 +83,26 @@ function summaryTable(a: RunArgs, sum: GenerationSummary): string {
         'cache',
         `${formatBytes(sum.cache.keptBytes)} kept of ${formatBytes(sum.cache.fullBytes)} full (${ratio.toFixed(1)}%)`,
       ],
+      ...(a.method ? [['kept', keptPerLayer(sum)], ...notes(sum)] : []),
     ]),
   ].join('\n');
+}
+
+/** After prefill, entries per KV head of each layer (a range where heads differ). */
+function keptPerLayer(sum: GenerationSummary): string {
+  const cells = sum.prefill.layers.map((l) => {
+    const lo = Math.min(...l.kept);
+    const hi = Math.max(...l.kept);
+    return lo === hi ? `${lo}` : `${lo}-${hi}`;
+  });
+  return `${cells.join(' ')} per KV head, layers 0-${cells.length - 1} (prompt ${sum.promptTokens})`;
+}
+
+/** The methods' notes (e.g. "nothing evicted"), once per distinct text with the layers it applies to. */
+function notes(sum: GenerationSummary): string[][] {
+  const byText = new Map<string, number[]>();
+  for (const l of sum.prefill.layers) {
+    if (l.note) byText.set(l.note, [...(byText.get(l.note) ?? []), l.layer]);
+  }
+  return [...byText].map(([text, layers]) => ['note', `layers ${formatRanges(layers)}: ${text}`]);
 }
