@@ -67,7 +67,7 @@ describe('kvsieve run with the installed method packages', () => {
     expect(out.cache.keptBytes).toBeLessThan(out.cache.fullBytes);
   });
 
-  it('says in the summary what each layer kept, and when nothing was evicted', async () => {
+  it('says in the summary (stderr) what each layer kept, and when nothing was evicted', async () => {
     const short = capture();
     expect(
       await main(
@@ -88,8 +88,8 @@ describe('kvsieve run with the installed method packages', () => {
         short,
       ),
     ).toBe(0);
-    expect(short.stdout).toMatch(/kept +5 5 per KV head, layers 0-1 \(prompt 5\)/);
-    expect(short.stdout).toMatch(/note +layers 0-1: 5 tokens fit the budget: nothing evicted/);
+    expect(short.stderr).toMatch(/kept +5 5 per KV head, layers 0-1 \(prompt 5\)/);
+    expect(short.stderr).toMatch(/note +layers 0-1: 5 tokens fit the budget: nothing evicted/);
     const long = capture();
     expect(
       await main(
@@ -110,8 +110,8 @@ describe('kvsieve run with the installed method packages', () => {
         long,
       ),
     ).toBe(0);
-    expect(long.stdout).toMatch(/kept +12 12 per KV head/);
-    expect(long.stdout).not.toMatch(/nothing evicted/);
+    expect(long.stderr).toMatch(/kept +12 12 per KV head/);
+    expect(long.stderr).not.toMatch(/nothing evicted/);
   });
 
   it('names the option when a method rejects it', async () => {
