@@ -1,4 +1,12 @@
 export {
+  type CacheSample,
+  type DecodeBudgetCandidate,
+  type DecodeBudgetOptions,
+  type DecodeBudgetTrace,
+  decodeBudgetTable,
+  runDecodeBudget,
+} from './decode-budget/decode-budget.js';
+export {
   argmax,
   klDivergence,
   klFromLogProbs,

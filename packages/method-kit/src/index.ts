@@ -1,2 +1,3 @@
 export * from './composable.js';
+export * from './decode-budget.js';
 export * from './options.js';

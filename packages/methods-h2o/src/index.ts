@@ -1,1 +1,2 @@
 export * from './h2o.js';
+export * from './h2o-decode.js';

@@ -116,6 +116,8 @@ export interface MethodRun {
   afterLayer(ctx: LayerContext): Promise<LayerDecision>;
   /** Called after each decode step, when the method keeps a budget during generation. */
   afterDecodeStep?(ctx: DecodeContext): Promise<DecodeDecision | undefined>;
+  /** Release what the run holds on the backend (e.g. running scores); called once generation ends. */
+  dispose?(): void;
 }
 
 /** What a `methods-*` package exports: a validated, immutable configuration that starts runs. */

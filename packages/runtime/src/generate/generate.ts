@@ -1,4 +1,4 @@
-import { type CompressionMethod, OptionError } from '@kvsieve/core';
+import { type CompressionMethod, OptionError, type Tensor } from '@kvsieve/core';
 import type { LayerStats, Model } from '../model/model.js';
 import { createSampler, type SamplingOptions } from './sampler.js';
 import { StopStringFilter } from './stops.js';
@@ -29,6 +29,8 @@ export interface StepStats {
   readonly tokensPerSecond: number;
   /** Bytes of entries held per layer (keys, values, positions). */
   readonly cacheBytes: readonly number[];
+  /** Bytes the cache has allocated over all layers, rows reserved for growth included. */
+  readonly cacheAllocatedBytes: number;
 }
 
 export interface GeneratedToken {
@@ -96,6 +98,18 @@ export async function* generate(
   });
   const prefillSeconds = (performance.now() - t0) / 1000;
   const { cache } = pre;
+  const observe = pre.run?.observe;
+  // A decode-time budget reserves its rows once; its compactions then move rows in place.
+  const decodeCapacity = observe?.decodeCapacity;
+  if (decodeCapacity !== undefined) {
+    if (!Number.isInteger(decodeCapacity) || decodeCapacity < 1) {
+      cache.dispose();
+      throw new OptionError(
+        `generate: method ${opts.method?.name} asked for decodeCapacity ${decodeCapacity}; it must be a positive integer`,
+      );
+    }
+    for (const layer of cache.layers) layer.reserveCapacity(decodeCapacity);
+  }
   const filter = new StopStringFilter(stops);
   const out: number[] = [];
   let text = '';
@@ -111,17 +125,30 @@ export async function* generate(
           stopReason = 'maxPositions';
           break;
         }
-        logits = await model.step(cache, out[out.length - 1]!, position - 1);
+        const last = out[out.length - 1]!;
+        let attention: Tensor[] | undefined;
+        if (pre.run?.afterDecodeStep && observe?.decodeAttention) {
+          ({ logits, attention } = await model.stepWithAttention(cache, last, position - 1));
+        } else {
+          logits = await model.step(cache, last, position - 1);
+        }
         if (pre.run?.afterDecodeStep) {
-          const decision = await pre.run.afterDecodeStep({
-            step,
-            position: position - 1,
-            backend: model.backend,
-            lengths: cache.lengths(),
-          });
-          decision?.forEach((sel, l) => {
-            if (sel) cache.layer(l).compact(sel);
-          });
+          try {
+            const decision = await pre.run.afterDecodeStep({
+              step,
+              position: position - 1,
+              backend: model.backend,
+              lengths: cache.lengths(),
+              offsets: cache.rowOffsets(),
+              ...(attention ? { attention } : {}),
+            });
+            // In place, within the rows already held: the cache's allocation stays flat.
+            decision?.forEach((sel, l) => {
+              if (sel) cache.layer(l).compact(sel, { keepCapacity: true });
+            });
+          } finally {
+            for (const t of attention ?? []) t.dispose();
+          }
         }
       }
       const token = sample(logits);
@@ -147,6 +174,7 @@ export async function* generate(
           seconds,
           tokensPerSecond: out.length / decodeSeconds,
           cacheBytes: cache.layers.map((c) => c.usedBytes()),
+          cacheAllocatedBytes: cache.bytes(),
         },
       };
       if (stopped) {
@@ -172,5 +200,6 @@ export async function* generate(
     };
   } finally {
     cache.dispose();
+    pre.run?.dispose?.();
   }
 }

@@ -267,6 +267,29 @@ export class Model {
 
   /** One decode step: append `token` at `position` to every layer's cache; next-token logits. */
   async step(cache: KVCache, token: number, position: number): Promise<Float32Array> {
+    return (await this.forwardStep(cache, token, position, false)).logits;
+  }
+
+  /**
+   * A decode step that also returns, per layer, the attention mass the token's queries put on each
+   * cache row (the backend's `attentionMass` over the layer's view, f32 `[rows]`, the caller disposes
+   * them), for methods that observe `decodeAttention`. Nothing extra is read back to the host.
+   */
+  async stepWithAttention(
+    cache: KVCache,
+    token: number,
+    position: number,
+  ): Promise<{ logits: Float32Array; attention: Tensor[] }> {
+    const r = await this.forwardStep(cache, token, position, true);
+    return { logits: r.logits, attention: r.attention };
+  }
+
+  private async forwardStep(
+    cache: KVCache,
+    token: number,
+    position: number,
+    withAttention: boolean,
+  ): Promise<{ logits: Float32Array; attention: Tensor[] }> {
     this.assertLive();
     this.checkIds([token], 'step');
     if (position >= this.config.maxPositions) {
@@ -279,6 +302,8 @@ export class Model {
     let x = b.embedding(this.weights.embed, id);
     id.dispose();
     const pos = Int32Array.of(position);
+    const attention: Tensor[] = [];
+    const posT = withAttention ? b.upload(pos, [1], 'i32', 'position') : null;
     try {
       for (let l = 0; l < this.config.numLayers; l++) {
         const { out, queries } = decoderLayer(
@@ -290,13 +315,19 @@ export class Model {
           x,
           pos,
         );
+        // The layer's view still holds exactly what the token attended to (nothing appended since).
+        if (posT) attention.push(b.attentionMass(queries, cache.layer(l).view(), posT));
         queries.dispose();
         x.dispose();
         x = out;
       }
-      return await this.head(x, 0);
+      return { logits: await this.head(x, 0), attention };
+    } catch (e) {
+      for (const t of attention) t.dispose();
+      throw e;
     } finally {
       x.dispose();
+      posT?.dispose();
     }
   }
 

@@ -1,0 +1,265 @@
+import {
+  type CompressionMethod,
+  type DecodeContext,
+  type DecodeDecision,
+  type LayerContext,
+  METHOD_SPEC,
+  type MethodRun,
+  type ModelInfo,
+  type ReduceOp,
+  reduceToKvHeads,
+  type Scorer,
+  type Tensor,
+  uniformAllocator,
+} from '@kvsieve/core';
+import {
+  allEntries,
+  composable,
+  DECODE_SLACK_DEFAULT,
+  decodeBudgetFull,
+  type RawOptions,
+  REDUCTIONS,
+  readChoice,
+  readDecodeBudget,
+  readInt,
+  rejectUnknownOptions,
+} from '@kvsieve/method-kit';
+import { H2O_DEFAULTS, MissingInputError } from './h2o.js';
+
+export interface H2ODecodeOptions {
+  /** Entries kept per KV head: the prefill budget, and the budget evicted back to during decode. */
+  readonly budget: number;
+  /** Most recent entries of each head never evicted. Default 32, as the prefill window. */
+  readonly recent?: number;
+  /** Entries a head may grow beyond the budget before an eviction batch. Default 16. */
+  readonly slack?: number;
+  /** How the query heads of a GQA group combine for the prefill selection. Default 'mean'. */
+  readonly gqaReduce?: ReduceOp;
+}
+
+export const H2O_DECODE_DEFAULTS = {
+  recent: H2O_DEFAULTS.window,
+  slack: DECODE_SLACK_DEFAULT,
+  gqaReduce: H2O_DEFAULTS.gqaReduce,
+} as const;
+export const H2O_DECODE_OPTION_NAMES = ['budget', 'recent', 'slack', 'gqaReduce'] as const;
+
+/** One layer's running scores, laid out like the cache rows they describe. */
+interface LayerScores {
+  scores: Tensor; // f32 [rows]
+  offsets: Int32Array;
+  lengths: Int32Array;
+}
+
+/**
+ * H2O, decode form: prefill as {@link h2o} (budget, `recent` as the window), then every generated
+ * token adds the attention its queries put on each kept entry (summed over the query heads of the
+ * entry's KV head) to that entry's running score. When a head reaches `budget + slack` entries, each
+ * head over budget keeps its `recent` newest entries and the `budget − recent` older ones with the
+ * largest running scores. Scores start from the prefill column sums of the kept entries (the same
+ * quantity: attention received from every prompt query, summed over the group), so heavy hitters
+ * found in the prompt keep their lead. Scores accumulate on the device; they are read back once per
+ * eviction batch, i.e. every `slack` tokens.
+ */
+export function h2oDecode(options: H2ODecodeOptions): CompressionMethod {
+  const where = 'h2o decode';
+  const raw = options as unknown as RawOptions;
+  rejectUnknownOptions(where, raw, H2O_DECODE_OPTION_NAMES);
+  const { budget, slack } = readDecodeBudget(where, raw);
+  const recent = readInt(where, 'recent', raw.recent, H2O_DECODE_DEFAULTS.recent, {
+    min: 1,
+    max: budget - 1,
+    hint: `(smaller than the budget of ${budget} entries)`,
+  });
+  const gqaReduce = readChoice(where, 'gqaReduce', raw.gqaReduce, H2O_DECODE_DEFAULTS.gqaReduce, REDUCTIONS);
+  const options_ = Object.freeze({ budget, recent, slack, gqaReduce });
+  return {
+    spec: METHOD_SPEC,
+    name: 'h2o-decode',
+    options: options_,
+    begin(model, prompt) {
+      return new H2ODecodeRun(model, budget, recent, slack, gqaReduce, prompt.length);
+    },
+  };
+}
+
+function requireAllQueries(ctx: LayerContext): Tensor {
+  if (!ctx.allQueries) {
+    throw new MissingInputError(
+      `h2o decode layer ${ctx.layer}: the context has no allQueries; the runtime must honour observe.allQueries = true`,
+    );
+  }
+  return ctx.allQueries;
+}
+
+class H2ODecodeRun implements MethodRun {
+  readonly observe: MethodRun['observe'];
+  private readonly prefill: MethodRun;
+  /** Column sums the prefill scorer computed, per layer, reused to start the running scores. */
+  private readonly columnSums = new Map<number, Tensor>();
+  private readonly layers: (LayerScores | undefined)[] = [];
+
+  private readonly kvHeads: number;
+
+  constructor(
+    model: ModelInfo,
+    private readonly budget: number,
+    private readonly recent: number,
+    private readonly slack: number,
+    gqaReduce: ReduceOp,
+    promptLength: number,
+  ) {
+    this.kvHeads = model.numKvHeads;
+    const sums = this.columnSums;
+    const scorer: Scorer = {
+      name: 'heavy-hitter',
+      needsAllQueries: true,
+      score(ctx) {
+        const cols = ctx.backend.windowScores(requireAllQueries(ctx), ctx.keys);
+        sums.set(ctx.layer, cols);
+        return reduceToKvHeads(ctx.backend, cols, ctx.keys.shape[0]!, ctx.window, gqaReduce);
+      },
+    };
+    this.prefill = composable({
+      name: 'h2o-decode',
+      options: { budget, window: recent, gqaReduce },
+      budget,
+      window: recent,
+      scorer,
+      allocator: uniformAllocator({ budget, window: recent }),
+    }).begin(model, { length: promptLength });
+    this.observe = { ...this.prefill.observe, decodeAttention: true, decodeCapacity: budget + slack };
+  }
+
+  async afterLayer(ctx: LayerContext) {
+    const b = ctx.backend;
+    try {
+      const decision = await this.prefill.afterLayer(ctx);
+      const cols = this.columnSums.get(ctx.layer) ?? b.windowScores(requireAllQueries(ctx), ctx.keys);
+      this.columnSums.set(ctx.layer, cols);
+      const H = cols.shape[0]!;
+      const L = ctx.length;
+      const perKv = b.reduceGroups(cols, H / this.kvHeads, 'sum');
+      const keep =
+        decision.keep === 'all' ? Array.from({ length: this.kvHeads }, () => allEntries(L)) : decision.keep;
+      // The runtime stores the kept entries tight, head after head, until decode reserves its rows.
+      const lengths = Int32Array.from(keep, (sel) => sel.length);
+      const offsets = new Int32Array(this.kvHeads);
+      const rows: number[] = [];
+      keep.forEach((sel, h) => {
+        offsets[h] = rows.length;
+        for (const i of sel) rows.push(h * L + i);
+      });
+      const idx = b.upload(rows, [rows.length], 'i32', 'kept entries');
+      const scores = b.gatherRows(perKv.reshape([this.kvHeads * L]), idx);
+      idx.dispose();
+      perKv.dispose();
+      this.layers[ctx.layer]?.scores.dispose();
+      this.layers[ctx.layer] = { scores, offsets, lengths };
+      return decision;
+    } finally {
+      this.columnSums.get(ctx.layer)?.dispose();
+      this.columnSums.delete(ctx.layer);
+    }
+  }
+
+  async afterDecodeStep(ctx: DecodeContext): Promise<DecodeDecision | undefined> {
+    const attention = ctx.attention;
+    if (!attention) {
+      throw new MissingInputError(
+        'h2o decode: the decode step has no attention; the runtime must honour observe.decodeAttention = true',
+      );
+    }
+    const b = ctx.backend;
+    ctx.lengths.forEach((lengths, l) => {
+      const st = this.layers[l];
+      if (!st) {
+        throw new MissingInputError(
+          `h2o decode: layer ${l} had no prefill; run prefill with this method first`,
+        );
+      }
+      const mass = attention[l]!;
+      this.realign(st, b, ctx.offsets[l]!, mass.shape[0]!);
+      const sum = b.add(st.scores, mass);
+      st.scores.dispose();
+      st.scores = sum;
+      st.lengths = Int32Array.from(lengths);
+    });
+    if (!decodeBudgetFull(ctx, this.budget, this.slack)) return undefined;
+    const decision: (Int32Array[] | null)[] = [];
+    for (const st of this.layers as LayerScores[]) {
+      if (!st.lengths.some((n) => n > this.budget)) {
+        decision.push(null);
+        continue;
+      }
+      const scores = await st.scores.readF32();
+      const keep = Array.from(st.lengths, (n, h) => this.pick(scores, st.offsets[h]!, n));
+      this.move(st, b, keep);
+      decision.push(keep);
+    }
+    return decision;
+  }
+
+  /** Release the running scores. */
+  dispose(): void {
+    for (const st of this.layers) st?.scores.dispose();
+    this.layers.length = 0;
+    for (const t of this.columnSums.values()) t.dispose();
+    this.columnSums.clear();
+  }
+
+  /** Newest `recent` entries, plus the older ones with the largest scores (ties to the older entry). */
+  private pick(scores: Float32Array, offset: number, n: number): Int32Array {
+    if (n <= this.budget) return allEntries(n);
+    const older = n - this.recent;
+    const ranked = Array.from({ length: older }, (_, i) => i).sort(
+      (a, b) => scores[offset + b]! - scores[offset + a]! || a - b,
+    );
+    const kept = ranked.slice(0, this.budget - this.recent).sort((a, b) => a - b);
+    for (let i = older; i < n; i++) kept.push(i);
+    return Int32Array.from(kept);
+  }
+
+  /** Follow the cache when it moved its rows (a reallocation changes the offsets). */
+  private realign(st: LayerScores, b: DecodeContext['backend'], offsets: Int32Array, rows: number): void {
+    if (st.scores.shape[0] === rows && st.offsets.every((o, h) => o === offsets[h])) return;
+    const keep = Array.from(st.lengths, (n) => allEntries(n));
+    this.remap(st, b, keep, offsets, rows);
+  }
+
+  /** Move the scores as the runtime's in-place compaction moves the rows: `keep[h][j]` → entry j. */
+  private move(st: LayerScores, b: DecodeContext['backend'], keep: Int32Array[]): void {
+    this.remap(st, b, keep, st.offsets, st.scores.shape[0]!);
+  }
+
+  private remap(
+    st: LayerScores,
+    b: DecodeContext['backend'],
+    keep: Int32Array[],
+    offsets: Int32Array,
+    rows: number,
+  ): void {
+    const from: number[] = [];
+    const to: number[] = [];
+    keep.forEach((sel, h) => {
+      sel.forEach((i, j) => {
+        from.push(st.offsets[h]! + i);
+        to.push(offsets[h]! + j);
+      });
+    });
+    const next = b.zeros([rows], 'f32', 'h2o running scores');
+    if (from.length > 0) {
+      const fromT = b.upload(from, [from.length], 'i32', 'rows');
+      const toT = b.upload(to, [to.length], 'i32', 'rows');
+      const moved = b.gatherRows(st.scores, fromT);
+      b.scatterRows(next, toT, moved);
+      moved.dispose();
+      fromT.dispose();
+      toT.dispose();
+    }
+    st.scores.dispose();
+    st.scores = next;
+    st.offsets = Int32Array.from(offsets);
+    st.lengths = Int32Array.from(keep, (sel) => sel.length);
+  }
+}
