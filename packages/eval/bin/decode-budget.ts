@@ -3,7 +3,7 @@
  * with the full cache, with H2O's decode form and with SnapKV under a sliding decode budget, and
  * print the cache's allocated (and used) bytes every --every tokens. A budget shows as a flat line.
  *
- *   pnpm --filter @kvsieve/eval decode-budget [--model PATH] [--prompt-tokens 64] [--tokens 1000]
+ *   pnpm --filter @kvsieve/eval decode-budget [--model PATH] [--prompt-tokens 256] [--tokens 1000]
  *        [--every 100] [--budget 128] [--recent 32] [--slack 16] [--backend cpu|webgpu]
  *
  * prompt + tokens must fit the model's positions (Model.config.maxPositions; stories260K's
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
           '../../../../shared/models/stories260K/stories260K.gguf',
         ),
       },
-      'prompt-tokens': { type: 'string', default: '64' },
+      'prompt-tokens': { type: 'string', default: '256' },
       tokens: { type: 'string', default: '1000' },
       every: { type: 'string', default: '100' },
       budget: { type: 'string', default: '128' },
