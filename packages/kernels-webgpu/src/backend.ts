@@ -298,6 +298,8 @@ export class WebGpuBackend implements Backend {
     const len = this.host(kv.lengths);
     if (off && len) check.checkRaggedSegments('attentionMass', off, len, dims.rows);
     this.alive('attentionMass');
+    // Nothing to attend with or to: no dispatch over an empty grid or buffer.
+    if (dims.n === 0 || dims.rows === 0) return this.zeros([dims.rows], 'f32', 'attentionMass');
     return attentionMassGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
   }
 

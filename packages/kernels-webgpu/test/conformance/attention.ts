@@ -84,13 +84,15 @@ export function attentionTests(get: () => Backend) {
   it('attentionMass: ragged, empty and spare-row heads, GQA, decode and chunked queries, long segment', async () => {
     const be = get();
     const r = rng(24);
-    const cases = [
-      // d, lens, offsets, spare rows at the end, query heads per KV head, query positions
+    // d, lens, offsets, spare rows at the end, query heads per KV head, query positions
+    type Case = readonly [number, readonly number[], readonly number[], number, number, readonly number[]];
+    const cases: readonly Case[] = [
       [16, [37, 0, 5], [0, 37, 40], 3, 2, [59]],
       [8, [3, 9], [6, 9], 2, 3, [10, 30, 59]],
       [64, [300], [0], 0, 4, [70]],
       [5, [1], [0], 0, 1, [0]],
-    ] as const;
+      [4, [3], [0], 1, 2, []], // no queries: all zeros
+    ];
     for (const [d, lens, offs, spare, G, qp] of cases) {
       const Hkv = lens.length;
       const total = Math.max(...offs.map((o, h) => o + lens[h]!)) + spare;

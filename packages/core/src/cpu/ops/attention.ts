@@ -153,7 +153,8 @@ export function attentionMassCpu(
         for (let c = 0; c < d; c++) dot += qs[(i * H + h) * d + c]! * ks[r * d + c]!;
         return dot * scale;
       });
-      const max = Math.max(...logits);
+      let max = Number.NEGATIVE_INFINITY;
+      for (const x of logits) max = Math.max(max, x);
       const e = logits.map((x) => Math.exp(x - max));
       const sum = e.reduce((a, b) => a + b, 0);
       rows.forEach((r, j) => {
