@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend, OptionError } from '@kvsieve/core';
 import { withDecodeBudget } from '@kvsieve/method-kit';
+import { adakv } from '@kvsieve/methods-adakv';
 import { h2oDecode } from '@kvsieve/methods-h2o';
+import { pyramidkv } from '@kvsieve/methods-pyramidkv';
 import { snapkv } from '@kvsieve/methods-snapkv';
 import { byteLevelTokenizerJson, loadModel, type Model, writeRandomModel } from '@kvsieve/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,10 +63,19 @@ describe('decode-time budgets keep the cache flat', () => {
         },
         // A prompt shorter than the budget: nothing evicted at prefill, the budget holds during decode.
         { name: 'h2o-decode long budget', method: h2oDecode({ budget: 64, recent: 8, slack }) },
+        // Layers given more than the budget at prefill (pyramid) and ragged heads (AdaKV) are capped.
+        {
+          name: 'pyramidkv+sliding',
+          method: withDecodeBudget(pyramidkv({ budget, window: 8 }), { budget, sinks: 4, slack }),
+        },
+        {
+          name: 'adakv+sliding',
+          method: withDecodeBudget(adakv(snapkv({ budget, window: 8 })), { budget, sinks: 4, slack }),
+        },
       ],
       { tokens: TOKENS, every: 50 },
     );
-    const [full, h2o, sliding, long] = traces;
+    const [full, h2o, sliding, long, pyramid, ada] = traces;
     const reserved = (rows: number) => LAYERS * KV_HEADS * rows * ROW;
     // The full cache keeps growing.
     expect(full!.samples.at(-1)!.used).toBe(LAYERS * KV_HEADS * (PROMPT.length + TOKENS - 1) * ROW);
@@ -73,6 +84,8 @@ describe('decode-time budgets keep the cache flat', () => {
       [h2o!, budget + slack],
       [sliding!, budget + slack],
       [long!, 64 + slack],
+      [pyramid!, budget + slack],
+      [ada!, budget + slack],
     ] as const) {
       // Flat: every step after prefill has exactly the reserved allocation, never more.
       expect(t.allocatedRange, t.name).toEqual([reserved(rows), reserved(rows)]);
