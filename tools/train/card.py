@@ -48,11 +48,11 @@ def svg(steps, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
-    ap.add_argument("--eval", required=True)
+    ap.add_argument("--eval", required=True, nargs="+", help="one or more eval.py --json files")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     log = json.load(open(args.log))
-    ev = json.load(open(args.eval))
+    cells = [c for path in args.eval for c in json.load(open(path))["cells"]]
     steps = log["steps"]
     svg(steps, os.path.join(args.out, "loss.svg"))
     print("| step | length | answer loss | LM loss | answer byte acc | value first byte acc | elapsed s |")
@@ -61,7 +61,6 @@ def main():
         if s["step"] % 100 == 0 or s is steps[-1]:
             print(f"| {s['step']} | {s['length']} | {s['answer_loss']} | {s['lm_loss']} | {s['answer_byte_acc']} | "
                   f"{s['value_first_byte_acc']} | {s['elapsed_s']} |")
-    cells = ev["cells"]
     lengths = sorted({c[0] for c in cells})
     depths = sorted({c[1] for c in cells})
     variants = list(dict.fromkeys(c[2] for c in cells))

@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--first-weight", type=float, default=5.0, help="loss weight of an answer's first byte")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every stage's step count")
     ap.add_argument("--stages", type=int, default=len(CURRICULUM), help="run only the first N stages")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after this many steps (same data and schedule as the full run) and save")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads; 1 is faster than 2 when other jobs share the 2 cores")
     ap.add_argument("--curriculum", help="override, e.g. '[[128,32,400]]' (for experiments)")
@@ -121,7 +123,8 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
-            if step % 25 == 0 or step == total:
+            stop = step == args.max_steps
+            if step % 25 == 0 or step == total or stop:
                 with torch.no_grad():
                     hit = (logits.argmax(-1) == y).float()
                     acc = ((hit * m).sum() / n_ans).item()
@@ -135,6 +138,13 @@ def main():
                 }
                 log["steps"].append(rec)
                 print(json.dumps(rec), flush=True)
+            if stop:
+                break
+        if step == args.max_steps:
+            break
+        # A checkpoint per stage (saving draws no randomness, so runs stay identical).
+        torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict()},
+                   os.path.join(args.out, f"stage-{length}.pt"))
     log["train_seconds"] = round(time.time() - t0, 1)
     torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict()}, os.path.join(args.out, "model.pt"))
     with open(os.path.join(args.out, "log.json"), "w") as f:
