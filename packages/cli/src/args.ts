@@ -19,6 +19,8 @@ export interface RunArgs extends CommonArgs {
   readonly topP: number;
   readonly seed: number;
   readonly stop: string[];
+  /** Entries per KV head kept while generating (a sliding budget around the method), if set. */
+  readonly decodeBudget: number | undefined;
 }
 
 export const USAGE = `Usage:
@@ -42,7 +44,9 @@ run only:
   --max-tokens N           tokens to generate (default 128)
   --temperature T          0 = greedy (default), else sample
   --top-k K  --top-p P  --seed S
-  --stop TEXT              stop when the text contains TEXT (repeatable)`;
+  --stop TEXT              stop when the text contains TEXT (repeatable)
+  --decode-budget N        keep at most about N entries per KV head while generating: the method's
+                           prefill selection, then its first tokens (sinks) and the most recent ones`;
 
 function positiveInt(v: string | undefined, name: string, fallback: number | undefined): number | undefined {
   if (v === undefined) return fallback;
@@ -140,6 +144,11 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
   }
   if (command === 'inspect' && method === null)
     throw new OptionError('inspect shows what a method kept; add --method NAME');
+  if (o['decode-budget'] !== undefined && (command !== 'run' || method === null)) {
+    throw new OptionError(
+      '--decode-budget bounds a method during generation: use it with run and --method NAME',
+    );
+  }
   const common: CommonArgs = {
     model: positionals[0]!,
     prompt,
@@ -161,6 +170,7 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
       topP: number(o['top-p'], 'top-p', 1),
       seed: number(o.seed, 'seed', 0),
       stop: o.stop ?? [],
+      decodeBudget: positiveInt(o['decode-budget'], 'decode-budget', undefined),
     },
   };
 }
@@ -187,6 +197,7 @@ function parse(args: string[]) {
       'top-p': { type: 'string' },
       seed: { type: 'string' },
       stop: { type: 'string', multiple: true },
+      'decode-budget': { type: 'string' },
     },
   });
 }

@@ -114,6 +114,26 @@ describe('kvsieve run with the installed method packages', () => {
     expect(long.stderr).not.toMatch(/nothing evicted/);
   });
 
+  it('--decode-budget holds the cache at the budget while generating', async () => {
+    const args = ['run', dir, '--prompt', prompt, '--max-tokens', '120', '--json', '--method', 'snapkv'];
+    const free = capture();
+    expect(await main([...args, '--budget', '12', '--window', '4'], free)).toBe(0);
+    const bounded = capture();
+    expect(await main([...args, '--budget', '12', '--window', '4', '--decode-budget', '16'], bounded)).toBe(
+      0,
+    );
+    const entry = 2 * 8 * 4 + 4; // keys and values of head dim 8, plus the position
+    const [a, b] = [JSON.parse(free.stdout), JSON.parse(bounded.stdout)];
+    expect(b.decodeBudget).toBe(16);
+    expect(b.generatedTokens).toBe(120);
+    // 2 layers × 2 KV heads × at most budget + slack (16 + 16) entries.
+    expect(b.cache.keptBytes).toBeLessThanOrEqual(2 * 2 * 32 * entry);
+    expect(a.cache.keptBytes).toBeGreaterThan(2 * 2 * 120 * entry);
+    const misuse = capture();
+    expect(await main(['run', dir, '--prompt', prompt, '--decode-budget', '16'], misuse)).toBe(2);
+    expect(misuse.stderr).toMatch(/--decode-budget bounds a method during generation/);
+  });
+
   it('names the option when a method rejects it', async () => {
     const io = capture();
     const code = await main(

@@ -1,3 +1,4 @@
+import { withDecodeBudget } from '@kvsieve/method-kit';
 import { type GenerationSummary, generate } from '@kvsieve/runtime';
 import type { RunArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
@@ -12,6 +13,10 @@ export async function runCommand(
   importer?: ModuleImporter,
 ): Promise<GenerationSummary> {
   const s = await openSession(a, io, importer);
+  const method =
+    s.method && a.decodeBudget !== undefined
+      ? withDecodeBudget(s.method, { budget: a.decodeBudget })
+      : s.method;
   try {
     const it = generate(s.model, s.ids, {
       maxTokens: a.maxTokens,
@@ -20,7 +25,7 @@ export async function runCommand(
       topP: a.topP,
       seed: a.seed,
       stop: a.stop,
-      ...(s.method ? { method: s.method } : {}),
+      ...(method ? { method } : {}),
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onPrefillLayer: s.onLayer,
     });
@@ -48,6 +53,7 @@ function summaryJson(a: RunArgs, source: string, sum: GenerationSummary) {
     backend: a.backend,
     method: a.method,
     methodOptions: a.methodOptions,
+    decodeBudget: a.decodeBudget ?? null,
     text: sum.text,
     tokens: sum.tokens,
     stopReason: sum.stopReason,
@@ -72,7 +78,12 @@ function summaryTable(a: RunArgs, sum: GenerationSummary): string {
     '',
     table([
       ['backend', a.backend],
-      ['method', a.method ? `${a.method} ${JSON.stringify(a.methodOptions)}` : 'none (full cache)'],
+      [
+        'method',
+        a.method
+          ? `${a.method} ${JSON.stringify(a.methodOptions)}${a.decodeBudget ? `, decode budget ${a.decodeBudget}` : ''}`
+          : 'none (full cache)',
+      ],
       ['prompt', `${sum.promptTokens} tokens`],
       ['prefill', `${sum.prefill.seconds.toFixed(2)} s, ${sum.prefill.tokensPerSecond.toFixed(1)} tokens/s`],
       [
