@@ -1,4 +1,5 @@
 export type * from './backend/backend.js';
+export { type StorageArray, toStorageArray } from './backend/upload.js';
 export * as validate from './backend/validate.js';
 export * from './compression/allocators.js';
 export * from './compression/budget.js';

@@ -7,12 +7,9 @@ import {
   bytesPerElement,
   validate as check,
   type DType,
-  DTypeError,
   decodeHalf,
-  encodeHalf,
   formatShape,
   type HostArray,
-  isFloatDType,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
@@ -22,6 +19,7 @@ import {
   sizeOf,
   Tensor,
   TensorStateError,
+  toStorageArray,
   type UploadData,
 } from '@kvsieve/core';
 import { BindingLimitError } from './errors.js';
@@ -107,40 +105,10 @@ export class WebGpuBackend implements Backend {
   }
 
   upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
-    assertDTypeName(dtype, `upload ${name}`);
-    assertValidShape(shape, `upload ${name}`);
-    if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(
-        `upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`,
-      );
-    }
-    let bytes: ArrayBufferView;
-    let host: Int32Array | undefined;
-    if (data instanceof Uint16Array) {
-      if (dtype !== 'f16' && dtype !== 'bf16') {
-        throw new DTypeError(`upload ${name}: Uint16Array holds raw f16/bf16 bits, not ${dtype} values`);
-      }
-      bytes = data;
-    } else if (isFloatDType(dtype)) {
-      const values = Float32Array.from(data as ArrayLike<number>);
-      bytes = dtype === 'f32' ? values : encodeHalf(values, dtype);
-    } else {
-      for (let i = 0; i < data.length; i++) {
-        const v = (data as ArrayLike<number>)[i]!;
-        const ok =
-          Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
-        if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
-      }
-      if (dtype === 'i32') {
-        const ints = Int32Array.from(data as ArrayLike<number>);
-        if (ints.length <= HOST_INDEX_COPY_LIMIT) host = ints;
-        bytes = ints;
-      } else {
-        bytes = Uint32Array.from(data as ArrayLike<number>);
-      }
-    }
+    const bytes = toStorageArray(data, shape, dtype, name);
     const t = this.alloc(shape, dtype, name);
-    t.storage.host = host;
+    // Small index tensors keep a host copy so gathers can be range-checked without a read-back.
+    if (dtype === 'i32' && bytes.length <= HOST_INDEX_COPY_LIMIT) t.storage.host = Int32Array.from(bytes);
     this.writeBytes(t.storage.buffer, bytes);
     return t;
   }

@@ -7,9 +7,10 @@ import type {
   RopeStyle,
   UploadData,
 } from '../backend/backend.js';
+import { toStorageArray } from '../backend/upload.js';
 import * as check from '../backend/validate.js';
 import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
-import { DTypeError, formatShape, ShapeError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
 import {
@@ -43,34 +44,9 @@ export class CpuBackend implements Backend {
   }
 
   upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
-    assertDTypeName(dtype, `upload ${name}`);
-    assertValidShape(shape, `upload ${name}`);
-    if (data.length !== sizeOf(shape)) {
-      throw new ShapeError(
-        `upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`,
-      );
-    }
-    if (data instanceof Uint16Array) {
-      if (dtype !== 'f16' && dtype !== 'bf16') {
-        throw new DTypeError(`upload ${name}: Uint16Array holds raw f16/bf16 bits, not ${dtype} values`);
-      }
-      return this.make(Uint16Array.from(data), shape, dtype, name);
-    }
-    const values = Float32Array.from(data as ArrayLike<number>);
-    if (!isFloatDType(dtype)) {
-      for (let i = 0; i < data.length; i++) {
-        const v = (data as ArrayLike<number>)[i]!;
-        const ok =
-          Number.isInteger(v) && (dtype === 'i32' ? v >= -(2 ** 31) && v < 2 ** 31 : v >= 0 && v < 2 ** 32);
-        if (!ok) throw new DTypeError(`upload ${name}: element ${i} = ${v} is not a valid ${dtype}`);
-      }
-      const ints =
-        dtype === 'i32'
-          ? Int32Array.from(data as ArrayLike<number>)
-          : Uint32Array.from(data as ArrayLike<number>);
-      return this.make(ints, shape, dtype, name);
-    }
-    return this.make(encode(values, dtype), shape, dtype, name);
+    const array = toStorageArray(data, shape, dtype, name);
+    // The caller keeps its array: store a copy when no conversion made one already.
+    return this.make(array === data ? array.slice() : array, shape, dtype, name);
   }
 
   zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
