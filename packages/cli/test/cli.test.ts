@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scoreAllocateSelect, uniformAllocator, windowScorer } from '@kvsieve/core';
@@ -29,23 +29,8 @@ function writeHfFolder(_shape: typeof TINY, opts: { seed: number }): string {
   return dir;
 }
 
-import { type CliIO, type ModuleImporter, main, parseBudget } from '../src/index.js';
-
-function capture(): CliIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    interactive: false,
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-    readFile: (p: string) => readFileSync(p, 'utf8'),
-  };
-  return io;
-}
+import { type ModuleImporter, main, parseBudget } from '../src/index.js';
+import { capture } from './capture.js';
 
 /** Stands in for an installed @kvsieve/methods-window package: SnapKV-like, built from core's parts. */
 const fakeMethods: ModuleImporter = async (specifier) => {

@@ -4,26 +4,11 @@ import { join } from 'node:path';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describeShared } from '@kvsieve/test-utils';
 import { describe, expect, it } from 'vitest';
-import { type CliIO, main } from '../src/index.js';
+import { main } from '../src/index.js';
+import { capture } from './capture.js';
 
 // The CLI with the packages it depends on, resolved as a user's install resolves them: no injected
 // importer, so `--method snapkv` loads @kvsieve/methods-snapkv itself.
-
-function capture(): CliIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    interactive: false,
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-    readFile: () => '',
-  };
-  return io;
-}
 
 describe('kvsieve run with the installed method packages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-installed-'));
