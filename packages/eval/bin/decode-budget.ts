@@ -9,25 +9,19 @@
  * prompt + tokens must fit the model's positions (Model.config.maxPositions; stories260K's
  * metadata allows 2048, though it was trained on 512: text past that is poor, bytes are what count).
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, CpuBackend, KvsieveError, OptionError } from '@kvsieve/core';
+import { KvsieveError, OptionError } from '@kvsieve/core';
 import { withDecodeBudget } from '@kvsieve/method-kit';
 import { h2oDecode } from '@kvsieve/methods-h2o';
 import { snapkv } from '@kvsieve/methods-snapkv';
 import { loadModel } from '@kvsieve/runtime';
 import { decodeBudgetTable, FIDELITY_STORY, runDecodeBudget } from '../src/index.js';
+import { DEFAULT_MODEL, makeBackend, positiveInt } from './common.js';
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({
     options: {
-      model: {
-        type: 'string',
-        default: resolve(
-          import.meta.dirname ?? '.',
-          '../../../../shared/models/stories260K/stories260K.gguf',
-        ),
-      },
+      model: { type: 'string', default: DEFAULT_MODEL },
       'prompt-tokens': { type: 'string', default: '256' },
       tokens: { type: 'string', default: '1000' },
       every: { type: 'string', default: '100' },
@@ -37,22 +31,6 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'cpu' },
     },
   });
-  function positiveInt(name: string, text: string): number {
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < 1)
-      throw new OptionError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-    return v;
-  }
-  async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
-    if (name === 'cpu') return new CpuBackend();
-    if (name !== 'webgpu')
-      throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(name)}`);
-    const specifier = '@kvsieve/kernels-webgpu';
-    const mod = (await import(specifier)) as {
-      createWebGpuBackend(): Promise<Backend & { destroy(): void }>;
-    };
-    return mod.createWebGpuBackend();
-  }
   const promptTokens = positiveInt('prompt-tokens', o['prompt-tokens']!);
   const tokens = positiveInt('tokens', o.tokens!);
   const every = positiveInt('every', o.every!);

@@ -11,16 +11,8 @@
  * though its metadata says 2048); prompt + tokens must fit in it.
  */
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  type Backend,
-  type Budget,
-  type CompressionMethod,
-  CpuBackend,
-  KvsieveError,
-  OptionError,
-} from '@kvsieve/core';
+import { type Budget, type CompressionMethod, KvsieveError, OptionError } from '@kvsieve/core';
 import { adakv } from '@kvsieve/methods-adakv';
 import { h2o } from '@kvsieve/methods-h2o';
 import { pyramidkv } from '@kvsieve/methods-pyramidkv';
@@ -35,17 +27,12 @@ import {
   parseBudgets,
   runFidelity,
 } from '../src/index.js';
+import { DEFAULT_MODEL, makeBackend, positiveInt } from './common.js';
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({
     options: {
-      model: {
-        type: 'string',
-        default: resolve(
-          import.meta.dirname ?? '.',
-          '../../../../shared/models/stories260K/stories260K.gguf',
-        ),
-      },
+      model: { type: 'string', default: DEFAULT_MODEL },
       'prompt-tokens': { type: 'string', default: '400' },
       tokens: { type: 'string', default: '64' },
       budgets: { type: 'string', default: '25%,50%' },
@@ -54,25 +41,6 @@ async function main(): Promise<void> {
       json: { type: 'string' },
     },
   });
-
-  function positiveInt(name: string, text: string): number {
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < 1)
-      throw new OptionError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-    return v;
-  }
-
-  async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
-    if (name === 'cpu') return new CpuBackend();
-    if (name !== 'webgpu')
-      throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(name)}`);
-    // Computed specifier: eval does not depend on kernels-webgpu; it is used when installed.
-    const specifier = '@kvsieve/kernels-webgpu';
-    const mod = (await import(specifier)) as {
-      createWebGpuBackend(): Promise<Backend & { destroy(): void }>;
-    };
-    return mod.createWebGpuBackend();
-  }
 
   const METHODS: readonly [string, (budget: Budget) => CompressionMethod][] = [
     ['snapkv', (budget) => snapkv({ budget })],
