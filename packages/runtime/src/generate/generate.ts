@@ -114,6 +114,8 @@ export async function* generate(
   const out: number[] = [];
   let text = '';
   let logits = pre.logits;
+  const greedy = (opts.temperature ?? 0) === 0;
+  let next = -1;
   let stopReason: StopReason = 'maxTokens';
   let decodeSeconds = 0;
   try {
@@ -127,7 +129,13 @@ export async function* generate(
         }
         const last = out[out.length - 1]!;
         let attention: Tensor[] | undefined;
-        if (pre.run?.afterDecodeStep && observe?.decodeAttention) {
+        const withAttention = Boolean(pre.run?.afterDecodeStep && observe?.decodeAttention);
+        if (greedy) {
+          // Picked on the device: the decode loop reads back one integer per step.
+          const r = await model.stepGreedy(cache, last, position - 1, { attention: withAttention });
+          next = r.token;
+          if (withAttention) attention = r.attention;
+        } else if (withAttention) {
           ({ logits, attention } = await model.stepWithAttention(cache, last, position - 1));
         } else {
           logits = await model.step(cache, last, position - 1);
@@ -151,7 +159,7 @@ export async function* generate(
           }
         }
       }
-      const token = sample(logits);
+      const token = step > 0 && greedy ? next : sample(logits);
       if (stopTokens.has(token)) {
         stopReason = 'stopToken';
         break;

@@ -250,8 +250,8 @@ export class Model {
     }
   }
 
-  /** Logits `[vocab]` of hidden row `row` of `x [n, D]`. */
-  private async head(x: Tensor, row: number): Promise<Float32Array> {
+  /** Logits `[1, vocab]` of hidden row `row` of `x [n, D]`, left on the device. */
+  private headLogits(x: Tensor, row: number): Tensor {
     const b = this.backend;
     const idx = b.upload([row], [1], 'i32', 'last row');
     const last = b.gatherRows(x, idx);
@@ -260,14 +260,35 @@ export class Model {
     last.dispose();
     const logits = b.matmul(h, this.weights.lmHead, { transposeB: true });
     h.dispose();
-    const out = await logits.readF32();
+    return logits;
+  }
+
+  /** Logits `[vocab]` of hidden row `row` of `x [n, D]`, read to the host. */
+  private async head(x: Tensor, row: number): Promise<Float32Array> {
+    const logits = this.headLogits(x, row);
+    try {
+      return await logits.readF32();
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  /** The greedy next token of hidden row `row`, chosen on the device: only one integer is read back. */
+  private async headArgmax(x: Tensor, row: number): Promise<number> {
+    const logits = this.headLogits(x, row);
+    const top = this.backend.topk(logits, 1);
     logits.dispose();
-    return out;
+    try {
+      return (await top.readI32())[0]!;
+    } finally {
+      top.dispose();
+    }
   }
 
   /** One decode step: append `token` at `position` to every layer's cache; next-token logits. */
   async step(cache: KVCache, token: number, position: number): Promise<Float32Array> {
-    return (await this.forwardStep(cache, token, position, false)).logits;
+    const r = await this.forwardStep(cache, token, position, false, (x) => this.head(x, 0));
+    return r.out;
   }
 
   /**
@@ -280,16 +301,33 @@ export class Model {
     token: number,
     position: number,
   ): Promise<{ logits: Float32Array; attention: Tensor[] }> {
-    const r = await this.forwardStep(cache, token, position, true);
-    return { logits: r.logits, attention: r.attention };
+    const r = await this.forwardStep(cache, token, position, true, (x) => this.head(x, 0));
+    return { logits: r.out, attention: r.attention };
   }
 
-  private async forwardStep(
+  /**
+   * A greedy decode step: the next token is picked on the device (top-1, ties to the lower id, as
+   * llama.cpp), so the only read-back is that one token. `attention` as in {@link stepWithAttention}.
+   */
+  async stepGreedy(
+    cache: KVCache,
+    token: number,
+    position: number,
+    opts: { attention?: boolean } = {},
+  ): Promise<{ token: number; attention: Tensor[] }> {
+    const r = await this.forwardStep(cache, token, position, opts.attention ?? false, (x) =>
+      this.headArgmax(x, 0),
+    );
+    return { token: r.out, attention: r.attention };
+  }
+
+  private async forwardStep<T>(
     cache: KVCache,
     token: number,
     position: number,
     withAttention: boolean,
-  ): Promise<{ logits: Float32Array; attention: Tensor[] }> {
+    readOut: (x: Tensor) => Promise<T>,
+  ): Promise<{ out: T; attention: Tensor[] }> {
     this.assertLive();
     this.checkIds([token], 'step');
     if (position >= this.config.maxPositions) {
@@ -321,7 +359,7 @@ export class Model {
         x.dispose();
         x = out;
       }
-      return { logits: await this.head(x, 0), attention };
+      return { out: await readOut(x), attention };
     } catch (e) {
       for (const t of attention) t.dispose();
       throw e;
