@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Backend, CpuBackend, OptionError } from '@kvsieve/core';
+import { type Backend, CpuBackend, KvsieveError, OptionError } from '@kvsieve/core';
 
 /** stories260K in the project's shared data beside the checkout (../shared). */
 export const DEFAULT_MODEL = resolve(
@@ -22,4 +22,17 @@ export async function makeBackend(name: string): Promise<Backend> {
   const specifier = '@kvsieve/kernels-webgpu';
   const mod = (await import(specifier)) as { createWebGpuBackend(): Promise<Backend> };
   return mod.createWebGpuBackend();
+}
+
+/** Run a command's main: bad options and bad files print one readable line; bugs keep their stack. */
+export function runCommand(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof KvsieveError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`error: ${(e as Error).message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  });
 }

@@ -10,13 +10,13 @@
  * metadata allows 2048, though it was trained on 512: text past that is poor, bytes are what count).
  */
 import { parseArgs } from 'node:util';
-import { KvsieveError, OptionError } from '@kvsieve/core';
+import { OptionError } from '@kvsieve/core';
 import { withDecodeBudget } from '@kvsieve/method-kit';
 import { h2oDecode } from '@kvsieve/methods-h2o';
 import { snapkv } from '@kvsieve/methods-snapkv';
 import { loadModel } from '@kvsieve/runtime';
 import { decodeBudgetTable, FIDELITY_STORY, runDecodeBudget } from '../src/index.js';
-import { DEFAULT_MODEL, makeBackend, positiveInt } from './common.js';
+import { DEFAULT_MODEL, makeBackend, positiveInt, runCommand } from './common.js';
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({
@@ -82,12 +82,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  const code = (e as { code?: unknown }).code;
-  if (e instanceof KvsieveError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-    console.error(`error: ${(e as Error).message}`);
-    process.exitCode = 1;
-    return;
-  }
-  throw e;
-});
+runCommand(main);

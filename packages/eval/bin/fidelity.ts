@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Budget, type CompressionMethod, KvsieveError, OptionError } from '@kvsieve/core';
+import { type Budget, type CompressionMethod, OptionError } from '@kvsieve/core';
 import { adakv } from '@kvsieve/methods-adakv';
 import { h2o } from '@kvsieve/methods-h2o';
 import { pyramidkv } from '@kvsieve/methods-pyramidkv';
@@ -27,7 +27,7 @@ import {
   parseBudgets,
   runFidelity,
 } from '../src/index.js';
-import { DEFAULT_MODEL, makeBackend, positiveInt } from './common.js';
+import { DEFAULT_MODEL, makeBackend, positiveInt, runCommand } from './common.js';
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({
@@ -137,13 +137,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  // Bad options and bad files get one readable line; anything else is a bug and keeps its stack.
-  const code = (e as { code?: unknown }).code;
-  if (e instanceof KvsieveError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-    console.error(`error: ${(e as Error).message}`);
-    process.exitCode = 1;
-    return;
-  }
-  throw e;
-});
+runCommand(main);
