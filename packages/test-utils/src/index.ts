@@ -49,6 +49,9 @@ export function describeShared(name: string, paths: readonly string[], body: (sh
     });
   } else {
     console.warn(`[skip] ${name}: ${reason}`);
-    describe.skip(`${name} (skipped: ${reason})`, () => body(root));
+    // The body is not run at all: collecting it may already read the missing files.
+    describe.skip(`${name} (skipped: ${reason})`, () => {
+      it.skip('runs when ../shared is present', () => {});
+    });
   }
 }
