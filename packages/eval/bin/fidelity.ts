@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Budget, type CompressionMethod, OptionError } from '@kvsieve/core';
 import { adakv } from '@kvsieve/methods-adakv';
+import { chunkkv } from '@kvsieve/methods-chunkkv';
 import { h2o } from '@kvsieve/methods-h2o';
 import { pyramidkv } from '@kvsieve/methods-pyramidkv';
 import { snapkv } from '@kvsieve/methods-snapkv';
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     ['streamingllm', (budget) => streamingllm({ budget })],
     ['h2o', (budget) => h2o({ budget })],
     ['adakv(snapkv)', (budget) => adakv(snapkv({ budget }))],
+    ['chunkkv', (budget) => chunkkv({ budget })],
+    ['chunkkv reuse 2', (budget) => chunkkv({ budget, reuse: 2 })],
   ];
 
   const promptTokens = positiveInt('prompt-tokens', o['prompt-tokens']!);
