@@ -36,6 +36,7 @@ describe('kvsieve run with the installed method packages', () => {
     ['h2o', ['--budget', '12', '--window', '4']],
     ['adakv', ['--budget', '12', '--window', '4', '--option', 'method="snapkv"']],
     ['streamingllm', ['--budget', '12', '--option', 'sinks=2']],
+    ['chunkkv', ['--budget', '12', '--window', '4', '--option', 'chunkSize=4']],
   ])('--method %s keeps its budget per KV head', async (name, opts) => {
     const io = capture();
     const code = await main(
