@@ -84,7 +84,8 @@ export function parseBudget(v: string): Budget {
   return n;
 }
 
-function parseOption(kv: string): [string, unknown] {
+/** `KEY=VALUE` from `--option`; VALUE is JSON when it parses, else the string. */
+export function parseOption(kv: string): [string, unknown] {
   const eq = kv.indexOf('=');
   if (eq < 1) throw new OptionError(`--option must look like KEY=VALUE, got ${JSON.stringify(kv)}`);
   const raw = kv.slice(eq + 1);

@@ -13,6 +13,7 @@ import {
   textHaystack,
 } from '@kvsieve/eval';
 import { loadModel } from '@kvsieve/runtime';
+import { parseOption } from '../args.js';
 import type { CliIO } from '../io.js';
 import { type ModuleImporter, resolveBackend, resolveMethod } from '../resolve.js';
 
@@ -70,17 +71,6 @@ function int(v: string | undefined, name: string): number | undefined {
   if (!Number.isInteger(n) || n < 0)
     throw new OptionError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
   return n;
-}
-
-function parseOption(kv: string): [string, unknown] {
-  const eq = kv.indexOf('=');
-  if (eq < 1) throw new OptionError(`--option must look like KEY=VALUE, got ${JSON.stringify(kv)}`);
-  const raw = kv.slice(eq + 1);
-  try {
-    return [kv.slice(0, eq), JSON.parse(raw)];
-  } catch {
-    return [kv.slice(0, eq), raw];
-  }
 }
 
 /** A command line as one shell-pasteable string. */
