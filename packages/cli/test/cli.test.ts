@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreAllocateSelect, uniformAllocator, windowScorer } from '@kvsieve/core';
+import { scoreAllocateSelect, uniformAllocator, observationScorer } from '@kvsieve/core';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
 
@@ -44,7 +44,7 @@ const fakeMethods: ModuleImporter = async (specifier) => {
       scoreAllocateSelect({
         name: 'window',
         options: o,
-        scorer: windowScorer(),
+        scorer: observationScorer(),
         allocator: uniformAllocator({ budget: o.budget as number, window: (o.window as number) ?? 4 }),
       }),
   };

@@ -9,7 +9,7 @@ import {
   scoreAllocateSelect,
   uniformAllocator,
   validateBudget,
-  windowScorer,
+  observationScorer,
 } from '../src/index.js';
 import { randomArray } from './helpers.js';
 
@@ -77,7 +77,7 @@ describe('scoreAllocateSelect', () => {
   const method = scoreAllocateSelect({
     name: 'snap',
     options: { budget: 6 },
-    scorer: windowScorer({ kernel: 3 }),
+    scorer: observationScorer({ kernel: 3 }),
     allocator: uniformAllocator({ budget: 6, window: 2 }),
   });
 
@@ -126,8 +126,8 @@ describe('scoreAllocateSelect', () => {
         positions: new Int32Array(5),
       }),
     ).toThrow(/keys must be \[2, n, 4\], got \[3, 5, 4\]/);
-    expect(() => windowScorer({ kernel: 4 })).toThrow(/kernel must be an odd positive integer/);
-    expect(() => windowScorer({ pooling: 'median' as never })).toThrow(
+    expect(() => observationScorer({ kernel: 4 })).toThrow(/kernel must be an odd positive integer/);
+    expect(() => observationScorer({ pooling: 'median' as never })).toThrow(
       /pooling must be one of avgpool, maxpool, none/,
     );
   });

@@ -17,7 +17,7 @@ import {
   scoreAllocateSelect,
   selectSinksAndRecent,
   uniformAllocator,
-  windowScorer,
+  observationScorer,
 } from '../src/index.js';
 
 interface Check {
@@ -83,7 +83,7 @@ function methodFor(check: Check): { allocator: Allocator; scorer: Scorer } {
       scorer: {
         name: 'column sums',
         score: (ctx: LayerContext) => {
-          const raw = ctx.backend.windowScores(ctx.allQueries!, ctx.keys);
+          const raw = ctx.backend.attentionColumnSums(ctx.allQueries!, ctx.keys);
           const out = reduceToKvHeads(
             ctx.backend,
             raw,
@@ -97,7 +97,7 @@ function methodFor(check: Check): { allocator: Allocator; scorer: Scorer } {
       },
     };
   }
-  const scorer = windowScorer({
+  const scorer = observationScorer({
     reduce: p.gqaReduce ?? 'mean',
     pooling: p.pooling ?? 'avgpool',
     kernel: p.kernel ?? 5,

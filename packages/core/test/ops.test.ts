@@ -258,7 +258,7 @@ describe('attention', () => {
     for (const w of [1, 3, L]) {
       const qAll = randomArray(L * H * d, 50, 2); // token-major [L, H, d]
       const k = randomArray(L * Hkv * d, 51, 2);
-      // Head-major inputs for windowScores.
+      // Head-major inputs for attentionColumnSums.
       const qh = await cpu.transpose01(up(qAll, [L, H, d])).readF32();
       const kh = await cpu.transpose01(up(k, [L, Hkv, d])).readF32();
       const qWin = Float32Array.from({ length: H * w * d }, (_, idx) => {
@@ -266,7 +266,7 @@ describe('attention', () => {
         const rest = idx % (w * d);
         return qh[(h * L + (L - w)) * d + rest]!;
       });
-      const got = await cpu.windowScores(up(qWin, [H, w, d]), up(kh, [Hkv, L, d])).readF32();
+      const got = await cpu.attentionColumnSums(up(qWin, [H, w, d]), up(kh, [Hkv, L, d])).readF32();
       // Attention probabilities from the definition, one-hot values pick out each column.
       for (let h = 0; h < H; h++) {
         for (let j = 0; j < L; j++) {
@@ -292,13 +292,13 @@ describe('attention', () => {
       }
     }
     expect(() =>
-      cpu.windowScores(
+      cpu.attentionColumnSums(
         up(new Float32Array(4 * 5 * 2), [4, 5, 2]),
         up(new Float32Array(2 * 3 * 2), [2, 3, 2]),
       ),
     ).toThrow(/window 5 is longer than the sequence \(3\)/);
     expect(() =>
-      cpu.windowScores(
+      cpu.attentionColumnSums(
         up(new Float32Array(3 * 1 * 2), [3, 1, 2]),
         up(new Float32Array(2 * 3 * 2), [2, 3, 2]),
       ),

@@ -128,14 +128,14 @@ function cases() {
   const w = 32;
   for (const L of [1024, 4096, 16384]) {
     list.push({
-      op: `windowScores H=${H} Hkv=${Hkv} d=${d} w=${w}`,
+      op: `attentionColumnSums H=${H} Hkv=${Hkv} d=${d} w=${w}`,
       size: `${L / 1024}K keys`,
       flops: 4 * H * w * L * d,
       setup: (be, r) => [
         be.upload(r(H * w * d), [H, w, d], 'f32'),
         be.upload(r(Hkv * L * d), [Hkv, L, d], 'f32'),
       ],
-      run: (be, [q, k]) => be.windowScores(q, k),
+      run: (be, [q, k]) => be.attentionColumnSums(q, k),
     });
   }
   for (const n of [4096, 16384, 65536, 131072]) {

@@ -158,10 +158,10 @@ async function runAll(): Promise<BrowserResult> {
   const [wq, L, dw] = [16, 300, 32];
   const qw = r.array(H * wq * dw, -2, 2);
   const kw = r.array(Hkv * L * dw, -2, 2);
-  const winOp = `windowScores H=${H} Hkv=${Hkv} w=${wq} L=${L} d=${dw}`;
+  const winOp = `attentionColumnSums H=${H} Hkv=${Hkv} w=${wq} L=${L} d=${dw}`;
   await attempt(winOp, async () => {
     const [g, c] = await both(gpu, cpu, (be) =>
-      be.windowScores(be.upload(qw, [H, wq, dw], 'f32'), be.upload(kw, [Hkv, L, dw], 'f32')),
+      be.attentionColumnSums(be.upload(qw, [H, wq, dw], 'f32'), be.upload(kw, [Hkv, L, dw], 'f32')),
     );
     return compare(winOp, g, c, 2e-5 * wq, 0);
   });

@@ -10,7 +10,7 @@ export async function quickstart(): Promise<{ gpu: number[]; cpu: number[] }> {
   const k = Float32Array.from({ length: Hkv * L * d }, (_, i) => Math.cos(i * 0.7));
 
   const run = async (be: typeof cpu | typeof gpu) => {
-    const scores = be.windowScores(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32'));
+    const scores = be.attentionColumnSums(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32'));
     const pooled = be.pool1d(be.reduceGroups(scores, H / Hkv, 'mean'), { kernel: 5, mode: 'avg' });
     return Array.from(await be.topk(pooled, 16).read()); // the only host read-back
   };

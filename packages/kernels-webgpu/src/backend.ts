@@ -39,7 +39,7 @@ import { gatherRowsGpu, narrowGpu, scatterRowsGpu, transpose01Gpu } from './ops/
 import { softmaxGpu } from './ops/softmax/softmax.js';
 import { topkGpu } from './ops/topk/topk.js';
 import { weightedSumGpu } from './ops/weighted-sum/weighted-sum.js';
-import { windowScoresGpu } from './ops/window-scores/window-scores.js';
+import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
 
 const HOST_INDEX_COPY_LIMIT = 1 << 20;
 
@@ -271,10 +271,10 @@ export class WebGpuBackend implements Backend {
     return attentionMassGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
   }
 
-  windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
+  attentionColumnSums(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateWindowScores(q, k);
-    this.alive('windowScores');
-    return windowScoresGpu(this.env, q, k, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+    this.alive('attentionColumnSums');
+    return attentionColumnSumsGpu(this.env, q, k, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
   }
 
   reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {

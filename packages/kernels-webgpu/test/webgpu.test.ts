@@ -31,7 +31,7 @@ describe('webgpu backend', () => {
     const run = async (L: number) => {
       const q = be.upload(r.array(4 * 8 * 16), [4, 8, 16], 'f32');
       const k = be.upload(r.array(2 * L * 16), [2, L, 16], 'f32');
-      const s = be.windowScores(q, k);
+      const s = be.attentionColumnSums(q, k);
       const top = be.topk(s, 8);
       const idx = be.topk(be.pool1d(s, { kernel: 5, mode: 'avg' }), 8);
       await idx.read();

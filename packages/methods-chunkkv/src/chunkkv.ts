@@ -104,7 +104,7 @@ export function selectChunks(
 
 /** Token scores of a layer: window scores summed over every query head, one value per prefix token. */
 async function layerTokenScores(ctx: LayerContext): Promise<Float32Array> {
-  const perKv = await ctx.windowScores({ reduce: 'sum' }).readF32();
+  const perKv = await ctx.prefixScores({ reduce: 'sum' }).readF32();
   const P = ctx.length - ctx.window;
   const out = new Float32Array(P);
   for (let h = 0; h < perKv.length / P; h++) for (let j = 0; j < P; j++) out[j]! += perKv[h * P + j]!;

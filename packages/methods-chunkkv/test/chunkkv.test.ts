@@ -147,13 +147,13 @@ describe('chunkkv layer-wise index reuse', () => {
   function guarded(ctx: LayerContext, calls: number[]): LayerContext {
     return {
       ...ctx,
-      windowScores: (o) => {
+      prefixScores: (o) => {
         calls.push(ctx.layer);
-        return ctx.windowScores(o);
+        return ctx.prefixScores(o);
       },
-      rawWindowScores: () => {
+      windowColumnSums: () => {
         calls.push(ctx.layer);
-        return ctx.rawWindowScores();
+        return ctx.windowColumnSums();
       },
     };
   }
@@ -184,7 +184,7 @@ describe('chunkkv layer-wise index reuse', () => {
     },
   );
 
-  it('a reuse layer never calls windowScores (a context that throws on scoring)', async () => {
+  it('a reuse layer never calls attentionColumnSums (a context that throws on scoring)', async () => {
     const run = chunkkv({ budget: 25, window: w, chunkSize: 4, reuse: 3 }).begin(m, { length: L });
     const rand = rng(99);
     for (let l = 0; l < 3; l++) {
@@ -194,10 +194,10 @@ describe('chunkkv layer-wise index reuse', () => {
           ? ctx
           : {
               ...ctx,
-              windowScores: () => {
+              prefixScores: () => {
                 throw new Error(`layer ${l} scored`);
               },
-              rawWindowScores: () => {
+              windowColumnSums: () => {
                 throw new Error(`layer ${l} scored`);
               },
             };

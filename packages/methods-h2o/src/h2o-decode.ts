@@ -115,7 +115,7 @@ class H2ODecodeRun implements MethodRun {
       name: 'heavy-hitter',
       needsAllQueries: true,
       score(ctx) {
-        const cols = ctx.backend.windowScores(requireAllQueries(ctx), ctx.keys);
+        const cols = ctx.backend.attentionColumnSums(requireAllQueries(ctx), ctx.keys);
         sums.set(ctx.layer, cols);
         return reduceToKvHeads(ctx.backend, cols, ctx.keys.shape[0]!, ctx.window, gqaReduce);
       },
@@ -135,7 +135,7 @@ class H2ODecodeRun implements MethodRun {
     const b = ctx.backend;
     try {
       const decision = await this.prefill.afterLayer(ctx);
-      const cols = this.columnSums.get(ctx.layer) ?? b.windowScores(requireAllQueries(ctx), ctx.keys);
+      const cols = this.columnSums.get(ctx.layer) ?? b.attentionColumnSums(requireAllQueries(ctx), ctx.keys);
       this.columnSums.set(ctx.layer, cols);
       const H = cols.shape[0]!;
       const L = ctx.length;

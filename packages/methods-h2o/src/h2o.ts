@@ -37,7 +37,7 @@ export const H2O_OPTION_NAMES = ['budget', 'window', 'gqaReduce'] as const;
 
 /**
  * Heavy-hitter scores: for each key, the attention it receives summed over every prompt query
- * (causal), reduced over each GQA group. The backend's `windowScores` with all `L` queries as the
+ * (causal), reduced over each GQA group. The backend's `attentionColumnSums` with all `L` queries as the
  * "window" is exactly these column sums, accumulated row by row, never as an `L × L` matrix.
  */
 export function heavyHitterScorer(gqaReduce: ReduceOp = 'mean'): Scorer {
@@ -57,7 +57,7 @@ export function heavyHitterScorer(gqaReduce: ReduceOp = 'mean'): Scorer {
           `h2o layer ${ctx.layer}: allQueries must be [heads, ${ctx.length}, headDim], got [${q.shape.join(', ')}]`,
         );
       }
-      const columnSums = ctx.backend.windowScores(q, ctx.keys);
+      const columnSums = ctx.backend.attentionColumnSums(q, ctx.keys);
       try {
         return reduceToKvHeads(ctx.backend, columnSums, ctx.keys.shape[0]!, ctx.window, gqaReduce);
       } finally {

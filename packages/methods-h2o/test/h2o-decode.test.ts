@@ -62,7 +62,7 @@ describe('h2o decode form', () => {
     const decision = await run.afterLayer(ctx);
     expect(decision.keep).toBe('all'); // the prompt fits the budget
     // Reference: column sums of every prompt query, summed over each KV head's two query heads.
-    const cols = await b.windowScores(allQ, keys).readF32();
+    const cols = await b.attentionColumnSums(allQ, keys).readF32();
     const score = [0, 1].map((h) =>
       Array.from({ length: L }, (_, i) => cols[2 * h * L + i]! + cols[(2 * h + 1) * L + i]!),
     );

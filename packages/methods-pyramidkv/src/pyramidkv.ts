@@ -1,4 +1,4 @@
-import { type Budget, type Pooling, pyramidAllocator, type ReduceOp, windowScorer } from '@kvsieve/core';
+import { type Budget, type Pooling, pyramidAllocator, type ReduceOp, observationScorer } from '@kvsieve/core';
 import {
   type ComposableMethod,
   composable,
@@ -65,7 +65,7 @@ export function pyramidkv(options: PyramidKVOptions): ComposableMethod {
     options: { ...o, beta, schedule },
     budget: o.budget,
     window: o.window,
-    scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+    scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
     allocator: allocate({ budget: o.budget, window: o.window, beta }),
   });
 }

@@ -1,4 +1,4 @@
-import { type Budget, type Pooling, type ReduceOp, uniformAllocator, windowScorer } from '@kvsieve/core';
+import { type Budget, type Pooling, type ReduceOp, uniformAllocator, observationScorer } from '@kvsieve/core';
 import {
   type ComposableMethod,
   composable,
@@ -35,7 +35,7 @@ export function snapkv(options: SnapKVOptions): ComposableMethod {
     options: { ...o },
     budget: o.budget,
     window: o.window,
-    scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+    scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
     allocator: uniformAllocator({ budget: o.budget, window: o.window }),
   });
 }

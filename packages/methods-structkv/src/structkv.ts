@@ -166,7 +166,7 @@ export function structkv(options: StructKVOptions = {}): StructKVMethod {
             (o.pivot === 'auto' ? autoActive && layer <= range.max + lag : layer <= o.pivot);
           const needS = prefix > 0 && (n > mem.total || before);
           const s = needS
-            ? inDegree(await ctx.windowScores({ reduce: 'sum' }).readF32(), model.numKvHeads, window)
+            ? inDegree(await ctx.prefixScores({ reduce: 'sum' }).readF32(), model.numKvHeads, window)
             : null;
           const parts: string[] = [];
           let propagate: Int32Array | undefined;

@@ -162,7 +162,7 @@ async function drive(opts: Parameters<typeof structkv>[0], L: number) {
       'f32',
     );
     const ctx = createLayerContext({ backend, model, layer, keys, windowQueries: q, positions });
-    const s = inDegree(await ctx.windowScores({ reduce: 'sum' }).readF32(), 2, w);
+    const s = inDegree(await ctx.prefixScores({ reduce: 'sum' }).readF32(), 2, w);
     const d = await run.afterLayer(ctx);
     ctx.release();
     out.push({

@@ -6,7 +6,7 @@ import {
   type Pooling,
   type ReduceOp,
   resolveBudget,
-  windowScorer,
+  observationScorer,
 } from '@kvsieve/core';
 import {
   budgetTokens,
@@ -188,7 +188,7 @@ export function surfacelogickv(options: SurfaceLogicKVOptions): ComposableMethod
     },
     budget: o.budget,
     window: o.window,
-    scorer: windowScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+    scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
     allocator,
   });
   return {

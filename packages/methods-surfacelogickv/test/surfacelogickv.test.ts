@@ -181,7 +181,7 @@ describe('surfacelogickv on one layer', () => {
       const keep = decision.keep as Int32Array[];
       expect(keep.map((k) => k.length)).toEqual([...plan[layer]!].map((b) => b + 4));
       // The same positions SnapKV's scores pick for those counts.
-      const scores = poolScores(backend, ctx.windowScores({ reduce: 'mean' }), 'avgpool', 3);
+      const scores = poolScores(backend, ctx.prefixScores({ reduce: 'mean' }), 'avgpool', 3);
       const want = await selectTopPrefix(backend, scores, plan[layer]!, L, 4);
       expect(keep.map((k) => [...k])).toEqual(want.map((k) => [...k]));
       scores.dispose();

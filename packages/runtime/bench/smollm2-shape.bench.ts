@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, CpuBackend, scoreAllocateSelect, uniformAllocator, windowScorer } from '@kvsieve/core';
+import { type Backend, CpuBackend, scoreAllocateSelect, uniformAllocator, observationScorer } from '@kvsieve/core';
 import { type GenerationSummary, generate, loadModel, writeRandomModel } from '../src/index.js';
 
 const { values: o } = parseArgs({
@@ -80,7 +80,7 @@ try {
   const method = scoreAllocateSelect({
     name: 'snapkv-style',
     options: { budget, window },
-    scorer: windowScorer({ pooling: 'avgpool', kernel: 7 }),
+    scorer: observationScorer({ pooling: 'avgpool', kernel: 7 }),
     allocator: uniformAllocator({ budget, window }),
   });
   for (const [name, m] of [

@@ -8,7 +8,7 @@ import {
   type Selection,
   scoreAllocateSelect,
   uniformAllocator,
-  windowScorer,
+  observationScorer,
 } from '@kvsieve/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadModel, type Model } from '../src/index.js';
@@ -21,7 +21,7 @@ function snap(budget: number, window: number): CompressionMethod {
   return scoreAllocateSelect({
     name: 'test-snap',
     options: { budget, window },
-    scorer: windowScorer({ pooling: 'avgpool', kernel: 3 }),
+    scorer: observationScorer({ pooling: 'avgpool', kernel: 3 }),
     allocator: uniformAllocator({ budget, window }),
   });
 }

@@ -8,7 +8,7 @@ import {
   OptionError,
   scoreAllocateSelect,
   uniformAllocator,
-  windowScorer,
+  observationScorer,
 } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model, type PrefillResult, SharedPrefillError } from '../src/index.js';
@@ -21,7 +21,7 @@ function snap(budget: number, window: number): CompressionMethod {
   return scoreAllocateSelect({
     name: 'test-snap',
     options: { budget, window },
-    scorer: windowScorer({ pooling: 'avgpool', kernel: 3 }),
+    scorer: observationScorer({ pooling: 'avgpool', kernel: 3 }),
     allocator: uniformAllocator({ budget, window }),
   });
 }
@@ -45,7 +45,7 @@ const range = (from: number, to: number) => Int32Array.from({ length: to - from 
 const ragged = custom(
   'ragged',
   async (ctx) => {
-    const s = await ctx.windowScores().readF32();
+    const s = await ctx.prefixScores().readF32();
     const n = ctx.length - ctx.window;
     const keep = Array.from({ length: ctx.model.numKvHeads }, (_, h) => {
       const row = Array.from(s.subarray(h * n, (h + 1) * n), (v, i) => ({ v, i }));

@@ -103,7 +103,7 @@ export interface Backend {
    * length-L sequence, `k [Hkv, L, d]`. Returns f32 `[H, L]`: for each key column, the sum over
    * the w queries of softmax(q·kᵀ·scale) with the causal mask inside the window.
    */
-  windowScores(q: Tensor, k: Tensor, opts?: AttentionOptions): Tensor;
+  attentionColumnSums(q: Tensor, k: Tensor, opts?: AttentionOptions): Tensor;
   /** Reduce `x [R, n]` over consecutive groups of `groupSize` rows: `[R / groupSize, n]`. */
   reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor;
   /** Reduce `x [R, n]` over its last dimension: `[R]`. */

@@ -65,9 +65,9 @@ export interface LayerContext {
    * Observation-window scores reduced to KV heads, `[kvHeads, length − window]` (the window itself
    * is never scored). Computed once per reduction and cached; owned by the context.
    */
-  windowScores(opts?: { readonly reduce?: ReduceOp }): Tensor;
+  prefixScores(opts?: { readonly reduce?: ReduceOp }): Tensor;
   /** Per-query-head window attention column sums, `[heads, length]`; computed once, owned by the context. */
-  rawWindowScores(): Tensor;
+  windowColumnSums(): Tensor;
 }
 
 /** What a method decides for a layer. */

@@ -40,8 +40,8 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
 
   let raw: Tensor | null = null;
   const reduced = new Map<ReduceOp, Tensor>();
-  const rawWindowScores = (): Tensor => {
-    raw ??= backend.windowScores(windowQueries, keys);
+  const windowColumnSums = (): Tensor => {
+    raw ??= backend.attentionColumnSums(windowQueries, keys);
     return raw;
   };
   return {
@@ -55,13 +55,13 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
     windowQueries,
     ...(allQueries ? { allQueries } : {}),
     positions,
-    rawWindowScores,
-    windowScores(opts = {}) {
+    windowColumnSums,
+    prefixScores(opts = {}) {
       const reduce = opts.reduce ?? 'mean';
-      validateReduceOp('windowScores', reduce);
+      validateReduceOp('prefixScores', reduce);
       let t = reduced.get(reduce);
       if (!t) {
-        t = reduceToKvHeads(backend, rawWindowScores(), Hkv, w, reduce);
+        t = reduceToKvHeads(backend, windowColumnSums(), Hkv, w, reduce);
         reduced.set(reduce, t);
       }
       return t;

@@ -25,17 +25,6 @@ export function reduceToKvHeads(
   return prefix;
 }
 
-/**
- * Observation-window scores of SnapKV and its relatives: `q [H, w, d]` (the last w queries),
- * `k [Hkv, L, d]` → `[Hkv, L − w]`.
- */
-export function observationScores(backend: Backend, q: Tensor, k: Tensor, reduce: ReduceOp = 'mean'): Tensor {
-  const raw = backend.windowScores(q, k);
-  const out = reduceToKvHeads(backend, raw, k.shape[0]!, q.shape[1]!, reduce);
-  raw.dispose();
-  return out;
-}
-
 export function validatePooling(pooling: string, kernel: number, where: string): void {
   if (!(POOLINGS as readonly string[]).includes(pooling)) {
     throw new OptionError(
@@ -56,7 +45,7 @@ export function poolScores(backend: Backend, scores: Tensor, pooling: Pooling, k
   return backend.pool1d(scores, { kernel, mode: pooling === 'avgpool' ? 'avg' : 'max' });
 }
 
-export interface WindowScorerOptions {
+export interface ObservationScorerOptions {
   /** How the query heads of a GQA group combine (before pooling). Default 'mean'. */
   readonly reduce?: ReduceOp;
   /** Default 'avgpool'. */
@@ -69,17 +58,17 @@ export interface WindowScorerOptions {
  * SnapKV's scorer: observation-window scores reduced over each GQA group, then pooled. Options are
  * validated here, at construction.
  */
-export function windowScorer(opts: WindowScorerOptions = {}): {
+export function observationScorer(opts: ObservationScorerOptions = {}): {
   readonly name: string;
-  score(ctx: { backend: Backend; windowScores(o: { reduce: ReduceOp }): Tensor }): Tensor;
+  score(ctx: { backend: Backend; prefixScores(o: { reduce: ReduceOp }): Tensor }): Tensor;
 } {
   const reduce = opts.reduce ?? 'mean';
   const pooling = opts.pooling ?? 'avgpool';
   const kernel = opts.kernel ?? 5;
-  validateReduceOp('windowScorer', reduce);
-  validatePooling(pooling, kernel, 'windowScorer');
+  validateReduceOp('observationScorer', reduce);
+  validatePooling(pooling, kernel, 'observationScorer');
   return {
     name: 'window',
-    score: (ctx) => poolScores(ctx.backend, ctx.windowScores({ reduce }), pooling, kernel),
+    score: (ctx) => poolScores(ctx.backend, ctx.prefixScores({ reduce }), pooling, kernel),
   };
 }

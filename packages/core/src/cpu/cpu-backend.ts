@@ -17,7 +17,7 @@ import {
   attentionMassCpu,
   causalAttentionCpu,
   raggedAttentionCpu,
-  windowScoresCpu,
+  attentionColumnSumsCpu,
 } from './ops/attention.js';
 import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
@@ -170,10 +170,10 @@ export class CpuBackend implements Backend {
     return this.f32(attentionMassCpu(q, kv, qPositions, dims, scale), [dims.rows], 'attentionMass');
   }
 
-  windowScores(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
+  attentionColumnSums(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateWindowScores(q, k);
     const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
-    return this.f32(windowScoresCpu(q, k, dims, scale), [dims.H, dims.L], 'windowScores');
+    return this.f32(attentionColumnSumsCpu(q, k, dims, scale), [dims.H, dims.L], 'attentionColumnSums');
   }
 
   reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {

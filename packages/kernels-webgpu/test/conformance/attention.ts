@@ -126,7 +126,7 @@ export function attentionTests(get: () => Backend) {
     }
   });
 
-  it('windowScores: w = L = 1, GQA, window longer than a tile, L not a multiple of 64, long L', async () => {
+  it('attentionColumnSums: w = L = 1, GQA, window longer than a tile, L not a multiple of 64, long L', async () => {
     const be = get();
     const r = rng(23);
     const cases = [
@@ -140,7 +140,7 @@ export function attentionTests(get: () => Backend) {
       const q = r.array(H * w * d, -2, 2);
       const k = r.array(Hkv * L * d, -2, 2);
       const got = await readF32(
-        be.windowScores(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32')),
+        be.attentionColumnSums(be.upload(q, [H, w, d], 'f32'), be.upload(k, [Hkv, L, d], 'f32')),
       );
       expectClose(
         got,

@@ -90,7 +90,7 @@ export function raggedAttentionCpu(
   return out;
 }
 
-export function windowScoresCpu(
+export function attentionColumnSumsCpu(
   q: Tensor,
   k: Tensor,
   dims: { H: number; w: number; d: number; L: number; G: number },

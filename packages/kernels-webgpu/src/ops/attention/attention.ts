@@ -10,7 +10,7 @@ import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 //   causal: k [m, Hkv, d], query i sees keys 0 ..= m − n + i;
 //   ragged: head kvh owns rows off[kvh] .. off[kvh] + len[kvh], key r is visible when
 //           positions[r] <= qPositions[i];
-//   stats:  windowScores' first pass: q [H, w, d], k [Hkv, L, d], causal inside the window; writes
+//   stats:  attentionColumnSums' first pass: q [H, w, d], k [Hkv, L, d], causal inside the window; writes
 //           each query's softmax max and denominator instead of an output.
 export type AttentionMode = 'causal' | 'ragged' | 'stats';
 
@@ -295,7 +295,7 @@ export function raggedAttentionGpu(
 }
 
 /**
- * windowScores' first pass: softmax max and denominator per (key split, head, window query),
+ * attentionColumnSums' first pass: softmax max and denominator per (key split, head, window query),
  * `[splits, H, w, 2]`. Splitting the keys gives the pass enough workgroups to fill a device
  * (H·w rows alone make only a handful); the second pass merges the splits.
  */
@@ -309,5 +309,5 @@ export function windowStatsGpu(
   split: { count: number; chunk: number },
 ): void {
   const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
-  dispatch(env, 'windowScores', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats, split.count);
+  dispatch(env, 'attentionColumnSums', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats, split.count);
 }

@@ -97,25 +97,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   };
 }
 
-export function windowScoresGpu(
+export function attentionColumnSumsGpu(
   env: OpEnv,
   q: Tensor,
   k: Tensor,
   d: { H: number; w: number; d: number; Hkv: number; L: number; G: number },
   scale: number,
 ): Tensor {
-  const out = env.out([d.H, d.L], 'f32', 'windowScores');
+  const out = env.out([d.H, d.L], 'f32', 'attentionColumnSums');
   // About 64 keys' worth of work per split at least, and at most 32 splits.
   const chunk = Math.max(256, Math.ceil(d.L / 32 / 64) * 64);
   const split = { chunk, count: Math.ceil(d.L / chunk) };
-  const stats = env.out([split.count, d.H, d.w, 2], 'f32', 'windowScores stats');
+  const stats = env.out([split.count, d.H, d.w, 2], 'f32', 'attentionColumnSums stats');
   windowStatsGpu(env, q, k, d, scale, stats, split);
   const batch = env.ctx.batch();
   const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   const bindings = [
-    env.bind(q, 'windowScores'),
-    env.bind(k, 'windowScores'),
-    env.bind(stats, 'windowScores'),
+    env.bind(q, 'attentionColumnSums'),
+    env.bind(k, 'attentionColumnSums'),
+    env.bind(stats, 'attentionColumnSums'),
     out.storage.binding,
   ];
   batch.dispatch(
