@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreAllocateSelect, uniformAllocator, observationScorer } from '@kvsieve/core';
+import { observationScorer, scoreAllocateSelect, uniformAllocator } from '@kvsieve/core';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
 

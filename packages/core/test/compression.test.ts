@@ -4,12 +4,12 @@ import {
   createLayerContext,
   METHOD_SPEC,
   OptionError,
+  observationScorer,
   pyramidAllocator,
   resolveBudget,
   scoreAllocateSelect,
   uniformAllocator,
   validateBudget,
-  observationScorer,
 } from '../src/index.js';
 import { randomArray } from './helpers.js';
 

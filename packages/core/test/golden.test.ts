@@ -8,6 +8,7 @@ import {
   createLayerContext,
   type LayerContext,
   type ModelInfo,
+  observationScorer,
   type Pooling,
   pyramidAllocator,
   type ReduceOp,
@@ -17,7 +18,6 @@ import {
   scoreAllocateSelect,
   selectSinksAndRecent,
   uniformAllocator,
-  observationScorer,
 } from '../src/index.js';
 
 interface Check {

@@ -26,6 +26,7 @@ import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
 import { GpuStorage, type GpuTensor, type OpEnv } from './gpu/storage.js';
 import { causalAttentionGpu, raggedAttentionGpu } from './ops/attention/attention.js';
+import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
 import { attentionMassGpu } from './ops/attention-mass/attention-mass.js';
 import { binaryGpu, scaleGpu, siluMulGpu } from './ops/binary/binary.js';
 import { castGpu } from './ops/cast/cast.js';
@@ -39,7 +40,6 @@ import { gatherRowsGpu, narrowGpu, scatterRowsGpu, transpose01Gpu } from './ops/
 import { softmaxGpu } from './ops/softmax/softmax.js';
 import { topkGpu } from './ops/topk/topk.js';
 import { weightedSumGpu } from './ops/weighted-sum/weighted-sum.js';
-import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
 
 const HOST_INDEX_COPY_LIMIT = 1 << 20;
 

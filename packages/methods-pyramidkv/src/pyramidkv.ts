@@ -1,4 +1,4 @@
-import { type Budget, type Pooling, pyramidAllocator, type ReduceOp, observationScorer } from '@kvsieve/core';
+import { type Budget, observationScorer, type Pooling, pyramidAllocator, type ReduceOp } from '@kvsieve/core';
 import {
   type ComposableMethod,
   composable,

@@ -1,4 +1,4 @@
-import { type Budget, type Pooling, type ReduceOp, uniformAllocator, observationScorer } from '@kvsieve/core';
+import { type Budget, observationScorer, type Pooling, type ReduceOp, uniformAllocator } from '@kvsieve/core';
 import {
   type ComposableMethod,
   composable,

@@ -3,10 +3,10 @@ import {
   type Budget,
   type ModelInfo,
   OptionError,
+  observationScorer,
   type Pooling,
   type ReduceOp,
   resolveBudget,
-  observationScorer,
 } from '@kvsieve/core';
 import {
   budgetTokens,

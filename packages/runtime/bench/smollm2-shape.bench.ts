@@ -11,7 +11,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, CpuBackend, scoreAllocateSelect, uniformAllocator, observationScorer } from '@kvsieve/core';
+import {
+  type Backend,
+  CpuBackend,
+  observationScorer,
+  scoreAllocateSelect,
+  uniformAllocator,
+} from '@kvsieve/core';
 import { type GenerationSummary, generate, loadModel, writeRandomModel } from '../src/index.js';
 
 const { values: o } = parseArgs({

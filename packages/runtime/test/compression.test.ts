@@ -5,10 +5,10 @@ import {
   type LayerContext,
   type LayerDecision,
   METHOD_SPEC,
+  observationScorer,
   type Selection,
   scoreAllocateSelect,
   uniformAllocator,
-  observationScorer,
 } from '@kvsieve/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadModel, type Model } from '../src/index.js';

@@ -6,9 +6,9 @@ import {
   type LayerDecision,
   METHOD_SPEC,
   OptionError,
+  observationScorer,
   scoreAllocateSelect,
   uniformAllocator,
-  observationScorer,
 } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type Model, type PrefillResult, SharedPrefillError } from '../src/index.js';

@@ -154,7 +154,8 @@ export function validateWindowScores(q: Tensor, k: Tensor) {
   checkDType(k, ['f32'], op);
   const d = checkShape(q, ['H', 'w', 'd'], op);
   checkShape(k, ['Hkv', 'L', 'd'], op, d);
-  if (d.w! > d.L!) throw new ShapeError(`attentionColumnSums: window ${d.w} is longer than the sequence (${d.L})`);
+  if (d.w! > d.L!)
+    throw new ShapeError(`attentionColumnSums: window ${d.w} is longer than the sequence (${d.L})`);
   if (d.w! < 1) throw new ShapeError('attentionColumnSums: the window needs at least one query');
   return { H: d.H!, w: d.w!, d: d.d!, Hkv: d.Hkv!, L: d.L!, G: checkGroups(op, d.H!, d.Hkv!) };
 }

@@ -14,10 +14,10 @@ import { ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
 import {
+  attentionColumnSumsCpu,
   attentionMassCpu,
   causalAttentionCpu,
   raggedAttentionCpu,
-  attentionColumnSumsCpu,
 } from './ops/attention.js';
 import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
