@@ -1,4 +1,5 @@
-import { GGML_TYPES, type GgufFile } from './gguf.js';
+import { GGML_ALL_TYPES } from './ggml-types.js';
+import type { GgufFile } from './gguf.js';
 import type { WeightSource } from './safetensors.js';
 
 /** A GGUF file's tensors as a {@link WeightSource}. */
@@ -9,7 +10,7 @@ export function ggufWeightSource(g: GgufFile): WeightSource {
     info(name) {
       const t = g.tensors.get(name);
       return t
-        ? { shape: t.shape, dtype: GGML_TYPES[t.type]?.name ?? `ggml type ${t.type}`, file: g.path }
+        ? { shape: t.shape, dtype: GGML_ALL_TYPES[t.type]?.name ?? `ggml type ${t.type}`, file: g.path }
         : undefined;
     },
     read: (name) => g.readTensor(name),

@@ -1,7 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ModelConfigError, ModelFileError } from '../errors.js';
 import { RandomAccessFile } from './file.js';
+import { assertFinite } from './finite.js';
+import { readSafetensorsHeader, SAFETENSORS_BYTES, type SafetensorsEntry } from './safetensors-header.js';
+import { indexShards } from './safetensors-index.js';
+import { showName } from './show.js';
 
 export interface StoredTensor {
   readonly name: string;
@@ -20,24 +24,7 @@ export interface WeightSource {
   close(): void;
 }
 
-const BYTES: Record<string, number> = {
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  F64: 8,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
-interface Entry {
-  shape: number[];
-  dtype: string;
-  start: number;
-  end: number;
+interface Entry extends SafetensorsEntry {
   file: RandomAccessFile;
 }
 
@@ -48,6 +35,7 @@ export class SafetensorsSource implements WeightSource {
   private readonly files: RandomAccessFile[] = [];
 
   constructor(paths: readonly string[]) {
+    if (paths.length === 0) throw new ModelFileError('SafetensorsSource: no safetensors files given');
     this.description =
       paths.length === 1 ? paths[0]! : `${paths.length} safetensors shards in ${dirname(paths[0]!)}`;
     try {
@@ -68,58 +56,20 @@ export class SafetensorsSource implements WeightSource {
         `${dir}: neither model.safetensors nor model.safetensors.index.json is there; download the model's weights`,
       );
     }
-    let map: Record<string, string>;
-    try {
-      map = JSON.parse(readFileSync(index, 'utf8')).weight_map;
-    } catch (e) {
-      throw new ModelFileError(`${index}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!map || typeof map !== 'object') throw new ModelFileError(`${index}: no "weight_map" object`);
-    const shards = [...new Set(Object.values(map))].map((f) => join(dir, f));
-    for (const s of shards)
-      if (!existsSync(s)) throw new ModelFileError(`${index} names shard ${s}, which is missing`);
-    return new SafetensorsSource(shards);
+    return new SafetensorsSource(indexShards(dir, index));
   }
 
   private open(path: string): void {
     const file = new RandomAccessFile(path);
     this.files.push(file);
-    if (file.size < 8)
-      throw new ModelFileError(
-        `${path}: ${file.size} bytes is too short for a safetensors file (8-byte header length first)`,
-      );
-    const n = Number(file.read(0, 8, 'header length').readBigUInt64LE(0));
-    if (n > file.size - 8) {
-      throw new ModelFileError(
-        `${path}: header length ${n} exceeds the file (${file.size} bytes); the file is truncated or not safetensors`,
-      );
-    }
-    let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-    try {
-      header = JSON.parse(file.read(8, n, 'header').toString('utf8'));
-    } catch (e) {
-      throw new ModelFileError(`${path}: header is not valid JSON (${(e as Error).message})`);
-    }
-    const base = 8 + n;
-    for (const [name, t] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const [s, e] = t.data_offsets ?? [];
-      if (!Array.isArray(t.shape) || typeof s !== 'number' || typeof e !== 'number') {
-        throw new ModelFileError(`${path}: tensor ${name} has no shape or data_offsets in the header`);
-      }
-      if (base + e > file.size) {
+    for (const e of readSafetensorsHeader(file)) {
+      const other = this.entries.get(e.name);
+      if (other) {
         throw new ModelFileError(
-          `${path}: tensor ${name} data ends at byte ${base + e} but the file has ${file.size} bytes; the file is truncated`,
+          `${path}: tensor ${showName(e.name)} is also in ${other.file.path}; a tensor must be in one shard only`,
         );
       }
-      const elements = t.shape.reduce((a, b) => a * b, 1);
-      const width = BYTES[t.dtype];
-      if (width !== undefined && elements * width !== e - s) {
-        throw new ModelFileError(
-          `${path}: tensor ${name} is ${t.dtype} ${JSON.stringify(t.shape)} (${elements * width} bytes) but spans ${e - s} bytes`,
-        );
-      }
-      this.entries.set(name, { shape: t.shape, dtype: t.dtype, start: base + s, end: base + e, file });
+      this.entries.set(e.name, { ...e, file });
     }
   }
 
@@ -134,16 +84,21 @@ export class SafetensorsSource implements WeightSource {
 
   read(name: string) {
     const e = this.entries.get(name);
-    if (!e) throw new ModelFileError(`${this.description}: no tensor named ${name}`);
+    if (!e) throw new ModelFileError(`${this.description}: no tensor named ${showName(name)}`);
     if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') {
       throw new ModelConfigError(
-        `${e.file.path}: tensor ${name} is ${e.dtype}; supported weight dtypes are F32, F16 and BF16`,
+        `${e.file.path}: tensor ${showName(name)} is ${showName(e.dtype)}; supported weight dtypes are F32, F16 and BF16`,
       );
     }
-    const buf = e.file.read(e.start, e.end - e.start, `tensor ${name}`);
-    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    const data = e.dtype === 'F32' ? new Float32Array(ab) : new Uint16Array(ab);
-    return { data, dtype: e.dtype.toLowerCase() as 'f32' | 'f16' | 'bf16', shape: e.shape };
+    const buf = e.file.read(e.start, e.end - e.start, `tensor ${showName(name)}`);
+    // The buffer is fresh and unpooled (RandomAccessFile.read), so a view needs no copy.
+    const data =
+      e.dtype === 'F32'
+        ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
+        : new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
+    const dtype = e.dtype.toLowerCase() as 'f32' | 'f16' | 'bf16';
+    assertFinite(data, dtype, name, e.file.path);
+    return { data, dtype, shape: e.shape };
   }
 
   close(): void {
@@ -159,7 +114,7 @@ export function encodeSafetensorsHeader(
   const offsets: number[] = [];
   let at = 0;
   for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype]!;
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * SAFETENSORS_BYTES[t.dtype]!;
     meta[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [at, at + bytes] };
     offsets.push(at);
     at += bytes;

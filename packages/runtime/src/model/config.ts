@@ -1,6 +1,7 @@
 import type { RopeStyle } from '@kvsieve/core';
-import { ModelConfigError } from '../errors.js';
+import { ModelConfigError, ModelFileError } from '../errors.js';
 import type { GgufFile } from '../io/gguf.js';
+import { show } from '../io/show.js';
 
 export const ARCHITECTURES = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -39,28 +40,43 @@ export interface ModelConfig {
 
 function int(v: unknown, key: string, where: string): number {
   const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new ModelConfigError(
-      `${where}: ${key} must be a positive integer, got ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)}`,
-    );
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
+    throw new ModelConfigError(`${where}: ${key} must be a positive integer, got ${show(v)}`);
   }
   return n;
 }
 
-function num(v: unknown, key: string, where: string, fallback?: number): number {
+/** A finite number at least `min` (or above it when `open`), or the fallback when absent. */
+function num(
+  v: unknown,
+  key: string,
+  where: string,
+  fallback?: number,
+  min = -Infinity,
+  open = false,
+): number {
   if (v === undefined || v === null) {
     if (fallback !== undefined) return fallback;
     throw new ModelConfigError(`${where}: ${key} is missing`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new ModelConfigError(`${where}: ${key} must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (open && v === min)) {
+    const range = min === -Infinity ? '' : open ? ` above ${min}` : ` at least ${min}`;
+    throw new ModelConfigError(`${where}: ${key} must be a finite number${range}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function flag(v: unknown, key: string, where: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean')
+    throw new ModelConfigError(`${where}: ${key} must be true or false, got ${show(v)}`);
   return v;
 }
 
 function checkArch(name: unknown, where: string): Architecture {
   if (typeof name !== 'string' || !(ARCHITECTURES as readonly string[]).includes(name)) {
     throw new ModelConfigError(
-      `${where}: architecture ${JSON.stringify(name)} is not supported; supported: ${ARCHITECTURES.join(', ')}`,
+      `${where}: architecture ${show(name)} is not supported; supported: ${ARCHITECTURES.join(', ')}`,
     );
   }
   return name as Architecture;
@@ -80,34 +96,39 @@ function checkHeads(c: ModelConfig, where: string): ModelConfig {
   return c;
 }
 
-function ropeScalingFromHf(
-  rs: Record<string, unknown> | null | undefined,
-  where: string,
-): RopeScaling | null {
-  if (!rs) return null;
-  const type = rs.rope_type ?? rs.type;
+function ropeScalingFromHf(rs: unknown, where: string): RopeScaling | null {
+  if (rs === undefined || rs === null) return null;
+  if (typeof rs !== 'object' || Array.isArray(rs)) {
+    throw new ModelConfigError(`${where}: rope_scaling must be an object or null, got ${show(rs)}`);
+  }
+  const r = rs as Record<string, unknown>;
+  const type = r.rope_type ?? r.type;
   if (type === 'default') return null;
-  if (type === 'linear') return { type: 'linear', factor: num(rs.factor, 'rope_scaling.factor', where) };
+  const factor = () => num(r.factor, 'rope_scaling.factor', where, undefined, 0, true);
+  if (type === 'linear') return { type: 'linear', factor: factor() };
   if (type === 'llama3') {
     return {
       type: 'llama3',
-      factor: num(rs.factor, 'rope_scaling.factor', where),
-      lowFreqFactor: num(rs.low_freq_factor, 'rope_scaling.low_freq_factor', where),
-      highFreqFactor: num(rs.high_freq_factor, 'rope_scaling.high_freq_factor', where),
+      factor: factor(),
+      lowFreqFactor: num(r.low_freq_factor, 'rope_scaling.low_freq_factor', where, undefined, 0, true),
+      highFreqFactor: num(r.high_freq_factor, 'rope_scaling.high_freq_factor', where, undefined, 0, true),
       originalMaxPositions: int(
-        rs.original_max_position_embeddings,
+        r.original_max_position_embeddings,
         'rope_scaling.original_max_position_embeddings',
         where,
       ),
     };
   }
   throw new ModelConfigError(
-    `${where}: rope_scaling type ${JSON.stringify(type)} is not supported; supported: default, linear, llama3`,
+    `${where}: rope_scaling type ${show(type)} is not supported; supported: default, linear, llama3`,
   );
 }
 
 /** A Hugging Face `config.json`. */
 export function configFromHf(json: Record<string, unknown>, where: string): ModelConfig {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ModelFileError(`${where}: the file must be a JSON object, got ${show(json)}`);
+  }
   const arch = checkArch(json.model_type, where);
   const hidden = int(json.hidden_size, 'hidden_size', where);
   const heads = int(json.num_attention_heads, 'num_attention_heads', where);
@@ -131,13 +152,13 @@ export function configFromHf(json: Record<string, unknown>, where: string): Mode
       headDim,
       ropeDim: headDim,
       vocabSize: int(json.vocab_size, 'vocab_size', where),
-      rmsEps: num(json.rms_norm_eps, 'rms_norm_eps', where, 1e-6),
-      ropeTheta: num(json.rope_theta, 'rope_theta', where, 10000),
-      ropeScaling: ropeScalingFromHf(json.rope_scaling as Record<string, unknown> | null, where),
+      rmsEps: num(json.rms_norm_eps, 'rms_norm_eps', where, 1e-6, 0),
+      ropeTheta: num(json.rope_theta, 'rope_theta', where, 10000, 0, true),
+      ropeScaling: ropeScalingFromHf(json.rope_scaling, where),
       ropeStyle: 'half',
       maxPositions: int(json.max_position_embeddings ?? 2048, 'max_position_embeddings', where),
-      tiedEmbeddings: json.tie_word_embeddings === true,
-      qkvBias: arch === 'qwen2' || json.attention_bias === true,
+      tiedEmbeddings: flag(json.tie_word_embeddings, 'tie_word_embeddings', where),
+      qkvBias: arch === 'qwen2' || flag(json.attention_bias, 'attention_bias', where),
       qkNorm: arch === 'qwen3',
     },
     where,
@@ -163,11 +184,14 @@ export function configFromGguf(g: GgufFile, where: string): ModelConfig {
   const vocab = embd?.shape[0] ?? (Array.isArray(tokens) ? tokens.length : 0);
   let scaling: RopeScaling | null = null;
   const scalingType = k('rope.scaling.type');
-  if (scalingType === 'linear')
-    scaling = { type: 'linear', factor: num(k('rope.scaling.factor'), 'rope.scaling.factor', where) };
-  else if (scalingType !== undefined && scalingType !== 'none') {
+  if (scalingType === 'linear') {
+    scaling = {
+      type: 'linear',
+      factor: num(k('rope.scaling.factor'), 'rope.scaling.factor', where, undefined, 0, true),
+    };
+  } else if (scalingType !== undefined && scalingType !== 'none') {
     throw new ModelConfigError(
-      `${where}: GGUF rope scaling ${JSON.stringify(scalingType)} is not supported; supported: none, linear (llama3 through rope_freqs)`,
+      `${where}: GGUF rope scaling ${show(scalingType)} is not supported; supported: none, linear (llama3 through rope_freqs)`,
     );
   }
   return checkHeads(
@@ -187,8 +211,8 @@ export function configFromGguf(g: GgufFile, where: string): ModelConfig {
           ? headDim
           : int(k('rope.dimension_count'), 'rope.dimension_count', where),
       vocabSize: int(vocab, 'vocabulary size', where),
-      rmsEps: num(k('attention.layer_norm_rms_epsilon'), 'attention.layer_norm_rms_epsilon', where, 1e-5),
-      ropeTheta: num(k('rope.freq_base'), 'rope.freq_base', where, 10000),
+      rmsEps: num(k('attention.layer_norm_rms_epsilon'), 'attention.layer_norm_rms_epsilon', where, 1e-5, 0),
+      ropeTheta: num(k('rope.freq_base'), 'rope.freq_base', where, 10000, 0, true),
       ropeScaling: scaling,
       ropeStyle: arch === 'llama' || arch === 'mistral' ? 'interleaved' : 'half',
       maxPositions: int(k('context_length') ?? 2048, 'context_length', where),

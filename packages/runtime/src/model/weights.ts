@@ -36,6 +36,8 @@ export interface WeightNames {
   finalNorm: string;
   lmHead: string;
   layer(i: number, role: keyof LayerWeights): string;
+  /** The configuration field that gives the layer count, for messages. */
+  layerCountField: string;
 }
 
 const HF_LAYER: Record<keyof LayerWeights, string> = {
@@ -77,6 +79,7 @@ export const HF_NAMES: WeightNames = {
   finalNorm: 'model.norm.weight',
   lmHead: 'lm_head.weight',
   layer: (i, role) => `model.layers.${i}.${HF_LAYER[role]}`,
+  layerCountField: 'num_hidden_layers',
 };
 
 export const GGUF_NAMES: WeightNames = {
@@ -84,6 +87,7 @@ export const GGUF_NAMES: WeightNames = {
   finalNorm: 'output_norm.weight',
   lmHead: 'output.weight',
   layer: (i, role) => `blk.${i}.${GGUF_LAYER[role]}`,
+  layerCountField: 'block_count',
 };
 
 function expectedShapes(c: ModelConfig): Record<keyof LayerWeights, number[] | null> {
@@ -107,6 +111,21 @@ function expectedShapes(c: ModelConfig): Record<keyof LayerWeights, number[] | n
 }
 
 /**
+ * The configuration's layer count against the file, before anything is sized from it: the last
+ * layer's tensors must be there, so a header claiming 10^8 layers fails at once.
+ */
+function checkLayerCount(src: WeightSource, names: WeightNames, c: ModelConfig, configFile: string): void {
+  const last = names.layer(c.numLayers - 1, 'attnNorm');
+  if (src.has(last)) return;
+  // Bounded by the file's tensor count: each step needs one more tensor to be present.
+  let present = 0;
+  while (src.has(names.layer(present, 'attnNorm'))) present++;
+  throw new ModelConfigError(
+    `${src.description}: ${configFile} says ${c.numLayers} layers (${names.layerCountField}) but the weights hold ${present} (tensor ${last} is missing); the configuration does not belong to these weights`,
+  );
+}
+
+/**
  * Check every tensor's presence and shape against the configuration, then upload them one at a
  * time (each host copy is dropped before the next is read). On any failure everything uploaded so
  * far is disposed.
@@ -120,7 +139,6 @@ export function loadWeights(
 ): ModelWeights {
   const plan: { name: string; shape: number[]; set: (t: Tensor) => void }[] = [];
   const shapes = expectedShapes(c);
-  const layers: Partial<LayerWeights>[] = Array.from({ length: c.numLayers }, () => ({}));
   const top: Partial<ModelWeights> = {};
   const want = (name: string, shape: number[], set: (t: Tensor) => void) => {
     const info = src.info(name);
@@ -136,13 +154,24 @@ export function loadWeights(
     }
     plan.push({ name, shape, set });
   };
+  // Vocabulary and hidden size first: every later shape is built from them.
   want(names.embed, [c.vocabSize, c.hiddenSize], (t) => (top.embed = t));
   want(names.finalNorm, [c.hiddenSize], (t) => (top.finalNorm = t));
   if (!c.tiedEmbeddings) want(names.lmHead, [c.vocabSize, c.hiddenSize], (t) => (top.lmHead = t));
+  checkLayerCount(src, names, c, configFile);
+  const layers: Partial<LayerWeights>[] = [];
   for (let i = 0; i < c.numLayers; i++) {
+    const layer: Partial<LayerWeights> = {};
+    layers.push(layer);
     for (const [role, shape] of Object.entries(shapes) as [keyof LayerWeights, number[] | null][]) {
-      if (shape) want(names.layer(i, role), shape, (t) => (layers[i]![role] = t));
+      if (shape) want(names.layer(i, role), shape, (t) => (layer[role] = t));
     }
+  }
+  const rope = src.info('rope_freqs.weight');
+  if (rope && (rope.dtype !== 'F32' || rope.shape.length !== 1 || rope.shape[0] !== c.ropeDim / 2)) {
+    throw new ModelConfigError(
+      `${rope.file}: tensor rope_freqs.weight is ${rope.dtype} [${rope.shape.join(', ')}] but must be F32 [${c.ropeDim / 2}] (half the rotary dimension)`,
+    );
   }
   const uploaded: Tensor[] = [];
   try {
@@ -153,14 +182,15 @@ export function loadWeights(
       p.set(t);
     }
     let ropeFactors: Float32Array | undefined;
-    if (src.has('rope_freqs.weight')) {
-      const r = src.read('rope_freqs.weight');
-      if (r.dtype !== 'f32' || r.data.length !== c.ropeDim / 2) {
-        throw new ModelConfigError(
-          `${src.description}: rope_freqs.weight must be ${c.ropeDim / 2} f32 values`,
+    if (rope) {
+      ropeFactors = src.read('rope_freqs.weight').data as Float32Array;
+      // Inverse frequencies are divided by these: zero or negative would rotate by Infinity.
+      const bad = ropeFactors.findIndex((f) => !(f > 0));
+      if (bad >= 0) {
+        throw new ModelFileError(
+          `${rope.file}: tensor rope_freqs.weight holds ${ropeFactors[bad]} at element ${bad}; rotary scaling factors must be positive (the file is corrupt)`,
         );
       }
-      ropeFactors = r.data as Float32Array;
     }
     return {
       embed: top.embed!,

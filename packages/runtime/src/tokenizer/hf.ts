@@ -1,6 +1,15 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { OptionError } from '@kvsieve/core';
+import { ModelFileError } from '../errors.js';
+import { oneLine } from '../io/show.js';
+import { checkTokenizerConfig, checkTokenizerJson } from '../io/tokenizer-json.js';
 import type { TextTokenizer } from './tokenizer.js';
+
+/** Where the tokenizer's JSON came from, for error messages. */
+export interface HfTokenizerSources {
+  readonly tokenizer?: string;
+  readonly config?: string;
+}
 
 /** A Hugging Face `tokenizer.json` (with its `tokenizer_config.json` when present). */
 export class HfTokenizer implements TextTokenizer {
@@ -10,13 +19,32 @@ export class HfTokenizer implements TextTokenizer {
   readonly chatTemplate: string | null;
   private readonly tok: Tokenizer;
 
-  constructor(json: object, config: Record<string, unknown>, eosIds: readonly number[]) {
-    this.tok = new Tokenizer(json, config);
-    this.vocabSize = this.tok.get_vocab(true).size;
-    const bos = tokenText(config.bos_token);
-    this.bosId = bos === null ? null : (this.tok.token_to_id(bos) ?? null);
-    const eos = tokenText(config.eos_token);
-    const eosFromConfig = eos === null ? undefined : this.tok.token_to_id(eos);
+  /**
+   * Both JSON objects are schema-checked first, and anything the library still throws becomes a
+   * {@link ModelFileError} naming `sources.tokenizer`.
+   */
+  constructor(
+    json: object,
+    config: Record<string, unknown>,
+    eosIds: readonly number[],
+    sources: HfTokenizerSources = {},
+  ) {
+    const where = sources.tokenizer ?? 'tokenizer.json';
+    checkTokenizerJson(json, where);
+    checkTokenizerConfig(config, sources.config ?? 'tokenizer_config.json');
+    let eosFromConfig: number | undefined;
+    try {
+      this.tok = new Tokenizer(json, config);
+      this.vocabSize = this.tok.get_vocab(true).size;
+      const bos = tokenText(config.bos_token);
+      this.bosId = bos === null ? null : (this.tok.token_to_id(bos) ?? null);
+      const eos = tokenText(config.eos_token);
+      eosFromConfig = eos === null ? undefined : this.tok.token_to_id(eos);
+    } catch (e) {
+      throw new ModelFileError(
+        `${where}: @huggingface/tokenizers cannot read it: ${oneLine(e)}; the file is corrupt or of a kind it does not support`,
+      );
+    }
     this.eosIds = [...new Set([...eosIds, ...(eosFromConfig === undefined ? [] : [eosFromConfig])])];
     this.chatTemplate = typeof config.chat_template === 'string' ? config.chat_template : null;
   }
