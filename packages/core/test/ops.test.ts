@@ -142,7 +142,7 @@ describe('pointwise ops', () => {
     );
   });
 
-  it('siluMul, softmax, add/mul with broadcast, scale, weightedSum, cast', async () => {
+  it('siluMul, softmax, add/mul with broadcast, scale, cast', async () => {
     const g = randomArray(6, 8, 4);
     const u = randomArray(6, 9);
     const s = await cpu.siluMul(up(g, [2, 3]), up(u, [2, 3])).readF32();
@@ -164,9 +164,6 @@ describe('pointwise ops', () => {
       /bias \[3\] must match/,
     );
     expect(Array.from(await cpu.scale(up([1, -2], [2]), 0.5).readF32())).toEqual([0.5, -1]);
-    const ws = await cpu.weightedSum([up([1, 2], [2]), up([3, 4], [2])], [0.5, 2]).readF32();
-    expect(Array.from(ws)).toEqual([6.5, 9]);
-    expect(() => cpu.weightedSum([up([1, 2], [2])], [1, 2])).toThrow(/1 tensors but 2 weights/);
     const c = cpu.cast(up([1 / 3], [1]), 'f16');
     expect(c.dtype).toBe('f16');
     expect((await c.readF32())[0]).toBeCloseTo(1 / 3, 3);
@@ -180,14 +177,27 @@ describe('attention', () => {
     [4, 4, 4, 2, 8],
     [3, 7, 8, 2, 4],
     [5, 5, 6, 1, 3],
-  ])('causal attention n=%i m=%i H=%i Hkv=%i d=%i matches the definition', async (n, m, H, Hkv, d) => {
-    const q = randomArray(n * H * d, 10 + n, 2);
-    const k = randomArray(m * Hkv * d, 20 + m, 2);
-    const v = randomArray(m * Hkv * d, 30 + m);
-    const got = await cpu.causalAttention(up(q, [n, H, d]), up(k, [m, Hkv, d]), up(v, [m, Hkv, d])).readF32();
-    const want = referenceAttention(q, k, v, n, m, H, Hkv, d, (i, j) => j <= m - n + i);
-    expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
-  });
+  ])(
+    'ragged attention over a causal cache n=%i m=%i H=%i Hkv=%i d=%i matches the definition',
+    async (n, m, H, Hkv, d) => {
+      const q = randomArray(n * H * d, 10 + n, 2);
+      const k = randomArray(m * Hkv * d, 20 + m, 2);
+      const v = randomArray(m * Hkv * d, 30 + m);
+      // The cache holds each KV head's m keys at positions 0 … m − 1; query i sits at m − n + i.
+      const headMajor = (x: Float32Array) => cpu.transpose01(up(x, [m, Hkv, d])).reshape([Hkv * m, d]);
+      const kv = {
+        keys: headMajor(k),
+        values: headMajor(v),
+        positions: ints(Array.from({ length: Hkv * m }, (_, r) => r % m)),
+        offsets: ints(Array.from({ length: Hkv }, (_, h) => h * m)),
+        lengths: ints(Array.from({ length: Hkv }, () => m)),
+      };
+      const qPos = ints(Array.from({ length: n }, (_, i) => m - n + i));
+      const got = await cpu.raggedAttention(up(q, [n, H, d]), kv, qPos).readF32();
+      const want = referenceAttention(q, k, v, n, m, H, Hkv, d, (i, j) => j <= m - n + i);
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-5);
+    },
+  );
 
   it('ragged attention over per-head segments, masked by original positions', async () => {
     const H = 4;

@@ -114,15 +114,33 @@ function cases() {
   }
   for (const L of [1024, 4096]) {
     list.push({
-      op: `causal prefill attention H=${H} Hkv=${Hkv} d=${d}`,
+      op: `prefill attention H=${H} Hkv=${Hkv} d=${d}`,
       size: `${L / 1024}K queries × ${L / 1024}K keys`,
       flops: 2 * H * L * L * d,
-      setup: (be, r) => [
-        be.upload(r(L * H * d), [L, H, d], 'f32'),
-        be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32'),
-        be.upload(r(L * Hkv * d), [L, Hkv, d], 'f32'),
-      ],
-      run: (be, [q, k, v]) => be.causalAttention(q, k, v),
+      // A causal cache: each KV head's L keys at positions 0 … L − 1, one query per position.
+      setup: (be, r) => {
+        const rows = Hkv * L;
+        return [
+          be.upload(r(L * H * d), [L, H, d], 'f32'),
+          {
+            keys: be.upload(r(rows * d), [rows, d], 'f32'),
+            values: be.upload(r(rows * d), [rows, d], 'f32'),
+            positions: be.upload(
+              Int32Array.from({ length: rows }, (_, i) => i % L),
+              [rows],
+              'i32',
+            ),
+            offsets: be.upload([0, L], [Hkv], 'i32'),
+            lengths: be.upload([L, L], [Hkv], 'i32'),
+          },
+          be.upload(
+            Int32Array.from({ length: L }, (_, i) => i),
+            [L],
+            'i32',
+          ),
+        ];
+      },
+      run: (be, [q, kv, qp]) => be.raggedAttention(q, kv, qp),
     });
   }
   const w = 32;

@@ -137,18 +137,37 @@ async function runAll(): Promise<BrowserResult> {
     return compare(`rmsnorm ${rowsN}x${D}`, g, c, 2e-6, 2e-5);
   });
 
-  // Attention outputs are convex combinations of values in [-1, 1].
+  // Attention outputs are convex combinations of values in [-1, 1]. A causal cache: each KV head
+  // holds m keys at positions 0 … m − 1, and the n queries sit at the last n positions.
   const [n, m, H, Hkv, d] = [24, 70, 8, 2, 64];
   const q = r.array(n * H * d, -2, 2);
-  const k = r.array(m * Hkv * d, -2, 2);
-  const v = r.array(m * Hkv * d);
-  const attnOp = `causalAttention n=${n} m=${m} H=${H} Hkv=${Hkv} d=${d}`;
+  const k = r.array(Hkv * m * d, -2, 2);
+  const v = r.array(Hkv * m * d);
+  const attnOp = `raggedAttention (causal) n=${n} m=${m} H=${H} Hkv=${Hkv} d=${d}`;
   await attempt(attnOp, async () => {
     const [g, c] = await both(gpu, cpu, (be) =>
-      be.causalAttention(
+      be.raggedAttention(
         be.upload(q, [n, H, d], 'f32'),
-        be.upload(k, [m, Hkv, d], 'f32'),
-        be.upload(v, [m, Hkv, d], 'f32'),
+        {
+          keys: be.upload(k, [Hkv * m, d], 'f32'),
+          values: be.upload(v, [Hkv * m, d], 'f32'),
+          positions: be.upload(
+            Int32Array.from({ length: Hkv * m }, (_, i) => i % m),
+            [Hkv * m],
+            'i32',
+          ),
+          offsets: be.upload(
+            Int32Array.from({ length: Hkv }, (_, h) => h * m),
+            [Hkv],
+            'i32',
+          ),
+          lengths: be.upload(new Int32Array(Hkv).fill(m), [Hkv], 'i32'),
+        },
+        be.upload(
+          Int32Array.from({ length: n }, (_, i) => m - n + i),
+          [n],
+          'i32',
+        ),
       ),
     );
     return compare(attnOp, g, c, 2e-5, 1e-4);

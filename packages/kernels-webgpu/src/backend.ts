@@ -25,7 +25,7 @@ import {
 import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
 import { GpuStorage, type GpuTensor, type OpEnv } from './gpu/storage.js';
-import { causalAttentionGpu, raggedAttentionGpu } from './ops/attention/attention.js';
+import { raggedAttentionGpu } from './ops/attention/attention.js';
 import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
 import { attentionMassGpu } from './ops/attention-mass/attention-mass.js';
 import { binaryGpu, scaleGpu, siluMulGpu } from './ops/binary/binary.js';
@@ -39,7 +39,6 @@ import { ropeGpu } from './ops/rope/rope.js';
 import { gatherRowsGpu, narrowGpu, scatterRowsGpu, transpose01Gpu } from './ops/rows/rows.js';
 import { softmaxGpu } from './ops/softmax/softmax.js';
 import { topkGpu } from './ops/topk/topk.js';
-import { weightedSumGpu } from './ops/weighted-sum/weighted-sum.js';
 
 const HOST_INDEX_COPY_LIMIT = 1 << 20;
 
@@ -237,12 +236,6 @@ export class WebGpuBackend implements Backend {
     return embeddingGpu(this.env, table, ids, dims);
   }
 
-  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-    const dims = check.validateCausalAttention(q, k, v);
-    this.alive('causalAttention');
-    return causalAttentionGpu(this.env, q, k, v, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
-  }
-
   raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateRaggedAttention(q, kv, qPositions);
     const off = this.host(kv.offsets);
@@ -337,12 +330,6 @@ export class WebGpuBackend implements Backend {
     const dims = check.validateTranspose01(x);
     this.alive('transpose01');
     return transpose01Gpu(this.env, x, dims);
-  }
-
-  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor {
-    check.validateWeightedSum(xs, weights);
-    this.alive('weightedSum');
-    return weightedSumGpu(this.env, xs, weights);
   }
 
   cast(x: Tensor, dtype: DType): Tensor {

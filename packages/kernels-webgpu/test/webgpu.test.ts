@@ -8,7 +8,7 @@ import {
   type WebGpuBackend,
 } from '../src/index.js';
 import { topkRef } from './conformance/reference.js';
-import { rng } from './conformance/util.js';
+import { causalCache, rng } from './conformance/util.js';
 
 describe('webgpu backend', () => {
   let be: WebGpuBackend;
@@ -93,10 +93,10 @@ describe('webgpu backend', () => {
       const ragged = await be
         .raggedAttention(be.upload(q, [1, H, d], 'f32'), kv, be.upload([qpos], [1], 'i32'))
         .read();
-      const kc = be.upload(k.subarray(0, 1500 * 2 * d), [1500, 2, d], 'f32');
-      const vc = be.upload(v.subarray(0, 1500 * 2 * d), [1500, 2, d], 'f32');
+      // Equal-length heads, as a causal cache: 1500 keys each, split three ways.
+      const cache = causalCache(be, k.subarray(0, 1500 * 2 * d), v.subarray(0, 1500 * 2 * d), 1500, 2, d);
       const causal = await be
-        .causalAttention(be.upload(q.subarray(0, 4 * d), [1, 4, d], 'f32'), kc, vc)
+        .raggedAttention(be.upload(q.subarray(0, 4 * d), [1, 4, d], 'f32'), cache.kv, cache.qPositions(1))
         .read();
       return [...ragged, ...causal];
     };

@@ -82,13 +82,9 @@ export interface Backend {
   /** Rows `ids i32 [n]` of `table [vocab, D]` as f32 `[n, D]`. */
   embedding(table: Tensor, ids: Tensor): Tensor;
   /**
-   * Causal attention, `q [n, H, d]` over `k, v [m, Hkv, d]` (m ≥ n, GQA: head h reads KV head
-   * ⌊h·Hkv/H⌋). Query i sits at position m − n + i and sees keys 0 … m − n + i.
-   */
-  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor;
-  /**
    * Attention of `q [n, H, d]` at `qPositions i32 [n]` over a ragged per-KV-head cache: key row r
-   * is visible when `positions[r] ≤ qPositions[i]`. Serves decode (n = 1) and chunked prefill.
+   * is visible when `positions[r] ≤ qPositions[i]` (GQA: query head h reads KV head ⌊h·Hkv/H⌋).
+   * Serves decode (n = 1) and chunked prefill; a causal mask is positions 0 … m − 1 per head.
    */
   raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts?: AttentionOptions): Tensor;
   /**
@@ -120,8 +116,6 @@ export interface Backend {
   narrow(x: Tensor, start: number, length: number): Tensor;
   /** `[a, b, c] → [b, a, c]`: between token-major and head-major layouts. */
   transpose01(x: Tensor): Tensor;
-  /** `Σ weights[i] · xs[i]` over same-shaped tensors (cross-layer aggregation). */
-  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor;
   /** Convert between float dtypes (rounding to nearest even). */
   cast(x: Tensor, dtype: DType): Tensor;
 }

@@ -98,18 +98,6 @@ function checkGroups(op: string, H: number, Hkv: number): number {
   return H / Hkv;
 }
 
-export function validateCausalAttention(q: Tensor, k: Tensor, v: Tensor) {
-  const op = 'causalAttention';
-  live(op, q, k, v);
-  for (const t of [q, k, v]) checkDType(t, ['f32'], op);
-  const d = checkShape(q, ['n', 'H', 'd'], op);
-  checkShape(k, ['m', 'Hkv', 'd'], op, d);
-  checkShape(v, ['m', 'Hkv', 'd'], op, d);
-  if (d.m! < d.n!)
-    throw new ShapeError(`causalAttention: ${k.name} has ${d.m} keys, fewer than ${d.n} queries`);
-  return { n: d.n!, m: d.m!, H: d.H!, Hkv: d.Hkv!, d: d.d!, G: checkGroups(op, d.H!, d.Hkv!) };
-}
-
 export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, op = 'raggedAttention') {
   live(op, q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions);
   checkDType(q, ['f32'], op);
@@ -283,18 +271,6 @@ export function validateTranspose01(x: Tensor) {
   live(op, x);
   const d = checkShape(x, ['a', 'b', 'c'], op);
   return { a: d.a!, b: d.b!, c: d.c! };
-}
-
-export function validateWeightedSum(xs: readonly Tensor[], weights: readonly number[]): void {
-  const op = 'weightedSum';
-  if (xs.length === 0) throw new OptionError('weightedSum: needs at least one tensor');
-  if (xs.length !== weights.length) {
-    throw new OptionError(`weightedSum: ${xs.length} tensors but ${weights.length} weights`);
-  }
-  for (const x of xs) validateSameShape(op, xs[0]!, x);
-  weights.forEach((w, i) => {
-    if (!Number.isFinite(w)) throw new OptionError(`weightedSum: weights[${i}] = ${w} is not finite`);
-  });
 }
 
 export function validateCast(x: Tensor, dtype: string): void {

@@ -13,13 +13,8 @@ import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
 import { ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
-import {
-  attentionColumnSumsCpu,
-  attentionMassCpu,
-  causalAttentionCpu,
-  raggedAttentionCpu,
-} from './ops/attention.js';
-import { binaryCpu, matmulCpu, weightedSumCpu } from './ops/linear.js';
+import { attentionColumnSumsCpu, attentionMassCpu, raggedAttentionCpu } from './ops/attention.js';
+import { binaryCpu, matmulCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
 import { pool1dCpu, reduceGroupsCpu, reduceLastCpu, topkCpu } from './ops/selection.js';
 import { allocate, type CpuData, CpuStorage, type CpuTensor, encode, floats, ints } from './storage.js';
@@ -142,12 +137,6 @@ export class CpuBackend implements Backend {
     return this.f32(out, [n, D], 'embedding');
   }
 
-  causalAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-    const dims = check.validateCausalAttention(q, k, v);
-    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
-    return this.f32(causalAttentionCpu(q, k, v, dims, scale), q.shape, 'attention');
-  }
-
   raggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateRaggedAttention(q, kv, qPositions);
     const off = ints(kv.offsets);
@@ -233,11 +222,6 @@ export class CpuBackend implements Backend {
         out.set(data.subarray((i * b + j) * c, (i * b + j + 1) * c), (j * a + i) * c);
     }
     return this.make(out, [b, a, c], x.dtype, 'transpose01');
-  }
-
-  weightedSum(xs: readonly Tensor[], weights: readonly number[]): Tensor {
-    check.validateWeightedSum(xs, weights);
-    return this.f32(weightedSumCpu(xs, weights), xs[0]!.shape, 'weightedSum');
   }
 
   cast(x: Tensor, dtype: DType): Tensor {

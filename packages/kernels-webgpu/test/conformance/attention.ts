@@ -1,13 +1,13 @@
 import type { Backend } from '@kvsieve/core';
 import { it } from 'vitest';
 import { attentionMassRef, causalRef, raggedRef, windowRef } from './reference.js';
-import { expectClose, readF32, rng } from './util.js';
+import { causalCache, expectClose, readF32, rng } from './util.js';
 
 // Attention outputs are convex combinations of values in [-1, 1]: atol 2e-5 covers f32 dot products
 // and exp over d ≤ 64. Window scores are sums of w probabilities: atol 2e-5 · w.
 
 export function attentionTests(get: () => Backend) {
-  it('causalAttention: n = m = 1, GQA ratios 1/2/4, tiles crossed, d = 64, custom scale', async () => {
+  it('raggedAttention over a causal cache: n = m = 1, GQA ratios 1/2/4, tiles crossed, d = 64, custom scale', async () => {
     const be = get();
     const r = rng(21);
     const cases = [
@@ -22,11 +22,12 @@ export function attentionTests(get: () => Backend) {
       const k = r.array(m * Hkv * d, -2, 2);
       const v = r.array(m * Hkv * d);
       const scale = d === 5 ? 0.7 : 1 / Math.sqrt(d);
+      const cache = causalCache(be, k, v, m, Hkv, d);
       const got = await readF32(
-        be.causalAttention(
+        be.raggedAttention(
           be.upload(q, [n, H, d], 'f32'),
-          be.upload(k, [m, Hkv, d], 'f32'),
-          be.upload(v, [m, Hkv, d], 'f32'),
+          cache.kv,
+          cache.qPositions(n),
           d === 5 ? { scale } : {},
         ),
       );

@@ -98,18 +98,6 @@ export function linearTests(get: () => Backend) {
     expectClose(await readF32(be.siluMul(tg, be.upload(u, [1001], 'f32'))), silu, 2e-6, 2e-5, 'siluMul');
   });
 
-  it('weightedSum over 1, 3 and 8 tensors', async () => {
-    const be = get();
-    const r = rng(14);
-    for (const count of [1, 3, 8]) {
-      const xs = Array.from({ length: count }, () => r.array(37));
-      const ws = Array.from({ length: count }, (_, i) => (i + 1) / 3);
-      const ts = xs.map((x) => be.upload(x, [37], 'f32'));
-      const expected = new Float64Array(37).map((_, i) => xs.reduce((s, x, k) => s + ws[k]! * x[i]!, 0));
-      expectClose(await readF32(be.weightedSum(ts, ws)), expected, 1e-6, 1e-6, `weightedSum ${count}`);
-    }
-  });
-
   it('cast rounds to nearest even, bit-exact with core codecs (odd lengths, specials)', async () => {
     const be = get();
     const r = rng(15);

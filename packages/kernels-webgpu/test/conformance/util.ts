@@ -65,4 +65,49 @@ export async function readF32(t: Tensor): Promise<Float32Array> {
   return (await t.read()) as Float32Array;
 }
 
+/**
+ * A causal cache as raggedAttention reads it: `k, v [m, Hkv, d]` (token-major) become each KV head's
+ * m rows at positions 0 … m − 1, and query i of n sits at position m − n + i.
+ */
+export function causalCache(
+  be: Backend,
+  k: Float32Array,
+  v: Float32Array,
+  m: number,
+  Hkv: number,
+  d: number,
+) {
+  const headMajor = (x: Float32Array) => {
+    const out = new Float32Array(x.length);
+    for (let j = 0; j < m; j++)
+      for (let h = 0; h < Hkv; h++)
+        out.set(x.subarray((j * Hkv + h) * d, (j * Hkv + h + 1) * d), (h * m + j) * d);
+    return out;
+  };
+  const rows = Hkv * m;
+  return {
+    kv: {
+      keys: be.upload(headMajor(k), [rows, d], 'f32'),
+      values: be.upload(headMajor(v), [rows, d], 'f32'),
+      positions: be.upload(
+        Int32Array.from({ length: rows }, (_, r) => r % m),
+        [rows],
+        'i32',
+      ),
+      offsets: be.upload(
+        Int32Array.from({ length: Hkv }, (_, h) => h * m),
+        [Hkv],
+        'i32',
+      ),
+      lengths: be.upload(new Int32Array(Hkv).fill(m), [Hkv], 'i32'),
+    },
+    qPositions: (n: number) =>
+      be.upload(
+        Int32Array.from({ length: n }, (_, i) => m - n + i),
+        [n],
+        'i32',
+      ),
+  };
+}
+
 export type BackendFactory = () => Promise<Backend> | Backend;

@@ -39,30 +39,6 @@ function attendOne(
   for (let c = 0; c < d; c++) out[outOff + c] = acc[c]!;
 }
 
-export function causalAttentionCpu(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  dims: { n: number; m: number; H: number; Hkv: number; d: number; G: number },
-  scale: number,
-): Float32Array {
-  const { n, m, H, Hkv, d, G } = dims;
-  const qs = floats(q);
-  const ks = floats(k);
-  const vs = floats(v);
-  const out = new Float32Array(n * H * d);
-  for (let i = 0; i < n; i++) {
-    const last = m - n + i;
-    for (let h = 0; h < H; h++) {
-      const kvh = Math.floor(h / G);
-      // Row index into k viewed as [m · Hkv, d].
-      const rows = Array.from({ length: last + 1 }, (_, j) => j * Hkv + kvh);
-      attendOne(qs, (i * H + h) * d, ks, vs, rows, d, scale, out, (i * H + h) * d);
-    }
-  }
-  return out;
-}
-
 export function raggedAttentionCpu(
   q: Tensor,
   kv: RaggedKV,

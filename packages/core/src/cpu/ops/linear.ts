@@ -43,13 +43,3 @@ export function binaryCpu(
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]!, y[broadcast ? i % n : i]!);
   return out;
 }
-
-export function weightedSumCpu(xs: readonly Tensor[], weights: readonly number[]): Float32Array {
-  const out = new Float32Array(xs[0]!.size);
-  xs.forEach((t, k) => {
-    const v = floats(t);
-    const w = weights[k]!;
-    for (let i = 0; i < out.length; i++) out[i]! += w * v[i]!;
-  });
-  return out;
-}

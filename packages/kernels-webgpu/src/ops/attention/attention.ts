@@ -7,12 +7,11 @@ import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 // pairs, so the G query heads that share a KV head read each staged K/V tile once (GQA without
 // repeating K/V). Keys stream through workgroup memory in tiles of TK; each thread keeps its query,
 // an f32 accumulator and an online-softmax max/sum. `mode` picks how keys are addressed and masked:
-//   causal: k [m, Hkv, d], query i sees keys 0 ..= m − n + i;
 //   ragged: head kvh owns rows off[kvh] .. off[kvh] + len[kvh], key r is visible when
 //           positions[r] <= qPositions[i];
 //   stats:  attentionColumnSums' first pass: q [H, w, d], k [Hkv, L, d], causal inside the window; writes
 //           each query's softmax max and denominator instead of an output.
-export type AttentionMode = 'causal' | 'ragged' | 'stats';
+export type AttentionMode = 'ragged' | 'stats';
 
 const ROWS = 64;
 
@@ -54,9 +53,7 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split:
           'qpos:read:i32',
           'out:read_write:f32',
         ]
-      : mode === 'causal'
-        ? ['q:read:f32', 'k:read:f32', 'v:read:f32', 'out:read_write:f32']
-        : ['q:read:f32', 'k:read:f32', 'stats:read_write:f32'];
+      : ['q:read:f32', 'k:read:f32', 'stats:read_write:f32'];
   const decls = bindings
     .map((b, i) => {
       const [name, access, type] = b.split(':');
@@ -79,8 +76,7 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split:
   let first = 0u;
   let total = u.m - u.n + lastRow / u.G + 1u;
   ${SPLIT}`;
-  const keyOff =
-    mode === 'causal' ? '(j * u.Hkv + kvh) * D' : mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
+  const keyOff = mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
   const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
   const finish = split
     ? `if (isLive) {
@@ -261,21 +257,6 @@ fn main(${BUILTINS}) {
   out[e] = select(0.0, acc / l, l > 0.0);
 }`,
 };
-
-export function causalAttentionGpu(
-  env: OpEnv,
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  d: { n: number; m: number; H: number; Hkv: number; d: number; G: number },
-  scale: number,
-): Tensor {
-  const out = env.out(q.shape, 'f32', 'causalAttention');
-  const split = decodeSplits(d.n * d.G, d.m);
-  const p = { n: d.n, m: d.m, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
-  dispatch(env, 'causalAttention', 'causal', d.d, [q, k, v], p, d.n * d.G, d.Hkv, out, split.splits);
-  return out;
-}
 
 export function raggedAttentionGpu(
   env: OpEnv,
