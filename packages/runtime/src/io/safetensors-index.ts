@@ -51,9 +51,10 @@ export function indexShards(dir: string, index: string): string[] {
     }
     names.add(file);
   }
-  const shards = [...names].map((f) => join(dir, f));
-  for (const s of shards) {
-    if (!existsSync(s)) throw new ModelFileError(`${index} names shard ${showPath(s)}, which is missing`);
+  for (const f of names) {
+    if (!existsSync(join(dir, f))) {
+      throw new ModelFileError(`${index} names shard ${showName(f)}, which is missing from ${showPath(dir)}`);
+    }
   }
-  return shards;
+  return [...names].map((f) => join(dir, f));
 }
