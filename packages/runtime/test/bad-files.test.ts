@@ -440,10 +440,8 @@ describe('non-finite weights', () => {
 describe('loadModel defaults', () => {
   it('loads with no options on a CPU backend', async () => {
     const model = await loadModel(writeHfFolder());
-    expect(model.backend.name).toBe('cpu');
-    const pre = await model.prefill([5, 6, 7]);
-    expect(pre.logits.length).toBe(TINY.vocab);
-    pre.cache.dispose();
+    expect(model.backend).toBeInstanceOf(CpuBackend);
+    expect(model.backend.liveBytes()).toBeGreaterThan(0);
     model.dispose();
     expect(model.backend.liveBytes()).toBe(0);
   });
