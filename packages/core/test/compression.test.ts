@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   CpuBackend,
   createLayerContext,
+  fitPrompt,
+  fitReservedToBudget,
   METHOD_SPEC,
   OptionError,
   observationScorer,
-  pyramidAllocator,
+  readBudget,
   resolveBudget,
   scoreAllocateSelect,
   uniformAllocator,
-  validateBudget,
 } from '../src/index.js';
 import { randomArray } from './helpers.js';
 
@@ -21,53 +22,69 @@ describe('budgets', () => {
     expect(resolveBudget({ ratio: 0.001 }, 100)).toBe(1);
   });
 
-  it.each([0, -5, 2.5, { tokens: 0 }, { ratio: 0 }, { ratio: 1.5 }, { ratio: -0.1 }])('rejects %j', (b) => {
-    expect(() => validateBudget(b as never)).toThrow(OptionError);
+  it.each([
+    0,
+    -5,
+    2.5,
+    '64',
+    null,
+    [64],
+    { tokens: 0 },
+    { ratio: 0 },
+    { ratio: 1.5 },
+    { ratio: -0.1 },
+    { tokens: 1, extra: 1 },
+  ])('rejects %j', (b) => {
+    expect(() => readBudget('m', b)).toThrow(OptionError);
+  });
+
+  it('reads every accepted form', () => {
+    expect(readBudget('m', 5)).toBe(5);
+    expect(readBudget('m', { tokens: 5 })).toEqual({ tokens: 5 });
+    expect(readBudget('m', { ratio: 1 })).toEqual({ ratio: 1 });
+    expect(() => readBudget('m', undefined)).toThrow('m: option "budget" is required');
   });
 });
 
-describe('allocators', () => {
-  it('reject a window not smaller than the budget, up front', () => {
-    expect(() => uniformAllocator({ budget: 32, window: 32 })).toThrow(
-      /window \(32\) must be smaller than the budget \(32 tokens\)/,
+describe('the budget-vs-window rule', () => {
+  const rule = { where: 'm', name: 'window', min: 1 };
+
+  it('refuses a given window not smaller than a budget in tokens, up front', () => {
+    expect(() => fitReservedToBudget(rule, 32, 32, true)).toThrow(
+      'm: option "window" must be an integer ≥ 1 and ≤ 31 (smaller than the budget of 32 tokens), got 32',
     );
-    expect(() => pyramidAllocator({ budget: 10, window: 0 })).toThrow(
-      /window must be a positive integer, got 0/,
-    );
-    expect(() => pyramidAllocator({ budget: 64, window: 8, beta: 0 })).toThrow(
-      /beta must be a positive integer/,
-    );
-    expect(() => uniformAllocator({ budget: 0, window: 1 })).toThrow(
-      /budget must be a positive whole number of tokens, got 0/,
-    );
+    expect(fitReservedToBudget(rule, 33, 32, true)).toBe(32);
+    expect(fitReservedToBudget(rule, { ratio: 0.1 }, 32, true)).toBe(32);
   });
 
-  it('a ratio budget that falls to the window size is reported for that prompt', () => {
-    const a = uniformAllocator({ budget: { ratio: 0.1 }, window: 32 });
-    expect(() => a.check(200)).toThrow(
-      /gives 20 tokens for a 200-token prompt, not more than the window \(32\)/,
-    );
-    expect(() => a.check(1000)).not.toThrow();
+  it('halves a default window that does not fit a budget in tokens', () => {
+    expect(fitReservedToBudget(rule, 16, 32, false)).toBe(8);
+    expect(fitReservedToBudget(rule, 1, 32, false)).toBe(1);
+    expect(fitReservedToBudget({ ...rule, name: 'sinks', min: 0 }, 1, 4, false)).toBe(0);
   });
 
-  it('uniform keeps short prompts whole and gives C − w prefix tokens otherwise', () => {
-    const a = uniformAllocator({ budget: 64, window: 8 });
-    expect(a.allocate({ layer: 0, numLayers: 4, kvHeads: 2, length: 64 })).toBeNull();
-    expect(Array.from(a.allocate({ layer: 0, numLayers: 4, kvHeads: 2, length: 65 })!)).toEqual([56, 56]);
+  it('shrinks the window for a short prompt under a ratio budget, with a note, instead of refusing', () => {
+    expect(fitPrompt(rule, { ratio: 0.1 }, 32, 1000)).toEqual({
+      capacity: 100,
+      compresses: true,
+      reserved: 32,
+    });
+    const short = fitPrompt(rule, { ratio: 0.5 }, 32, 5);
+    expect(short).toEqual({
+      capacity: 3,
+      compresses: true,
+      reserved: 1,
+      note: 'window 32 shrunk to 1 to fit the budget (50% of the prompt: 3 of 5 tokens)',
+    });
+    expect(fitPrompt(rule, { ratio: 0.1 }, 32, 200).reserved).toBe(10);
+    // Within the budget nothing is evicted, whatever the window.
+    expect(fitPrompt(rule, 64, 32, 64)).toEqual({ capacity: 64, compresses: false, reserved: 32 });
+    expect(() => fitPrompt(rule, 64, 32, 0)).toThrow('m: prompt length must be a positive integer, got 0');
   });
 
-  it('pyramid follows the reference schedule (METHODS.md worked example: mean 125.5 for C=128, w=8, N=32)', () => {
-    const a = pyramidAllocator({ budget: 128, window: 8 });
-    const caps = Array.from(
-      { length: 32 },
-      (_, l) => a.allocate({ layer: l, numLayers: 32, kvHeads: 1, length: 4096 })![0]!,
-    );
-    expect(caps.reduce((x, y) => x + y, 0) / 32).toBe(125.5);
-    expect(caps[0]).toBe(234);
-    expect(caps.every((c, i) => i === 0 || c < caps[i - 1]!)).toBe(true);
-    // Between C and 2·(C − w): uniform; below C: everything.
-    expect(Array.from(a.allocate({ layer: 5, numLayers: 32, kvHeads: 1, length: 200 })!)).toEqual([120]);
-    expect(a.allocate({ layer: 5, numLayers: 32, kvHeads: 1, length: 100 })).toBeNull();
+  it('uniform gives C − w prefix tokens to every head', () => {
+    const input = { layer: 0, numLayers: 4, kvHeads: 2, length: 65, capacity: 64, window: 8 };
+    expect(Array.from(uniformAllocator.allocate(input))).toEqual([56, 56]);
   });
 });
 
@@ -76,9 +93,9 @@ describe('scoreAllocateSelect', () => {
   const model = { numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 4 };
   const method = scoreAllocateSelect({
     name: 'snap',
-    options: { budget: 6 },
+    budget: 6,
+    window: 2,
     scorer: observationScorer({ kernel: 3 }),
-    allocator: uniformAllocator({ budget: 6, window: 2 }),
   });
 
   function context(L: number) {

@@ -1,14 +1,8 @@
-import { OptionError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Allocator } from './allocators.js';
-import {
-  type CompressionMethod,
-  type LayerContext,
-  type LayerDecision,
-  METHOD_SPEC,
-  type ModelInfo,
-} from './contract.js';
-import { type LayerBudget, selectTopPrefix } from './select.js';
+import { type Allocator, uniformAllocator } from './allocators.js';
+import { type Budget, fitPrompt, type ReservedRule } from './budget.js';
+import { type CompressionMethod, type LayerContext, type LayerDecision, METHOD_SPEC } from './contract.js';
+import { selectTopPrefix } from './select.js';
 
 /** Token importance for a layer: `[kvHeads, length − window]` prefix scores. The caller disposes the result. */
 export interface Scorer {
@@ -30,44 +24,80 @@ export const topPrefixSelector: Selector = {
   select: (ctx, scores, budgets) => selectTopPrefix(ctx.backend, scores, budgets, ctx.length, ctx.window),
 };
 
-export interface ComposedMethodDefinition {
+export interface Composition {
+  /** The method's name, for messages and reports. */
   readonly name: string;
-  readonly options: Readonly<Record<string, unknown>>;
+  /** Tokens kept per KV head, window included. */
+  readonly budget: Budget;
+  /** Observation window: the last `window` tokens, always kept and never scored. */
+  readonly window: number;
+  readonly scorer: Scorer;
+  /** Default: the same budget for every layer and head. */
+  readonly allocator?: Allocator;
+  /** Default: top-k prefix positions per head. */
+  readonly selector?: Selector;
+  /** Reported options; default `{ budget, window }`. */
+  readonly options?: Readonly<Record<string, unknown>>;
+}
+
+/** A method made by {@link scoreAllocateSelect}, its parts visible for wrappers (AdaKV) and checkers. */
+export interface ComposedMethod extends CompressionMethod {
   readonly scorer: Scorer;
   readonly allocator: Allocator;
   readonly selector?: Selector;
+  readonly budget: Budget;
+  readonly window: number;
 }
 
 /**
- * The common shape of a method: after each layer's prefill, score → allocate → select. Most
- * methods are this function plus one new part.
+ * The common shape of a method: after each layer's prefill, score → allocate → select. The budget
+ * is fitted to each prompt here (see `fitPrompt`: a layer within the budget is kept whole and says
+ * so; a window that does not fit a short prompt's budget is shrunk and says so), so allocators and
+ * selectors only ever see a layer that compresses.
  */
-export function scoreAllocateSelect(def: ComposedMethodDefinition): CompressionMethod {
-  const selector = def.selector ?? topPrefixSelector;
-  const { allocator, scorer } = def;
+export function scoreAllocateSelect(c: Composition): ComposedMethod {
+  const selector = c.selector ?? topPrefixSelector;
+  const allocator = c.allocator ?? uniformAllocator;
+  const { scorer, budget, window } = c;
+  const rule: ReservedRule = { where: c.name, name: 'window', min: 1 };
   return {
     spec: METHOD_SPEC,
-    name: def.name,
-    options: def.options,
-    begin(model: ModelInfo, prompt) {
-      if (!Number.isInteger(prompt.length) || prompt.length < 1) {
-        throw new OptionError(`${def.name}: prompt length must be a positive integer, got ${prompt.length}`);
+    name: c.name,
+    options: c.options ?? { budget, window },
+    scorer,
+    allocator,
+    ...(c.selector ? { selector: c.selector } : {}),
+    budget,
+    window,
+    begin(model, prompt) {
+      const fit = fitPrompt(rule, budget, window, prompt.length);
+      if (fit.compresses) {
+        allocator.check?.({
+          numLayers: model.numLayers,
+          kvHeads: model.numKvHeads,
+          length: prompt.length,
+          capacity: fit.capacity,
+          window: fit.reserved,
+        });
       }
-      allocator.check(prompt.length);
       return {
-        observe: { window: allocator.window, ...(scorer.needsAllQueries ? { allQueries: true } : {}) },
+        observe: { window: fit.reserved, ...(scorer.needsAllQueries ? { allQueries: true } : {}) },
         async afterLayer(ctx) {
-          const budget: LayerBudget = allocator.allocate({
+          const f = ctx.length === prompt.length ? fit : fitPrompt(rule, budget, window, ctx.length);
+          if (!f.compresses)
+            return { keep: 'all', note: `${ctx.length} tokens fit the budget: nothing evicted` };
+          const budgets = allocator.allocate({
             layer: ctx.layer,
             numLayers: ctx.numLayers,
             kvHeads: model.numKvHeads,
             length: ctx.length,
+            capacity: f.capacity,
+            window: ctx.window,
           });
-          if (budget === null)
-            return { keep: 'all', note: `${ctx.length} tokens fit the budget: nothing evicted` };
           const scores = await scorer.score(ctx);
           try {
-            return { keep: await selector.select(ctx, scores, budget) };
+            const keep = await selector.select(ctx, scores, budgets);
+            return f.note ? { keep, note: f.note } : { keep };
           } finally {
             scores.dispose();
           }

@@ -26,7 +26,10 @@ export interface PromptInfo {
 
 /** What the runtime must compute for the method during prefill. */
 export interface ObserveRequest {
-  /** Number of last prompt positions whose queries the method reads (`windowQueries`). */
+  /**
+   * Number of last prompt positions whose queries the method reads (`windowQueries`); 0 for a
+   * method that reads none (it still sees every layer).
+   */
   readonly window: number;
   /** Also hand over every prompt query of the layer (`allQueries`), e.g. for H2O's column sums. */
   readonly allQueries?: boolean;
@@ -55,7 +58,10 @@ export interface LayerContext {
   readonly window: number;
   /** `[kvHeads, length, headDim]`, post-RoPE. Owned by the runtime: do not dispose. */
   readonly keys: Tensor;
-  /** `[heads, window, headDim]`, post-RoPE queries of the last `window` tokens. Owned by the runtime. */
+  /**
+   * `[heads, window, headDim]`, post-RoPE queries of the last `window` tokens. Owned by the runtime.
+   * Reading it with a window of 0 throws: the method asked for no queries.
+   */
   readonly windowQueries: Tensor;
   /** `[heads, length, headDim]` when the method asked for `allQueries`. Owned by the runtime. */
   readonly allQueries?: Tensor;

@@ -10,7 +10,8 @@ export interface LayerContextInit {
   readonly model: ModelInfo;
   readonly layer: number;
   readonly keys: Tensor; // [Hkv, n, d]
-  readonly windowQueries: Tensor; // [H, w, d]
+  /** `[H, w, d]`; absent when the method observes no window (w = 0). */
+  readonly windowQueries?: Tensor;
   readonly allQueries?: Tensor; // [H, n, d]
   readonly positions: Int32Array;
 }
@@ -22,13 +23,13 @@ export interface LayerContextInit {
 export function createLayerContext(init: LayerContextInit): LayerContext & { release(): void } {
   const { backend, model, layer, keys, windowQueries, allQueries, positions } = init;
   const [Hkv, n] = keys.shape as [number, number];
-  const w = windowQueries.shape[1]!;
+  const w = windowQueries?.shape[1] ?? 0;
   if (keys.rank !== 3 || Hkv !== model.numKvHeads || keys.shape[2] !== model.headDim) {
     throw new ShapeError(
       `layer ${layer} context: keys must be [${model.numKvHeads}, n, ${model.headDim}], got [${keys.shape.join(', ')}]`,
     );
   }
-  if (windowQueries.rank !== 3 || windowQueries.shape[0] !== model.numHeads || w > n) {
+  if (windowQueries && (windowQueries.rank !== 3 || windowQueries.shape[0] !== model.numHeads || w > n)) {
     throw new ShapeError(
       `layer ${layer} context: window queries must be [${model.numHeads}, w ≤ ${n}, ${model.headDim}], got [${windowQueries.shape.join(', ')}]`,
     );
@@ -40,8 +41,16 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
 
   let raw: Tensor | null = null;
   const reduced = new Map<ReduceOp, Tensor>();
+  const queries = (): Tensor => {
+    if (!windowQueries) {
+      throw new OptionError(
+        `layer ${layer} context: the method observes no window (observe.window = 0), so there are no window queries or window scores; ask for a window of at least 1`,
+      );
+    }
+    return windowQueries;
+  };
   const windowColumnSums = (): Tensor => {
-    raw ??= backend.attentionColumnSums(windowQueries, keys);
+    raw ??= backend.attentionColumnSums(queries(), keys);
     return raw;
   };
   return {
@@ -52,7 +61,9 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
     length: n,
     window: w,
     keys,
-    windowQueries,
+    get windowQueries() {
+      return queries();
+    },
     ...(allQueries ? { allQueries } : {}),
     positions,
     windowColumnSums,

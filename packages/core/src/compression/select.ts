@@ -3,16 +3,28 @@ import { OptionError, ShapeError } from '../errors.js';
 import type { Selection } from '../kv-cache/layer-cache.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Per KV head, how many prefix tokens (outside the window) to keep; `null` keeps the whole layer. */
-export type LayerBudget = Int32Array | null;
-
 function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
+/** All entries of a head: `[0, n)`. */
+export function allEntries(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
 /** Keep every token of every head. */
 export function keepAll(kvHeads: number, length: number): Selection {
-  return Array.from({ length: kvHeads }, () => Int32Array.from(range(0, length)));
+  return Array.from({ length: kvHeads }, () => allEntries(length));
+}
+
+/**
+ * The first `sinks` of `n` entries and the most recent `budget − sinks` (StreamingLLM's choice, and
+ * the sliding decode budget's); all of them when `n ≤ budget`.
+ */
+export function sinksAndRecent(n: number, budget: number, sinks: number): Int32Array {
+  if (n <= budget) return allEntries(n);
+  const recent = budget - sinks;
+  return Int32Array.from({ length: budget }, (_, j) => (j < sinks ? j : n - recent + (j - sinks)));
 }
 
 /**
@@ -50,16 +62,4 @@ export async function selectTopPrefix(
     const picked = Array.from(top.subarray(h * k, h * k + take)).sort((a, b) => a - b);
     return Int32Array.from([...picked, ...windowPositions]);
   });
-}
-
-/** StreamingLLM: the first `sinks` positions and the most recent `capacity − sinks`. */
-export function selectSinksAndRecent(
-  kvHeads: number,
-  length: number,
-  sinks: number,
-  capacity: number,
-): Selection {
-  if (length <= capacity) return keepAll(kvHeads, length);
-  const kept = [...range(0, sinks), ...range(length - (capacity - sinks), length)];
-  return Array.from({ length: kvHeads }, () => Int32Array.from(kept));
 }

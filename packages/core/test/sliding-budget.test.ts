@@ -1,13 +1,15 @@
+import { describe, expect, it } from 'vitest';
 import {
   type CompressionMethod,
   CpuBackend,
+  capDecision,
   type DecodeContext,
   type LayerContext,
   METHOD_SPEC,
   OptionError,
-} from '@kvsieve/core';
-import { describe, expect, it } from 'vitest';
-import { capDecision, sinksAndRecent, withDecodeBudget } from '../src/index.js';
+  sinksAndRecent,
+  withDecodeBudget,
+} from '../src/index.js';
 
 const model = { numLayers: 2, numHeads: 2, numKvHeads: 2, headDim: 4 };
 

@@ -1,12 +1,15 @@
+import { OptionError } from '../errors.js';
+import type { Selection } from '../kv-cache/layer-cache.js';
 import {
   type CompressionMethod,
   type DecodeContext,
   type DecodeDecision,
   type LayerDecision,
-  OptionError,
-  type Selection,
-} from '@kvsieve/core';
-import { type RawOptions, readInt, rejectUnknownOptions } from './options.js';
+  METHOD_SPEC,
+  type MethodRun,
+} from './contract.js';
+import { readInteger, rejectUnknownOptions } from './read.js';
+import { allEntries, sinksAndRecent } from './select.js';
 
 /**
  * A budget kept during generation. Heads may grow to `budget + slack` entries; when one reaches it,
@@ -24,30 +27,21 @@ export interface DecodeBudgetOptions {
 export const DECODE_SLACK_DEFAULT = 16;
 
 /** Validated decode budget: `budget ≥ 1`, `slack ≥ 1`. */
-export function readDecodeBudget(where: string, opts: RawOptions): { budget: number; slack: number } {
+export function readDecodeBudget(
+  where: string,
+  opts: Readonly<Record<string, unknown>>,
+): { budget: number; slack: number } {
   if (opts.budget === undefined) {
     throw new OptionError(`${where}: option "budget" is required (entries kept per KV head, an integer ≥ 1)`);
   }
-  const budget = readInt(where, 'budget', opts.budget, 0, { min: 1 });
-  const slack = readInt(where, 'slack', opts.slack, DECODE_SLACK_DEFAULT, { min: 1 });
+  const budget = readInteger(where, 'budget', opts.budget, { min: 1 });
+  const slack = readInteger(where, 'slack', opts.slack ?? DECODE_SLACK_DEFAULT, { min: 1 });
   return { budget, slack };
 }
 
 /** Does any head of any layer hold `budget + slack` entries (the reserved rows are full)? */
 export function decodeBudgetFull(ctx: DecodeContext, budget: number, slack: number): boolean {
   return ctx.lengths.some((lens) => lens.some((n) => n >= budget + slack));
-}
-
-/** All entries of a head: `[0, n)`. */
-export function allEntries(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
-/** StreamingLLM's choice among `n` entries: the first `sinks` and the last `budget − sinks`. */
-export function sinksAndRecent(n: number, budget: number, sinks: number): Int32Array {
-  if (n <= budget) return allEntries(n);
-  const recent = budget - sinks;
-  return Int32Array.from({ length: budget }, (_, j) => (j < sinks ? j : n - recent + (j - sinks)));
 }
 
 /**
@@ -79,43 +73,53 @@ export interface SlidingBudgetOptions extends DecodeBudgetOptions {
 
 export const SLIDING_BUDGET_OPTION_NAMES = ['budget', 'slack', 'sinks'] as const;
 
+/** Keeps every prompt token: what a sliding decode budget wraps when there is no method. */
+const FULL_CACHE: CompressionMethod = {
+  spec: METHOD_SPEC,
+  name: 'full',
+  options: {},
+  begin: () => ({ observe: { window: 0 }, afterLayer: async () => ({ keep: 'all' }) }),
+};
+
 /**
- * Give any method a sliding decode-time budget: prefill runs the method as it is (its decision
- * capped at `budget` per head), then during generation, whenever a head reaches `budget + slack`
- * entries, every head over `budget` keeps its first `sinks` entries and its most recent ones
- * (StreamingLLM-style). Needs no attention scores, so nothing is read back during decode.
+ * Give any method (or the full cache: `null`) a sliding decode-time budget: prefill runs the method
+ * as it is (its decision capped at `budget` per head), then during generation, whenever a head
+ * reaches `budget + slack` entries, every head over `budget` keeps its first `sinks` entries and
+ * its most recent ones (StreamingLLM-style). Needs no attention scores, so nothing is read back
+ * during decode.
  */
 export function withDecodeBudget(
-  method: CompressionMethod,
+  method: CompressionMethod | null,
   options: SlidingBudgetOptions,
 ): CompressionMethod {
-  const where = `${method.name} decode budget`;
-  const raw = options as unknown as RawOptions;
-  rejectUnknownOptions(where, raw, SLIDING_BUDGET_OPTION_NAMES);
-  const { budget, slack } = readDecodeBudget(where, raw);
-  const sinks = readInt(where, 'sinks', raw.sinks, Math.min(4, budget - 1), {
+  const inner = method ?? FULL_CACHE;
+  const where = `${inner.name} decode budget`;
+  rejectUnknownOptions(where, options, SLIDING_BUDGET_OPTION_NAMES);
+  const { budget, slack } = readDecodeBudget(where, options as unknown as Record<string, unknown>);
+  const sinks = readInteger(where, 'sinks', options.sinks ?? Math.min(4, budget - 1), {
     min: 0,
     max: budget - 1,
     hint: `(smaller than the budget of ${budget}, so recent tokens stay)`,
   });
   return {
-    spec: method.spec,
-    name: `${method.name}+sliding`,
-    options: Object.freeze({ ...method.options, decode: Object.freeze({ budget, slack, sinks }) }),
-    begin(model, prompt) {
-      const inner = method.begin(model, prompt);
-      if (inner.afterDecodeStep) {
+    spec: inner.spec,
+    name: `${inner.name}+sliding`,
+    options: Object.freeze({ ...inner.options, decode: Object.freeze({ budget, slack, sinks }) }),
+    begin(model, prompt): MethodRun {
+      const run = inner.begin(model, prompt);
+      if (run.afterDecodeStep) {
+        run.dispose?.();
         throw new OptionError(
-          `${where}: ${method.name} already keeps its own decode-time budget; use it directly instead of wrapping it`,
+          `${where}: ${inner.name} already keeps its own decode-time budget; use it directly instead of wrapping it`,
         );
       }
       return {
-        observe: { ...inner.observe, decodeCapacity: budget + slack },
+        observe: { ...run.observe, decodeCapacity: budget + slack },
         async afterLayer(ctx) {
-          const d = await inner.afterLayer(ctx);
+          const d = await run.afterLayer(ctx);
           return capDecision(d, ctx.length, model.numKvHeads, budget, sinks);
         },
-        ...(inner.dispose ? { dispose: () => inner.dispose?.() } : {}),
+        ...(run.dispose ? { dispose: () => run.dispose?.() } : {}),
         async afterDecodeStep(ctx): Promise<DecodeDecision | undefined> {
           if (!decodeBudgetFull(ctx, budget, slack)) return undefined;
           return ctx.lengths.map((lens) =>
