@@ -1,3 +1,2 @@
-export * from './composable.js';
-export * from './decode-budget.js';
-export * from './options.js';
+export * from './define.js';
+export * from './schema.js';

@@ -1,14 +1,15 @@
-import { OptionError, type Selector, topPrefixSelector } from '@kvsieve/core';
 import {
-  type ComposableMethod,
-  composable,
-  type RawOptions,
-  readNumber,
+  type ComposedMethod,
+  readNumberIn,
   rejectUnknownOptions,
-} from '@kvsieve/method-kit';
-import { createMethod as createH2O } from '@kvsieve/methods-h2o';
-import { createMethod as createPyramidKV } from '@kvsieve/methods-pyramidkv';
-import { createMethod as createSnapKV } from '@kvsieve/methods-snapkv';
+  type Selector,
+  scoreAllocateSelect,
+  topPrefixSelector,
+} from '@kvsieve/core';
+import { defineMethod, option } from '@kvsieve/method-kit';
+import { definition as h2oDefinition } from '@kvsieve/methods-h2o';
+import { definition as pyramidkvDefinition } from '@kvsieve/methods-pyramidkv';
+import { definition as snapkvDefinition } from '@kvsieve/methods-snapkv';
 import { headAdaptiveBudgets } from './head-budgets.js';
 
 export interface AdaKVOptions {
@@ -18,12 +19,14 @@ export interface AdaKVOptions {
 
 export const ADAKV_DEFAULTS = { alpha: 0.2 } as const;
 
+const ALPHA = { min: 0, max: 1, range: '[0, 1]' } as const;
+
 /**
  * A selector that first re-divides the layer's budget among KV heads ({@link headAdaptiveBudgets})
  * and then lets `base` pick each head's top positions with those counts.
  */
 export function adaptiveSelector(alpha: number, base: Selector = topPrefixSelector): Selector {
-  readNumber('adaptiveSelector', 'alpha', alpha, ADAKV_DEFAULTS.alpha, { min: 0, max: 1, text: '[0, 1]' });
+  readNumberIn('adaptiveSelector', 'alpha', alpha, ALPHA);
   return {
     name: `head-adaptive(${base.name}, alpha ${alpha})`,
     async select(ctx, scores, budgets) {
@@ -39,15 +42,10 @@ export function adaptiveSelector(alpha: number, base: Selector = topPrefixSelect
  * total, but lets heads whose attention is spread out take budget from heads whose attention is
  * concentrated, with a floor of `alpha` of the per-head budget. The wrapped method is not changed.
  */
-export function adakv(method: ComposableMethod, options: AdaKVOptions = {}): ComposableMethod {
-  const raw = options as unknown as RawOptions;
-  rejectUnknownOptions('adakv', raw, ['alpha']);
-  const alpha = readNumber('adakv', 'alpha', raw.alpha, ADAKV_DEFAULTS.alpha, {
-    min: 0,
-    max: 1,
-    text: '[0, 1]',
-  });
-  return composable({
+export function adakv(method: ComposedMethod, options: AdaKVOptions = {}): ComposedMethod {
+  rejectUnknownOptions('adakv', options, ['alpha']);
+  const alpha = readNumberIn('adakv', 'alpha', options.alpha ?? ADAKV_DEFAULTS.alpha, ALPHA);
+  return scoreAllocateSelect({
     name: `adakv(${method.name})`,
     options: { ...method.options, method: method.name, alpha },
     budget: method.budget,
@@ -58,25 +56,35 @@ export function adakv(method: ComposableMethod, options: AdaKVOptions = {}): Com
   });
 }
 
-const SCORED: Readonly<Record<string, (o: Record<string, unknown>) => ComposableMethod>> = {
-  snapkv: createSnapKV,
-  pyramidkv: createPyramidKV,
-  h2o: createH2O,
-};
+/** The methods AdaKV can wrap from the command line, by name. */
+const SCORED = {
+  snapkv: snapkvDefinition.createMethod,
+  pyramidkv: pyramidkvDefinition.createMethod,
+  h2o: h2oDefinition.createMethod,
+} as const;
 
 /**
  * For the command line: `{ method: 'snapkv' | 'pyramidkv' | 'h2o' (default 'snapkv'), alpha, …the
- * wrapped method's options }`; unknown names are rejected by the wrapped method.
+ * wrapped method's options }`; the wrapped method checks its own options.
  */
-export function createMethod(options: Record<string, unknown>): ComposableMethod {
-  const { method = 'snapkv', alpha, ...rest } = options;
-  const make = typeof method === 'string' ? SCORED[method] : undefined;
-  if (!make) {
-    throw new OptionError(
-      `adakv: option "method" must be one of ${Object.keys(SCORED)
-        .map((k) => `"${k}"`)
-        .join(', ')}, got ${JSON.stringify(method)}`,
-    );
-  }
-  return adakv(make(rest), alpha === undefined ? {} : { alpha: alpha as number });
-}
+export const definition = defineMethod({
+  name: 'adakv',
+  summary:
+    "Head-adaptive budgets around a scored method: heads whose attention is spread out take budget from heads whose attention is concentrated, the layer's total kept, with a floor per head.",
+  passThrough: true,
+  options: {
+    method: option.choice(['snapkv', 'pyramidkv', 'h2o'] as const, {
+      default: 'snapkv',
+      doc: 'The scored method to wrap; its options are given beside these.',
+    }),
+    alpha: option.number({
+      default: ADAKV_DEFAULTS.alpha,
+      ...ALPHA,
+      doc: "Fraction of each head's own prefix budget it keeps whatever the other heads score.",
+    }),
+  },
+  build: (o, rest) => adakv(SCORED[o.method](rest), { alpha: o.alpha }),
+});
+
+/** For the command line: options by name; the wrapped method rejects unknown ones. */
+export const createMethod = definition.createMethod;

@@ -1,60 +1,24 @@
 import {
   type Budget,
-  type CompressionMethod,
-  describeBudget,
+  fitPrompt,
   type LayerContext,
   type LayerDecision,
-  METHOD_SPEC,
   type MethodRun,
-  OptionError,
+  type ModelInfo,
 } from '@kvsieve/core';
 import {
-  budgetTokens,
-  checkBudgetForPrompt,
-  type RawOptions,
-  readBudget,
-  readChoice,
-  readInt,
-  readWindow,
-  rejectUnknownOptions,
+  defineMethod,
+  earlierTokens,
+  type OptionsInput,
+  option,
+  type ReadContext,
 } from '@kvsieve/method-kit';
 
 /** What to do with the `(budget − window) mod chunkSize` tokens that no whole chunk fills. */
 export type ChunkLeftover = 'tokens' | 'unused';
 export const CHUNK_LEFTOVERS: readonly ChunkLeftover[] = ['tokens', 'unused'];
 
-export interface ChunkKVOptions {
-  /** Tokens kept per KV head, window included: a count, `{ tokens }` or `{ ratio }` of the prompt. */
-  readonly budget: Budget;
-  /** Observation window `w` (last prompt tokens, always kept, never scored). Default 32. */
-  readonly window?: number;
-  /** Tokens per chunk `c`, 1 ≤ c ≤ budget − window. Default 10, as the paper. */
-  readonly chunkSize?: number;
-  /**
-   * Layers per index-sharing group: the first layer of each group scores and selects, the next
-   * `reuse − 1` layers keep the same positions without scoring. Default 1 (no reuse).
-   */
-  readonly reuse?: number;
-  /** 'tokens' (default): fill the leftover budget with the best single tokens outside the kept chunks. */
-  readonly leftover?: ChunkLeftover;
-}
-
 export const CHUNKKV_DEFAULTS = { window: 32, chunkSize: 10, reuse: 1, leftover: 'tokens' } as const;
-export const CHUNKKV_OPTION_NAMES = ['budget', 'window', 'chunkSize', 'reuse', 'leftover'] as const;
-
-interface Resolved {
-  readonly budget: Budget;
-  readonly window: number;
-  readonly chunkSize: number;
-  readonly reuse: number;
-  readonly leftover: ChunkLeftover;
-}
-
-function chunkRangeError(chunkSize: number, budget: Budget, capacity: number, window: number): OptionError {
-  return new OptionError(
-    `chunkkv: option "chunkSize" must be an integer ≥ 1 and ≤ budget − window = ${capacity} − ${window} = ${capacity - window} (budget ${describeBudget(budget)}), got ${chunkSize}; lower chunkSize or raise the budget`,
-  );
-}
 
 /**
  * Kept prefix positions (ascending) for one layer from per-token scores summed over all heads.
@@ -111,9 +75,10 @@ async function layerTokenScores(ctx: LayerContext): Promise<Float32Array> {
   return out;
 }
 
-export interface ChunkKVMethod extends CompressionMethod {
+export interface ChunkKVBody {
   readonly budget: Budget;
   readonly window: number;
+  begin(model: ModelInfo, prompt: { readonly length: number }): MethodRun;
 }
 
 /**
@@ -121,70 +86,89 @@ export interface ChunkKVMethod extends CompressionMethod {
  * its top `⌊(budget − window) / chunkSize⌋` chunks by summed window score, at the same positions in
  * every KV head, plus the window. With `reuse > 1`, layers share the positions of their group's first layer.
  */
-export function chunkkv(options: ChunkKVOptions): ChunkKVMethod {
-  const raw = options as unknown as RawOptions;
-  if (raw === null || typeof raw !== 'object') {
-    throw new OptionError(`chunkkv: options must be an object, got ${String(raw)}`);
-  }
-  const budget = readBudget('chunkkv', raw.budget);
-  const window = readWindow('chunkkv', raw.window, CHUNKKV_DEFAULTS.window, budget);
-  const tokens = budgetTokens(budget);
-  const chunkSize = readInt('chunkkv', 'chunkSize', raw.chunkSize, CHUNKKV_DEFAULTS.chunkSize, {
-    min: 1,
-    ...(tokens !== undefined
-      ? { max: tokens - window, hint: `(budget − window = ${tokens} − ${window})` }
-      : {}),
-  });
-  const reuse = readInt('chunkkv', 'reuse', raw.reuse, CHUNKKV_DEFAULTS.reuse, { min: 1 });
-  const leftover = readChoice(
-    'chunkkv',
-    'leftover',
-    raw.leftover,
-    CHUNKKV_DEFAULTS.leftover,
-    CHUNK_LEFTOVERS,
-  );
-  const o: Resolved = { budget, window, chunkSize, reuse, leftover };
-  return {
-    spec: METHOD_SPEC,
-    name: 'chunkkv',
-    options: Object.freeze({ ...o }),
-    budget,
-    window,
+export const definition = defineMethod({
+  name: 'chunkkv',
+  summary:
+    'Whole chunks of tokens are the unit of selection: each layer keeps its best chunks by summed window score, the same positions in every KV head, plus the window; layers may reuse the indices of the layer before.',
+  options: {
+    budget: option.budget({
+      doc: 'Tokens kept per KV head, window included: a count, { tokens } or { ratio } of the prompt.',
+    }),
+    window: option.window({
+      default: CHUNKKV_DEFAULTS.window,
+      doc: 'Observation window: the last prompt tokens, always kept, never scored.',
+    }),
+    chunkSize: option.integer({
+      // A default that does not fit a small budget in tokens shrinks to it, as the window does.
+      default: (ctx: ReadContext) => {
+        const tokens = earlierTokens(ctx, 'budget');
+        const w = ctx.values.window as number;
+        return tokens === undefined
+          ? CHUNKKV_DEFAULTS.chunkSize
+          : Math.max(1, Math.min(CHUNKKV_DEFAULTS.chunkSize, tokens - w));
+      },
+      min: 1,
+      max: (ctx) => {
+        const tokens = earlierTokens(ctx, 'budget');
+        return tokens === undefined ? undefined : tokens - (ctx.values.window as number);
+      },
+      hint: (ctx) => `(budget − window = ${earlierTokens(ctx, 'budget')} − ${ctx.values.window})`,
+      doc: 'Tokens per chunk, at most budget − window (the paper uses 10).',
+    }),
+    reuse: option.integer({
+      default: CHUNKKV_DEFAULTS.reuse,
+      min: 1,
+      doc: "Layers per index-sharing group: the group's first layer scores and selects, the next reuse − 1 layers keep the same positions without scoring (1: no reuse).",
+    }),
+    leftover: option.choice(CHUNK_LEFTOVERS, {
+      default: CHUNKKV_DEFAULTS.leftover,
+      doc: "'tokens': fill the budget no whole chunk fills with the best single tokens outside the kept chunks; 'unused': leave it.",
+    }),
+  },
+  build: (o): ChunkKVBody => ({
+    budget: o.budget,
+    window: o.window,
     begin(model, prompt): MethodRun {
-      const capacity = checkBudgetForPrompt('chunkkv', budget, window, prompt.length);
-      const compresses = prompt.length > capacity;
-      if (compresses && chunkSize > capacity - window)
-        throw chunkRangeError(chunkSize, budget, capacity, window);
+      const rule = { where: 'chunkkv', name: 'window', min: 1 };
+      const fit = fitPrompt(rule, o.budget, o.window, prompt.length);
+      // A ratio budget that leaves less than a chunk for a short prompt gets chunks of what is left.
+      const chunkSize = fit.compresses ? Math.min(o.chunkSize, fit.capacity - fit.reserved) : o.chunkSize;
+      const chunkNote =
+        chunkSize < o.chunkSize
+          ? `chunkSize ${o.chunkSize} shrunk to ${chunkSize} to fit the prefix budget (${fit.capacity} − ${fit.reserved})`
+          : undefined;
+      const note = [fit.note, chunkNote].filter(Boolean).join('; ') || undefined;
       // Positions chosen by the first layer of the current reuse group, with the length they index.
       let shared: { length: number; prefix: Int32Array } | null = null;
       return {
-        observe: { window },
+        observe: { window: fit.reserved },
         async afterLayer(ctx): Promise<LayerDecision> {
-          if (ctx.length <= capacity)
+          if (ctx.length <= fit.capacity)
             return { keep: 'all', note: `${ctx.length} tokens fit the budget: nothing evicted` };
-          const first = ctx.layer % reuse === 0;
+          const first = ctx.layer % o.reuse === 0;
           // A reuse layer holding a different token count (structural propagation) cannot index
           // with the group's positions, so it scores for itself.
           if (first || shared === null || shared.length !== ctx.length) {
             const scores = await layerTokenScores(ctx);
             shared = {
               length: ctx.length,
-              prefix: selectChunks(scores, capacity - ctx.window, chunkSize, leftover),
+              prefix: selectChunks(scores, fit.capacity - ctx.window, chunkSize, o.leftover),
             };
           }
           const { prefix } = shared;
           const row = new Int32Array(prefix.length + ctx.window);
           row.set(prefix);
           for (let t = 0; t < ctx.window; t++) row[prefix.length + t] = ctx.length - ctx.window + t;
-          return { keep: Array.from({ length: model.numKvHeads }, () => row.slice()) };
+          const keep = Array.from({ length: model.numKvHeads }, () => row.slice());
+          return note ? { keep, note } : { keep };
         },
       };
     },
-  };
-}
+  }),
+});
 
+export type ChunkKVOptions = OptionsInput<typeof definition.options>;
+/** ChunkKV with typed options. */
+export const chunkkv = definition.create;
 /** For the command line: options by name, unknown names rejected. */
-export function createMethod(options: Record<string, unknown>): ChunkKVMethod {
-  rejectUnknownOptions('chunkkv', options, CHUNKKV_OPTION_NAMES);
-  return chunkkv(options as unknown as ChunkKVOptions);
-}
+export const createMethod = definition.createMethod;

@@ -256,15 +256,22 @@ describe('chunkkv options', () => {
     expect(() => chunkkv(opts as never)).toThrow(message);
   });
 
-  it('checks a ratio budget against the chunk size when a run begins', () => {
+  it('shrinks the chunks (and the window) to what a ratio budget leaves for a short prompt, and says so', async () => {
     const m = chunkkv({ budget: { ratio: 0.2 }, window: 8, chunkSize: 16 });
-    expect(() => m.begin(model, { length: 100 })).toThrow(
-      /chunkkv: option "chunkSize" must be an integer ≥ 1 and ≤ budget − window = 20 − 8 = 12 \(budget 20% of the prompt\), got 16/,
-    );
-    expect(() => m.begin(model, { length: 200 })).not.toThrow();
-    expect(() => chunkkv({ budget: { ratio: 0.05 }, window: 8 }).begin(model, { length: 100 })).toThrow(
-      /not more than the window \(8\)/,
-    );
+    expect(m.begin(model, { length: 100 }).observe).toEqual({ window: 8 });
+    expect(chunkkv({ budget: { ratio: 0.05 }, window: 8 }).begin(model, { length: 100 }).observe).toEqual({
+      window: 2,
+    });
+    const h = randomLayer(model, 100, rng(4));
+    const ctx = context(model, 0, 100, 8, h);
+    const d = await m.begin(model, { length: 100 }).afterLayer(ctx);
+    ctx.release();
+    expect(d.note).toBe('chunkSize 16 shrunk to 12 to fit the prefix budget (20 − 8)');
+    for (const sel of d.keep as Int32Array[]) expect(sel.length).toBe(20);
+  });
+
+  it('fits a default chunk size to a small budget in tokens', () => {
+    expect(chunkkv({ budget: 16 }).options).toMatchObject({ window: 8, chunkSize: 8 });
   });
 
   it('createMethod takes options by name and rejects unknown ones', () => {

@@ -33,12 +33,12 @@ describe('chunkkv through the runtime on a tiny random model', () => {
     const model = await loadModel(dir, { backend });
     const prompt = Array.from({ length: 57 }, (_, i) => (i * 37 + 11) % 256);
     const positions = async (reuse: number) => {
-      const pre = await model.prefill(prompt, {
+      const pre = await model.start(prompt, {
         method: chunkkv({ budget: 20, window: 4, chunkSize: 5, reuse }),
       });
       const out: Selection[] = [];
       for (let l = 0; l < 4; l++) out.push(await pre.cache.layer(l).positions());
-      pre.cache.dispose();
+      pre.dispose();
       return out;
     };
     const alone = await positions(1);

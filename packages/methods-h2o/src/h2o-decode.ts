@@ -1,48 +1,26 @@
 import {
-  type CompressionMethod,
+  allEntries,
+  DECODE_SLACK_DEFAULT,
   type DecodeContext,
   type DecodeDecision,
+  decodeBudgetFull,
   type LayerContext,
-  METHOD_SPEC,
   type MethodRun,
   type ModelInfo,
   type ReduceOp,
   reduceToKvHeads,
   type Scorer,
+  scoreAllocateSelect,
   type Tensor,
-  uniformAllocator,
 } from '@kvsieve/core';
-import {
-  allEntries,
-  composable,
-  DECODE_SLACK_DEFAULT,
-  decodeBudgetFull,
-  type RawOptions,
-  REDUCTIONS,
-  readChoice,
-  readDecodeBudget,
-  readInt,
-  rejectUnknownOptions,
-} from '@kvsieve/method-kit';
+import { defineMethod, type OptionsInput, option, REDUCTIONS } from '@kvsieve/method-kit';
 import { H2O_DEFAULTS, MissingInputError } from './h2o.js';
-
-export interface H2ODecodeOptions {
-  /** Entries kept per KV head: the prefill budget, and the budget evicted back to during decode. */
-  readonly budget: number;
-  /** Most recent entries of each head never evicted. Default 32, as the prefill window. */
-  readonly recent?: number;
-  /** Entries a head may grow beyond the budget before an eviction batch. Default 16. */
-  readonly slack?: number;
-  /** How the query heads of a GQA group combine for the prefill selection. Default 'mean'. */
-  readonly gqaReduce?: ReduceOp;
-}
 
 export const H2O_DECODE_DEFAULTS = {
   recent: H2O_DEFAULTS.window,
   slack: DECODE_SLACK_DEFAULT,
   gqaReduce: H2O_DEFAULTS.gqaReduce,
 } as const;
-export const H2O_DECODE_OPTION_NAMES = ['budget', 'recent', 'slack', 'gqaReduce'] as const;
 
 /** One layer's running scores, laid out like the cache rows they describe. */
 interface LayerScores {
@@ -61,27 +39,40 @@ interface LayerScores {
  * found in the prompt keep their lead. Scores accumulate on the device; they are read back once per
  * eviction batch, i.e. every `slack` tokens.
  */
-export function h2oDecode(options: H2ODecodeOptions): CompressionMethod {
-  const where = 'h2o decode';
-  const raw = options as unknown as RawOptions;
-  rejectUnknownOptions(where, raw, H2O_DECODE_OPTION_NAMES);
-  const { budget, slack } = readDecodeBudget(where, raw);
-  const recent = readInt(where, 'recent', raw.recent, H2O_DECODE_DEFAULTS.recent, {
-    min: 1,
-    max: budget - 1,
-    hint: `(smaller than the budget of ${budget} entries)`,
-  });
-  const gqaReduce = readChoice(where, 'gqaReduce', raw.gqaReduce, H2O_DECODE_DEFAULTS.gqaReduce, REDUCTIONS);
-  const options_ = Object.freeze({ budget, recent, slack, gqaReduce });
-  return {
-    spec: METHOD_SPEC,
-    name: 'h2o-decode',
-    options: options_,
-    begin(model, prompt) {
-      return new H2ODecodeRun(model, budget, recent, slack, gqaReduce, prompt.length);
-    },
-  };
-}
+export const decodeDefinition = defineMethod({
+  name: 'h2o-decode',
+  summary:
+    'H2O as the paper runs it: prefill as h2o, then every generated token adds its attention to each kept entry, and heads over budget evict their lowest-scoring older entries.',
+  options: {
+    budget: option.integer({
+      required: true,
+      min: 1,
+      doc: 'Entries kept per KV head: the prefill budget, and the budget evicted back to during decode.',
+    }),
+    recent: option.reserved({
+      default: H2O_DECODE_DEFAULTS.recent,
+      min: 1,
+      doc: 'Most recent entries of each head, never evicted.',
+    }),
+    slack: option.integer({
+      default: H2O_DECODE_DEFAULTS.slack,
+      min: 1,
+      doc: 'Entries a head may grow beyond the budget before an eviction batch.',
+    }),
+    gqaReduce: option.choice(REDUCTIONS, {
+      default: H2O_DECODE_DEFAULTS.gqaReduce,
+      doc: 'How the query heads of a GQA group combine for the prefill selection.',
+    }),
+  },
+  build: (o) => ({
+    begin: (model: ModelInfo, prompt: { readonly length: number }): MethodRun =>
+      new H2ODecodeRun(model, o.budget, o.recent, o.slack, o.gqaReduce, prompt.length),
+  }),
+});
+
+export type H2ODecodeOptions = OptionsInput<typeof decodeDefinition.options>;
+/** H2O's decode form with typed options. */
+export const h2oDecode = decodeDefinition.create;
 
 function requireAllQueries(ctx: LayerContext): Tensor {
   if (!ctx.allQueries) {
@@ -120,14 +111,9 @@ class H2ODecodeRun implements MethodRun {
         return reduceToKvHeads(ctx.backend, cols, ctx.keys.shape[0]!, ctx.window, gqaReduce);
       },
     };
-    this.prefill = composable({
-      name: 'h2o-decode',
-      options: { budget, window: recent, gqaReduce },
-      budget,
-      window: recent,
-      scorer,
-      allocator: uniformAllocator({ budget, window: recent }),
-    }).begin(model, { length: promptLength });
+    this.prefill = scoreAllocateSelect({ name: 'h2o-decode', budget, window: recent, scorer }).begin(model, {
+      length: promptLength,
+    });
     this.observe = { ...this.prefill.observe, decodeAttention: true, decodeCapacity: budget + slack };
   }
 

@@ -1,47 +1,32 @@
 import {
-  type Budget,
   KvsieveError,
+  OptionError,
   type ReduceOp,
   reduceToKvHeads,
   type Scorer,
   ShapeError,
-  uniformAllocator,
+  scoreAllocateSelect,
 } from '@kvsieve/core';
-import {
-  type ComposableMethod,
-  composable,
-  type RawOptions,
-  REDUCTIONS,
-  readBudget,
-  readChoice,
-  readWindow,
-  rejectUnknownOptions,
-} from '@kvsieve/method-kit';
+import { defineMethod, type OptionsInput, option, REDUCTIONS } from '@kvsieve/method-kit';
 
 /** The runtime did not hand over what the method asked for in `observe`. */
 export class MissingInputError extends KvsieveError {
   override name = 'MissingInputError';
 }
 
-export interface H2OOptions {
-  /** Tokens kept per KV head, window included: a count, `{ tokens }` or `{ ratio }` of the prompt. */
-  readonly budget: Budget;
-  /** Most recent tokens always kept (not scored). Default 32, as KVCache-Factory. */
-  readonly window?: number;
-  /** How the query heads sharing a KV head combine. Default 'mean'. */
-  readonly gqaReduce?: ReduceOp;
-}
-
 export const H2O_DEFAULTS = { window: 32, gqaReduce: 'mean' } as const;
-export const H2O_OPTION_NAMES = ['budget', 'window', 'gqaReduce'] as const;
 
 /**
  * Heavy-hitter scores: for each key, the attention it receives summed over every prompt query
- * (causal), reduced over each GQA group. The backend's `attentionColumnSums` with all `L` queries as the
- * "window" is exactly these column sums, accumulated row by row, never as an `L × L` matrix.
+ * (causal), reduced over each GQA group. The backend's `attentionColumnSums` with all `L` queries
+ * is exactly these column sums, accumulated row by row, never as an `L × L` matrix.
  */
 export function heavyHitterScorer(gqaReduce: ReduceOp = 'mean'): Scorer {
-  readChoice('heavyHitterScorer', 'gqaReduce', gqaReduce, 'mean', REDUCTIONS);
+  if (!REDUCTIONS.includes(gqaReduce)) {
+    throw new OptionError(
+      `heavyHitterScorer: option "gqaReduce" must be one of ${REDUCTIONS.map((r) => `"${r}"`).join(', ')}, got ${JSON.stringify(gqaReduce)}`,
+    );
+  }
   return {
     name: 'heavy-hitter',
     needsAllQueries: true,
@@ -71,23 +56,34 @@ export function heavyHitterScorer(gqaReduce: ReduceOp = 'mean'): Scorer {
  * H2O, prefill form (KVCache-Factory `H2OKVCluster`): keep the `budget − window` prefix tokens with
  * the largest accumulated attention over all prompt queries, plus the last `window` tokens.
  */
-export function h2o(options: H2OOptions): ComposableMethod {
-  const raw = options as unknown as RawOptions;
-  const budget = readBudget('h2o', raw.budget);
-  const window = readWindow('h2o', raw.window, H2O_DEFAULTS.window, budget);
-  const gqaReduce = readChoice('h2o', 'gqaReduce', raw.gqaReduce, H2O_DEFAULTS.gqaReduce, REDUCTIONS);
-  return composable({
-    name: 'h2o',
-    options: { budget, window, gqaReduce },
-    budget,
-    window,
-    scorer: heavyHitterScorer(gqaReduce),
-    allocator: uniformAllocator({ budget, window }),
-  });
-}
+export const definition = defineMethod({
+  name: 'h2o',
+  summary:
+    'Heavy hitters: each KV head keeps the budget − window prefix tokens that received the most attention from every prompt query, plus the window.',
+  options: {
+    budget: option.budget({
+      doc: 'Tokens kept per KV head, window included: a count, { tokens } or { ratio } of the prompt.',
+    }),
+    window: option.window({
+      default: H2O_DEFAULTS.window,
+      doc: 'Most recent tokens always kept (not scored).',
+    }),
+    gqaReduce: option.choice(REDUCTIONS, {
+      default: H2O_DEFAULTS.gqaReduce,
+      doc: 'How the query heads sharing a KV head combine.',
+    }),
+  },
+  build: (o) =>
+    scoreAllocateSelect({
+      name: 'h2o',
+      budget: o.budget,
+      window: o.window,
+      scorer: heavyHitterScorer(o.gqaReduce),
+    }),
+});
 
+export type H2OOptions = OptionsInput<typeof definition.options>;
+/** H2O (prefill form) with typed options. */
+export const h2o = definition.create;
 /** For the command line: options by name, unknown names rejected. */
-export function createMethod(options: Record<string, unknown>): ComposableMethod {
-  rejectUnknownOptions('h2o', options, H2O_OPTION_NAMES);
-  return h2o(options as unknown as H2OOptions);
-}
+export const createMethod = definition.createMethod;

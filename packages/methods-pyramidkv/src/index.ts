@@ -1,2 +1,2 @@
-export * from './exact-schedule.js';
+export * from './allocator.js';
 export * from './pyramidkv.js';

@@ -1,35 +1,6 @@
-import { type Budget, observationScorer, type Pooling, pyramidAllocator, type ReduceOp } from '@kvsieve/core';
-import {
-  type ComposableMethod,
-  composable,
-  type RawOptions,
-  readChoice,
-  readInt,
-  readWindowScoreOptions,
-  rejectUnknownOptions,
-  WINDOW_SCORE_OPTION_NAMES,
-} from '@kvsieve/method-kit';
-import { exactPyramidAllocator } from './exact-schedule.js';
-
-export interface PyramidKVOptions {
-  /** Mean tokens kept per KV head, window included: a count, `{ tokens }` or `{ ratio }` of the prompt. */
-  readonly budget: Budget;
-  /** Observation window `w`. Default 32, as KVCache-Factory. */
-  readonly window?: number;
-  /** Odd pooling kernel. Default 5. */
-  readonly kernel?: number;
-  /** Default 'avgpool'. */
-  readonly pooling?: Pooling;
-  /** How the query heads sharing a KV head combine, before pooling. Default 'mean'. */
-  readonly gqaReduce?: ReduceOp;
-  /** Ratio between the deepest and the first layer's prefix budget, as the reference's `beta`. Default 20. */
-  readonly beta?: number;
-  /**
-   * 'reference' (default): KVCache-Factory's integer step, which overshoots the mean budget slightly.
-   * 'exact': the same line rounded so that the layers' budgets sum to exactly `numLayers · (budget − window)`.
-   */
-  readonly schedule?: PyramidSchedule;
-}
+import { observationScorer, scoreAllocateSelect } from '@kvsieve/core';
+import { defineMethod, type OptionsInput, option, windowScoreOptions } from '@kvsieve/method-kit';
+import { exactPyramidAllocator, pyramidAllocator } from './allocator.js';
 
 export type PyramidSchedule = 'reference' | 'exact';
 export const PYRAMID_SCHEDULES: readonly PyramidSchedule[] = ['reference', 'exact'];
@@ -48,30 +19,34 @@ export const PYRAMIDKV_DEFAULTS = {
  * last, reproducing KVCache-Factory's `PyramidKVCluster` schedule exactly (its integer step makes
  * the mean budget overshoot the target slightly).
  */
-export function pyramidkv(options: PyramidKVOptions): ComposableMethod {
-  const raw = options as unknown as RawOptions;
-  const o = readWindowScoreOptions('pyramidkv', raw, PYRAMIDKV_DEFAULTS);
-  const beta = readInt('pyramidkv', 'beta', raw.beta, PYRAMIDKV_DEFAULTS.beta, { min: 1 });
-  const schedule = readChoice(
-    'pyramidkv',
-    'schedule',
-    raw.schedule,
-    PYRAMIDKV_DEFAULTS.schedule,
-    PYRAMID_SCHEDULES,
-  );
-  const allocate = schedule === 'exact' ? exactPyramidAllocator : pyramidAllocator;
-  return composable({
-    name: 'pyramidkv',
-    options: { ...o, beta, schedule },
-    budget: o.budget,
-    window: o.window,
-    scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
-    allocator: allocate({ budget: o.budget, window: o.window, beta }),
-  });
-}
+export const definition = defineMethod({
+  name: 'pyramidkv',
+  summary:
+    "SnapKV's scores with a prefix budget that shrinks linearly from the first layer to the last (KVCache-Factory's PyramidKVCluster schedule).",
+  options: {
+    ...windowScoreOptions(PYRAMIDKV_DEFAULTS),
+    beta: option.integer({
+      default: PYRAMIDKV_DEFAULTS.beta,
+      min: 1,
+      doc: "Ratio between the first and the deepest layer's prefix budget, as the reference's beta.",
+    }),
+    schedule: option.choice(PYRAMID_SCHEDULES, {
+      default: PYRAMIDKV_DEFAULTS.schedule,
+      doc: "'reference': KVCache-Factory's integer step (overshoots the mean slightly); 'exact': layers sum to exactly numLayers · (budget − window).",
+    }),
+  },
+  build: (o) =>
+    scoreAllocateSelect({
+      name: 'pyramidkv',
+      budget: o.budget,
+      window: o.window,
+      scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+      allocator: o.schedule === 'exact' ? exactPyramidAllocator(o.beta) : pyramidAllocator(o.beta),
+    }),
+});
 
+export type PyramidKVOptions = OptionsInput<typeof definition.options>;
+/** PyramidKV with typed options. */
+export const pyramidkv = definition.create;
 /** For the command line: options by name, unknown names rejected. */
-export function createMethod(options: Record<string, unknown>): ComposableMethod {
-  rejectUnknownOptions('pyramidkv', options, [...WINDOW_SCORE_OPTION_NAMES, 'beta', 'schedule']);
-  return pyramidkv(options as unknown as PyramidKVOptions);
-}
+export const createMethod = definition.createMethod;

@@ -1,6 +1,12 @@
 import { CpuBackend, createLayerContext, OptionError } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
-import { createMethod, exactPyramidCaps, PYRAMIDKV_DEFAULTS, pyramidkv } from '../src/index.js';
+import {
+  createMethod,
+  exactPyramidCaps,
+  PYRAMIDKV_DEFAULTS,
+  pyramidAllocator,
+  pyramidkv,
+} from '../src/index.js';
 
 describe('pyramidkv', () => {
   it('has the reference defaults', () => {
@@ -71,5 +77,19 @@ describe('pyramidkv', () => {
     expect(() => pyramidkv({ budget: 64, window: 8, kernel: 2 })).toThrow(
       /pyramidkv: option "kernel" must be an odd integer/,
     );
+  });
+});
+
+describe('pyramidAllocator', () => {
+  const at = (layer: number, length: number) =>
+    pyramidAllocator(20).allocate({ layer, numLayers: 32, kvHeads: 1, length, capacity: 128, window: 8 })[0]!;
+
+  it('follows the reference schedule (METHODS.md worked example: mean 125.5 for C=128, w=8, N=32)', () => {
+    const caps = Array.from({ length: 32 }, (_, l) => at(l, 4096));
+    expect(caps.reduce((x, y) => x + y, 0) / 32).toBe(125.5);
+    expect(caps[0]).toBe(234);
+    expect(caps.every((c, i) => i === 0 || c < caps[i - 1]!)).toBe(true);
+    // Between C and 2·(C − w): uniform.
+    expect(at(5, 200)).toBe(120);
   });
 });

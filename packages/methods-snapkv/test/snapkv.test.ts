@@ -49,12 +49,15 @@ describe('snapkv options', () => {
     expect(() => snapkv(opts as never)).toThrow(message);
   });
 
-  it('rejects a ratio that leaves no room beside the window when the prompt is compressed', () => {
+  it('shrinks the window, and says so, when a ratio leaves no room beside it on a short prompt', () => {
     const m = snapkv({ budget: { ratio: 0.1 }, window: 16 });
-    expect(() => m.begin(model, { length: 100 })).toThrow(
-      /snapkv: option "budget" \(10% of the prompt\) gives 10 tokens for a 100-token prompt, not more than the window \(16\)/,
-    );
-    expect(() => m.begin(model, { length: 300 })).not.toThrow();
+    expect(m.begin(model, { length: 100 }).observe).toEqual({ window: 5 });
+    expect(m.begin(model, { length: 300 }).observe).toEqual({ window: 16 });
+  });
+
+  it('halves a default window that does not fit a budget in tokens', () => {
+    expect(snapkv({ budget: 20 }).options).toMatchObject({ budget: 20, window: 10 });
+    expect(snapkv({ budget: 40 }).options).toMatchObject({ budget: 40, window: 32 });
   });
 
   it('createMethod takes options by name and rejects unknown ones', () => {

@@ -1,54 +1,26 @@
-import { type Budget, describeBudget, OptionError, resolveBudget } from '@kvsieve/core';
 import {
+  type Budget,
   budgetTokens,
-  type RawOptions,
+  describeBudget,
+  OptionError,
   readBudget,
-  readChoice,
-  readInt,
-  readNumber,
+  readInteger,
+  resolveBudget,
+  showValue,
+} from '@kvsieve/core';
+import {
+  type OptionsInput,
+  option,
+  type ReadContext,
+  type ResolvedOptions as ResolvedOf,
 } from '@kvsieve/method-kit';
-import { PIVOT_DIFFERENCES, type PivotDifference, type PivotWeights } from './stats.js';
+import { PIVOT_DIFFERENCES, type PivotWeights } from './stats.js';
 
 const WHERE = 'structkv';
 
 /** What the online rule does when `T` shows no peak by the latest allowed pivot. */
 export type NoPeak = 'latest' | 'none';
 export const NO_PEAK_CHOICES: readonly NoPeak[] = ['latest', 'none'];
-
-export interface StructKVOptions {
-  /**
-   * Memory budget `R_KV`: entries each layer stores per KV head (window included unless
-   * `windowInBudget: false`): a count, `{ tokens }` or `{ ratio }` of the prompt. Default 10%.
-   */
-  readonly budget?: Budget;
-  /**
-   * Compute budget `R_struct`: tokens the layers after the pivot still compute on (window included
-   * unless `windowInBudget: false`). Must not be below the memory budget. Default 'auto': 20% of
-   * the prompt or the memory budget, whichever is larger (so a memory budget above 20% is not
-   * refused for a default nobody chose).
-   */
-  readonly computeBudget?: Budget | 'auto';
-  /** Observation window `w`: the last prompt tokens, always kept and always propagated. Default 8. */
-  readonly window?: number;
-  /** Decay `λ` of the global centrality, in (0, 1]. Default 0.9. */
-  readonly decay?: number;
-  /** 'auto' (default): online pivot detection; a layer index: always that layer. */
-  readonly pivot?: 'auto' | number;
-  /** Earliest pivot 'auto' may choose (default: the earliest it can detect: 2 backward, 1 forward). */
-  readonly minPivot?: number;
-  /** Latest pivot 'auto' may choose (default: numLayers − 2 − lag, so one layer is always reduced). */
-  readonly maxPivot?: number;
-  /** Weights of `∇̄(−H)`, `∇̄(ρ)`, `∇̄(V)` in `T`. Default [0.2, 0.3, 0.5]. */
-  readonly weights?: readonly number[];
-  /** `k` of the top-k mass `ρ`: tokens, `{ tokens }` or `{ ratio }` of the scored prefix. Default 10%. */
-  readonly topK?: Budget;
-  /** How `argmax T + 1` indexes the layer changes. Default 'backward'. */
-  readonly difference?: PivotDifference;
-  /** No peak by `maxPivot`: 'latest' (default) pivots there; 'none' never propagates. */
-  readonly noPeak?: NoPeak;
-  /** Whether both budgets count the window (true, default, as every kvsieve method) or add it on top. */
-  readonly windowInBudget?: boolean;
-}
 
 export const STRUCTKV_DEFAULTS = {
   budget: { ratio: 0.1 },
@@ -63,61 +35,6 @@ export const STRUCTKV_DEFAULTS = {
   windowInBudget: true,
 } as const;
 
-export const STRUCTKV_OPTION_NAMES = [
-  'budget',
-  'computeBudget',
-  'window',
-  'decay',
-  'pivot',
-  'minPivot',
-  'maxPivot',
-  'weights',
-  'topK',
-  'difference',
-  'noPeak',
-  'windowInBudget',
-] as const;
-
-/** Options after validation, defaults filled in (pivot bounds stay undefined: they depend on the model). */
-export interface ResolvedOptions {
-  readonly budget: Budget;
-  readonly computeBudget: Budget | 'auto';
-  readonly window: number;
-  readonly decay: number;
-  readonly pivot: 'auto' | number;
-  readonly minPivot: number | undefined;
-  readonly maxPivot: number | undefined;
-  readonly weights: PivotWeights;
-  readonly topK: Budget;
-  readonly difference: PivotDifference;
-  readonly noPeak: NoPeak;
-  readonly windowInBudget: boolean;
-}
-
-function show(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
-}
-
-/** method-kit's budget reader, with its messages naming this option instead of "budget". */
-function readNamedBudget(name: string, value: unknown, fallback: Budget): Budget {
-  if (value === undefined) return fallback;
-  try {
-    return readBudget(WHERE, value);
-  } catch (e) {
-    if (e instanceof OptionError)
-      throw new OptionError(e.message.replaceAll('option "budget', `option "${name}`));
-    throw e;
-  }
-}
-
-function sameUnit(a: Budget, b: Budget): 'tokens' | 'ratio' | null {
-  const ta = budgetTokens(a);
-  const tb = budgetTokens(b);
-  if (ta !== undefined && tb !== undefined) return 'tokens';
-  if (ta === undefined && tb === undefined) return 'ratio';
-  return null;
-}
-
 export function computeBelowMemory(
   computeTokens: number,
   memoryTokens: number,
@@ -128,112 +45,154 @@ export function computeBelowMemory(
   );
 }
 
-export function readOptions(raw: RawOptions): ResolvedOptions {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new OptionError(`${WHERE}: options must be an object, got ${show(raw)}`);
-  }
-  const windowInBudget = raw.windowInBudget ?? STRUCTKV_DEFAULTS.windowInBudget;
-  if (typeof windowInBudget !== 'boolean') {
-    throw new OptionError(
-      `${WHERE}: option "windowInBudget" must be true or false, got ${show(windowInBudget)}`,
-    );
-  }
-  const budget = readNamedBudget('budget', raw.budget, STRUCTKV_DEFAULTS.budget);
-  const computeBudget: Budget | 'auto' =
-    raw.computeBudget === undefined || raw.computeBudget === 'auto'
-      ? 'auto'
-      : readNamedBudget('computeBudget', raw.computeBudget, AUTO_COMPUTE);
-  const memTokens = budgetTokens(budget);
-  const window = readInt(WHERE, 'window', raw.window, STRUCTKV_DEFAULTS.window, {
-    min: 1,
-    ...(windowInBudget && memTokens !== undefined
-      ? {
-          max: memTokens - 1,
-          hint: `(smaller than the budget of ${memTokens} tokens, which includes the window)`,
-        }
-      : {}),
-  });
-  const unit = computeBudget === 'auto' ? null : sameUnit(budget, computeBudget);
-  if (unit === 'tokens' && computeBudget !== 'auto' && budgetTokens(computeBudget)! < memTokens!) {
-    throw computeBelowMemory(budgetTokens(computeBudget)!, memTokens!, '');
-  }
-  if (unit === 'ratio' && computeBudget !== 'auto') {
-    const rc = (computeBudget as { ratio: number }).ratio;
-    const rm = (budget as { ratio: number }).ratio;
-    if (rc < rm) {
-      throw new OptionError(
-        `${WHERE}: option "computeBudget" (${describeBudget(computeBudget)}) is below the memory budget "budget" (${describeBudget(budget)}); the layers after the pivot would hold fewer tokens than they are meant to store: raise computeBudget or lower budget`,
-      );
-    }
-  }
-  const decay = readNumber(WHERE, 'decay', raw.decay, STRUCTKV_DEFAULTS.decay, {
+const windowInBudgetOf = (ctx: ReadContext): boolean =>
+  ctx.raw.windowInBudget === undefined ? STRUCTKV_DEFAULTS.windowInBudget : ctx.raw.windowInBudget === true;
+
+const windowOption = option.window({
+  default: STRUCTKV_DEFAULTS.window,
+  doc: 'Observation window: the last prompt tokens, always kept and always propagated.',
+});
+
+/** StructKV's options, declared once (see `defineMethod`). */
+export const STRUCTKV_OPTIONS = {
+  budget: option.budget({
+    default: STRUCTKV_DEFAULTS.budget,
+    doc: 'Memory budget R_KV: entries each layer stores per KV head (window included unless windowInBudget is false).',
+  }),
+  computeBudget: option.custom<Budget | 'auto', 'default'>({
+    presence: 'default',
+    allowed: '"auto", or a budget (tokens, { tokens: n } or { ratio: r }) not below the memory budget',
+    defaultText: '"auto": 20% of the prompt or the memory budget, whichever is larger',
+    doc: 'Compute budget R_struct: tokens the layers after the pivot still compute on.',
+    read: (v, ctx) => (v === undefined || v === 'auto' ? 'auto' : readBudget(ctx.where, v, ctx.name)),
+  }),
+  window: option.custom<number, 'default'>({
+    presence: 'default',
+    allowed: windowOption.allowed,
+    defaultText: windowOption.defaultText!,
+    doc: windowOption.doc,
+    // The budget counts the window only when windowInBudget holds; otherwise any window ≥ 1 serves.
+    read: (v, ctx) =>
+      windowInBudgetOf(ctx)
+        ? windowOption.read(v, ctx)
+        : readInteger(ctx.where, ctx.name, v ?? STRUCTKV_DEFAULTS.window, { min: 1 }),
+  }),
+  decay: option.number({
+    default: STRUCTKV_DEFAULTS.decay,
     min: Number.MIN_VALUE,
     max: 1,
-    text: '(0, 1]',
-  });
-  const pivotRaw = raw.pivot ?? STRUCTKV_DEFAULTS.pivot;
-  let pivot: 'auto' | number;
-  if (pivotRaw === 'auto') pivot = 'auto';
-  else if (typeof pivotRaw === 'number' && Number.isInteger(pivotRaw) && pivotRaw >= 0) pivot = pivotRaw;
-  else {
-    throw new OptionError(
-      `${WHERE}: option "pivot" must be "auto" or a layer index (an integer ≥ 0), got ${show(pivotRaw)}`,
-    );
-  }
-  const bound = (name: 'minPivot' | 'maxPivot'): number | undefined => {
-    if (raw[name] === undefined) return undefined;
-    if (pivot !== 'auto') {
+    range: '(0, 1]',
+    doc: 'Decay λ of the global centrality.',
+  }),
+  pivot: option.custom<'auto' | number, 'default'>({
+    presence: 'default',
+    allowed: '"auto" or a layer index (an integer ≥ 0)',
+    defaultText: '"auto"',
+    doc: "'auto': online pivot detection; a layer index: always that layer.",
+    read(v, ctx) {
+      const x = v ?? STRUCTKV_DEFAULTS.pivot;
+      if (x === 'auto' || (typeof x === 'number' && Number.isInteger(x) && x >= 0)) return x;
       throw new OptionError(
-        `${WHERE}: option "${name}" bounds the automatic pivot, but "pivot" is fixed at ${pivot}; drop ${name} or set pivot "auto"`,
+        `${ctx.where}: option "pivot" must be "auto" or a layer index (an integer ≥ 0), got ${showValue(x)}`,
       );
-    }
-    return readInt(WHERE, name, raw[name], 0, { min: 0 });
-  };
-  const minPivot = bound('minPivot');
-  const maxPivot = bound('maxPivot');
-  if (minPivot !== undefined && maxPivot !== undefined && minPivot > maxPivot) {
-    throw new OptionError(
-      `${WHERE}: option "minPivot" (${minPivot}) is above "maxPivot" (${maxPivot}); the pivot range would be empty`,
-    );
-  }
-  const w = raw.weights ?? STRUCTKV_DEFAULTS.weights;
-  if (
-    !Array.isArray(w) ||
-    w.length !== 3 ||
-    !w.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) ||
-    w.every((x) => x === 0)
-  ) {
-    throw new OptionError(
-      `${WHERE}: option "weights" must be three finite numbers ≥ 0, not all 0 ([entropy, mass, variance], default [0.2, 0.3, 0.5]), got ${show(w)}`,
-    );
-  }
-  const weights = [w[0], w[1], w[2]] as unknown as PivotWeights;
-  const topK = readNamedBudget('topK', raw.topK, STRUCTKV_DEFAULTS.topK);
-  const difference = readChoice(
-    WHERE,
-    'difference',
-    raw.difference,
-    STRUCTKV_DEFAULTS.difference,
-    PIVOT_DIFFERENCES,
-  );
-  const noPeak = readChoice(WHERE, 'noPeak', raw.noPeak, STRUCTKV_DEFAULTS.noPeak, NO_PEAK_CHOICES);
-  return {
-    budget,
-    computeBudget,
-    window,
-    decay,
-    pivot,
-    minPivot,
-    maxPivot,
-    weights,
-    topK,
-    difference,
-    noPeak,
-    windowInBudget,
-  };
+    },
+  }),
+  minPivot: pivotBound(
+    'Earliest pivot auto may choose (default: the earliest it can detect: 2 backward, 1 forward).',
+  ),
+  maxPivot: pivotBound(
+    'Latest pivot auto may choose (default: numLayers − 2 − lag, so one layer is always reduced).',
+  ),
+  weights: option.custom<PivotWeights, 'default'>({
+    presence: 'default',
+    allowed: 'three finite numbers ≥ 0, not all 0',
+    defaultText: '[0.2, 0.3, 0.5]',
+    doc: 'Weights of ∇̄(−H), ∇̄(ρ), ∇̄(V) in the transition score T.',
+    read(v, ctx) {
+      const w = v ?? STRUCTKV_DEFAULTS.weights;
+      if (
+        !Array.isArray(w) ||
+        w.length !== 3 ||
+        !w.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) ||
+        w.every((x) => x === 0)
+      ) {
+        throw new OptionError(
+          `${ctx.where}: option "weights" must be three finite numbers ≥ 0, not all 0 ([entropy, mass, variance], default [0.2, 0.3, 0.5]), got ${showValue(w)}`,
+        );
+      }
+      return [w[0], w[1], w[2]];
+    },
+  }),
+  topK: option.budget({
+    default: STRUCTKV_DEFAULTS.topK,
+    doc: 'k of the top-k mass ρ: tokens, { tokens } or { ratio } of the scored prefix.',
+  }),
+  difference: option.choice(PIVOT_DIFFERENCES, {
+    default: STRUCTKV_DEFAULTS.difference,
+    doc: 'How argmax T + 1 indexes the layer changes.',
+  }),
+  noPeak: option.choice(NO_PEAK_CHOICES, {
+    default: STRUCTKV_DEFAULTS.noPeak,
+    doc: "No peak by maxPivot: 'latest' pivots there; 'none' never propagates.",
+  }),
+  windowInBudget: option.boolean({
+    default: STRUCTKV_DEFAULTS.windowInBudget,
+    doc: 'Whether both budgets count the window (true, as every kvsieve method) or add it on top.',
+  }),
+};
+
+function pivotBound(doc: string) {
+  return option.custom<number | undefined, 'optional'>({
+    presence: 'optional',
+    allowed: 'an integer ≥ 0 (only with pivot "auto")',
+    doc,
+    read(v, ctx) {
+      if (v === undefined) return undefined;
+      if (ctx.values.pivot !== 'auto') {
+        throw new OptionError(
+          `${ctx.where}: option "${ctx.name}" bounds the automatic pivot, but "pivot" is fixed at ${ctx.values.pivot}; drop ${ctx.name} or set pivot "auto"`,
+        );
+      }
+      return readInteger(ctx.where, ctx.name, v, { min: 0 });
+    },
+  });
 }
 
-/** Budget in tokens for a prompt, and how many of them are scored prefix tokens (the rest: window). */
+/** Options after validation, defaults filled in (pivot bounds stay undefined: they depend on the model). */
+export type ResolvedOptions = ResolvedOf<typeof STRUCTKV_OPTIONS>;
+export type StructKVOptions = OptionsInput<typeof STRUCTKV_OPTIONS>;
+
+function sameUnit(a: Budget, b: Budget): 'tokens' | 'ratio' | null {
+  const ta = budgetTokens(a);
+  const tb = budgetTokens(b);
+  if (ta !== undefined && tb !== undefined) return 'tokens';
+  if (ta === undefined && tb === undefined) return 'ratio';
+  return null;
+}
+
+/** The rules between StructKV's options that no single option states. */
+export function checkOptions(o: ResolvedOptions): void {
+  if (o.minPivot !== undefined && o.maxPivot !== undefined && o.minPivot > o.maxPivot) {
+    throw new OptionError(
+      `${WHERE}: option "minPivot" (${o.minPivot}) is above "maxPivot" (${o.maxPivot}); the pivot range would be empty`,
+    );
+  }
+  if (o.computeBudget === 'auto') return;
+  const unit = sameUnit(o.budget, o.computeBudget);
+  if (unit === 'tokens' && budgetTokens(o.computeBudget)! < budgetTokens(o.budget)!) {
+    throw computeBelowMemory(budgetTokens(o.computeBudget)!, budgetTokens(o.budget)!, '');
+  }
+  if (unit === 'ratio') {
+    const rc = (o.computeBudget as { ratio: number }).ratio;
+    const rm = (o.budget as { ratio: number }).ratio;
+    if (rc < rm) {
+      throw new OptionError(
+        `${WHERE}: option "computeBudget" (${describeBudget(o.computeBudget)}) is below the memory budget "budget" (${describeBudget(o.budget)}); the layers after the pivot would hold fewer tokens than they are meant to store: raise computeBudget or lower budget`,
+      );
+    }
+  }
+}
+
 /** The share of the prompt `computeBudget: 'auto'` starts from. */
 export const AUTO_COMPUTE: Budget = { ratio: 0.2 };
 
@@ -251,19 +210,15 @@ export function autoComputeSlots(
   return slots.prefix < 1 || slots.total < memory.total ? memory : slots;
 }
 
+/** Slots of a budget for a prompt: its total, and how many are scored prefix tokens (the rest: window). */
 export function prefixSlots(
-  name: 'budget' | 'computeBudget',
   budget: Budget,
   window: number,
   windowInBudget: boolean,
   length: number,
 ): { total: number; prefix: number } {
   const tokens = resolveBudget(budget, length);
-  if (!windowInBudget) return { total: tokens + window, prefix: tokens };
-  if (length > tokens && tokens <= window) {
-    throw new OptionError(
-      `${WHERE}: option "${name}" (${describeBudget(budget)}) gives ${tokens} tokens for a ${length}-token prompt, not more than the window (${window}) it includes; raise ${name}, lower the window, or set windowInBudget false`,
-    );
-  }
-  return { total: tokens, prefix: tokens - window };
+  return windowInBudget
+    ? { total: tokens, prefix: tokens - window }
+    : { total: tokens + window, prefix: tokens };
 }

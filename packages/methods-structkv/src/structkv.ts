@@ -1,22 +1,20 @@
 import {
-  type CompressionMethod,
+  fitPrompt,
   type LayerContext,
   type LayerDecision,
-  METHOD_SPEC,
   type MethodRun,
   type ModelInfo,
   OptionError,
   resolveBudget,
 } from '@kvsieve/core';
-import { type RawOptions, rejectUnknownOptions } from '@kvsieve/method-kit';
+import { defineMethod } from '@kvsieve/method-kit';
 import {
   autoComputeSlots,
+  checkOptions,
   computeBelowMemory,
   prefixSlots,
   type ResolvedOptions,
-  readOptions,
-  STRUCTKV_OPTION_NAMES,
-  type StructKVOptions,
+  STRUCTKV_OPTIONS,
 } from './options.js';
 import {
   accumulateCentrality,
@@ -87,11 +85,6 @@ export interface StructKVRun extends MethodRun {
   pivotReport(): PivotReport;
 }
 
-export interface StructKVMethod extends CompressionMethod {
-  readonly options: Readonly<ResolvedOptions>;
-  begin(model: ModelInfo, prompt: { readonly length: number }): StructKVRun;
-}
-
 /**
  * StructKV (reconstruction of arXiv 2604.06746): each layer's in-degree from the last `window`
  * queries, a decayed global centrality over the layers up to a pivot found online, and two
@@ -99,143 +92,150 @@ export interface StructKVMethod extends CompressionMethod {
  * (plus the window, at their original positions), while every layer stores its own
  * top-`budget` tokens by its own in-degree (plus the window).
  */
-export function structkv(options: StructKVOptions = {}): StructKVMethod {
-  const o = readOptions(options as unknown as RawOptions);
-  return {
-    spec: METHOD_SPEC,
-    name: 'structkv',
-    options: Object.freeze({ ...o }),
-    begin(model, prompt): StructKVRun {
-      const L = prompt.length;
-      if (!Number.isInteger(L) || L < 1) {
-        throw new OptionError(`${WHERE}: prompt length must be a positive integer, got ${L}`);
-      }
-      const w = Math.min(o.window, L);
-      const mem = prefixSlots('budget', o.budget, w, o.windowInBudget, L);
-      const comp =
-        o.computeBudget === 'auto'
-          ? autoComputeSlots(mem, w, o.windowInBudget, L)
-          : prefixSlots('computeBudget', o.computeBudget, w, o.windowInBudget, L);
-      if (comp.total < mem.total) throw computeBelowMemory(comp.total, mem.total, ` for a ${L}-token prompt`);
-      const N = model.numLayers;
-      if (o.pivot !== 'auto' && o.pivot > N - 1) {
-        throw new OptionError(
-          `${WHERE}: option "pivot" is ${o.pivot}, but the model has layers 0..${N - 1}; choose one of them or "auto"`,
-        );
-      }
-      const range = o.pivot === 'auto' ? pivotRange(o, N) : { min: o.pivot, max: o.pivot };
-      const lag = o.pivot === 'auto' ? pivotLag(o.difference) : 0;
-      const autoActive = o.pivot === 'auto' && range.min <= range.max;
+export const definition = defineMethod({
+  name: 'structkv',
+  summary:
+    'Centrality aggregated across layers up to a pivot found per input; layers after the pivot compute only the most central tokens (compute budget), while every layer stores its own top tokens (memory budget).',
+  options: STRUCTKV_OPTIONS,
+  check: checkOptions,
+  build: (o) => ({
+    begin: (model: ModelInfo, prompt: { readonly length: number }) => beginRun(o, model, prompt.length),
+  }),
+});
 
-      const signals: LayerSignals[] = [];
-      let scores: Float64Array = new Float64Array(0);
-      let c: Float64Array | null = null; // centrality up to the current layer
-      let cPrev: Float64Array | null = null; // … and up to the layer before
-      let pivot: number | null = null;
-      let reason: PivotReport['reason'] = null;
-      let propagated: number | null = null;
+/** StructKV with typed options (all optional). */
+export const structkv = definition.create;
+/** For the command line: options by name, unknown names rejected. */
+export const createMethod = definition.createMethod;
 
-      const storeDecision = (
-        n: number,
-        window: number,
-        s: Float64Array | null,
-      ): { keep: LayerDecision['keep']; note: string } => {
-        if (n <= mem.total || s === null) {
-          // "nothing evicted" is every method's note for a prompt within its budget; a layer after
-          // the pivot that stores all it computed has lost the tokens propagation dropped.
-          return {
-            keep: 'all',
-            note: n === L ? `${n} tokens fit the budget: nothing evicted` : `stored all ${n}`,
-          };
-        }
-        const row = selectWithWindow(s, mem.prefix, n, window);
-        return {
-          keep: Array.from({ length: model.numKvHeads }, () => row.slice()),
-          note: `stored ${row.length} of ${n}`,
-        };
-      };
+function beginRun(o: ResolvedOptions, model: ModelInfo, L: number): StructKVRun {
+  if (!Number.isInteger(L) || L < 1) {
+    throw new OptionError(`${WHERE}: prompt length must be a positive integer, got ${L}`);
+  }
+  // The window counts in both budgets unless windowInBudget is false: fitted to the memory
+  // budget once per prompt (the smaller of the two), as every method fits its window.
+  const fit = o.windowInBudget
+    ? fitPrompt({ where: WHERE, name: 'window', min: 1 }, o.budget, Math.min(o.window, L), L)
+    : null;
+  const w = fit?.reserved ?? Math.min(o.window, L);
+  const mem = prefixSlots(o.budget, w, o.windowInBudget, L);
+  const comp =
+    o.computeBudget === 'auto'
+      ? autoComputeSlots(mem, w, o.windowInBudget, L)
+      : prefixSlots(o.computeBudget, w, o.windowInBudget, L);
+  if (comp.total < mem.total) throw computeBelowMemory(comp.total, mem.total, ` for a ${L}-token prompt`);
+  const N = model.numLayers;
+  if (o.pivot !== 'auto' && o.pivot > N - 1) {
+    throw new OptionError(
+      `${WHERE}: option "pivot" is ${o.pivot}, but the model has layers 0..${N - 1}; choose one of them or "auto"`,
+    );
+  }
+  const range = o.pivot === 'auto' ? pivotRange(o, N) : { min: o.pivot, max: o.pivot };
+  const lag = o.pivot === 'auto' ? pivotLag(o.difference) : 0;
+  const autoActive = o.pivot === 'auto' && range.min <= range.max;
 
+  const signals: LayerSignals[] = [];
+  let scores: Float64Array = new Float64Array(0);
+  let c: Float64Array | null = null; // centrality up to the current layer
+  let cPrev: Float64Array | null = null; // … and up to the layer before
+  let pivot: number | null = null;
+  let reason: PivotReport['reason'] = null;
+  let propagated: number | null = null;
+
+  const storeDecision = (
+    n: number,
+    window: number,
+    s: Float64Array | null,
+  ): { keep: LayerDecision['keep']; note: string } => {
+    if (n <= mem.total || s === null) {
+      // "nothing evicted" is every method's note for a prompt within its budget; a layer after
+      // the pivot that stores all it computed has lost the tokens propagation dropped.
       return {
-        observe: { window: o.window },
-        pivotReport: () => ({ pivot, reason, signals: [...signals], scores, propagated }),
-        async afterLayer(ctx: LayerContext): Promise<LayerDecision> {
-          const { layer, length: n, window } = ctx;
-          const prefix = n - window;
-          const before =
-            pivot === null &&
-            (o.pivot === 'auto' ? autoActive && layer <= range.max + lag : layer <= o.pivot);
-          const needS = prefix > 0 && (n > mem.total || before);
-          const s = needS
-            ? inDegree(await ctx.prefixScores({ reduce: 'sum' }).readF32(), model.numKvHeads, window)
-            : null;
-          const parts: string[] = [];
-          let propagate: Int32Array | undefined;
-          if (before && s !== null) {
-            cPrev = c;
-            c = accumulateCentrality(c, s, o.decay);
-            let declared: number | null = null;
-            if (o.pivot === 'auto') {
-              const k = Math.min(prefix, resolveBudget(o.topK, prefix));
-              const sig: LayerSignals = {
-                entropy: await attentionEntropy(ctx.backend, ctx.windowQueries, ctx.keys),
-                mass: topKMass(s, k),
-                variance: variance(s),
-              };
-              signals.push(sig);
-              const found = detectPivot(signals, o.weights, o.difference, range.min, range.max);
-              scores = found.scores;
-              parts.push(
-                `H=${fmt(sig.entropy)} ρ=${fmt(sig.mass)} V=${fmt(sig.variance)} T=${fmt(scores[layer] ?? Number.NaN)}`,
-              );
-              if (found.pivot !== null) {
-                declared = found.pivot;
-                reason = 'peak';
-              } else if (layer === range.max + lag && o.noPeak === 'latest') {
-                declared = range.max;
-                reason = 'latest';
-              }
-            } else if (layer === o.pivot) {
-              declared = layer;
-              reason = 'fixed';
-            }
-            if (declared !== null) {
-              pivot = declared;
-              const cAtPivot = declared === layer ? c : cPrev;
-              parts.push(
-                reason === 'peak'
-                  ? `pivot L*=${declared} (T peaked at the change into layer ${layer - 1})`
-                  : reason === 'latest'
-                    ? `pivot L*=${declared} (no peak of T by maxPivot ${range.max}: latest allowed)`
-                    : `pivot L*=${declared} (fixed)`,
-              );
-              if (layer === N - 1) parts.push('no deeper layer to propagate to');
-              else if (n <= comp.total) parts.push(`${n} tokens fit the compute budget: all propagated`);
-              else {
-                propagate = selectWithWindow(cAtPivot!, comp.prefix, n, window);
-                propagated = propagate.length;
-                parts.push(`propagating ${propagate.length} of ${n} tokens to layers ${layer + 1}..${N - 1}`);
-              }
-            } else if (o.pivot === 'auto' && layer === range.max + lag && o.noPeak === 'none') {
-              parts.push(`no peak of T by maxPivot ${range.max}: nothing propagated (noPeak "none")`);
-            }
-          } else if (o.pivot === 'auto' && !autoActive) {
-            parts.push(
-              `no pivot possible: pivot range [${range.min}, ${range.max}] is empty for ${N} layers`,
-            );
-          } else if (pivot !== null && propagated !== null) {
-            parts.push(`after pivot ${pivot}: computed ${n} tokens`);
-          }
-          const stored = storeDecision(n, window, s);
-          parts.push(stored.note);
-          return { keep: stored.keep, ...(propagate ? { propagate } : {}), note: parts.join('; ') };
-        },
+        keep: 'all',
+        note: n === L ? `${n} tokens fit the budget: nothing evicted` : `stored all ${n}`,
       };
+    }
+    const row = selectWithWindow(s, mem.prefix, n, window);
+    return {
+      keep: Array.from({ length: model.numKvHeads }, () => row.slice()),
+      note: `stored ${row.length} of ${n}`,
+    };
+  };
+
+  return {
+    observe: { window: fit?.reserved ?? o.window },
+    pivotReport: () => ({ pivot, reason, signals: [...signals], scores, propagated }),
+    async afterLayer(ctx: LayerContext): Promise<LayerDecision> {
+      const { layer, length: n, window } = ctx;
+      const prefix = n - window;
+      const before =
+        pivot === null && (o.pivot === 'auto' ? autoActive && layer <= range.max + lag : layer <= o.pivot);
+      const needS = prefix > 0 && (n > mem.total || before);
+      const s = needS
+        ? inDegree(await ctx.prefixScores({ reduce: 'sum' }).readF32(), model.numKvHeads, window)
+        : null;
+      const parts: string[] = [];
+      let propagate: Int32Array | undefined;
+      if (before && s !== null) {
+        cPrev = c;
+        c = accumulateCentrality(c, s, o.decay);
+        let declared: number | null = null;
+        if (o.pivot === 'auto') {
+          const k = Math.min(prefix, resolveBudget(o.topK, prefix));
+          const sig: LayerSignals = {
+            entropy: await attentionEntropy(ctx.backend, ctx.windowQueries, ctx.keys),
+            mass: topKMass(s, k),
+            variance: variance(s),
+          };
+          signals.push(sig);
+          const found = detectPivot(signals, o.weights, o.difference, range.min, range.max);
+          scores = found.scores;
+          parts.push(
+            `H=${fmt(sig.entropy)} ρ=${fmt(sig.mass)} V=${fmt(sig.variance)} T=${fmt(scores[layer] ?? Number.NaN)}`,
+          );
+          if (found.pivot !== null) {
+            declared = found.pivot;
+            reason = 'peak';
+          } else if (layer === range.max + lag && o.noPeak === 'latest') {
+            declared = range.max;
+            reason = 'latest';
+          }
+        } else if (layer === o.pivot) {
+          declared = layer;
+          reason = 'fixed';
+        }
+        if (declared !== null) {
+          pivot = declared;
+          const cAtPivot = declared === layer ? c : cPrev;
+          parts.push(
+            reason === 'peak'
+              ? `pivot L*=${declared} (T peaked at the change into layer ${layer - 1})`
+              : reason === 'latest'
+                ? `pivot L*=${declared} (no peak of T by maxPivot ${range.max}: latest allowed)`
+                : `pivot L*=${declared} (fixed)`,
+          );
+          if (layer === N - 1) parts.push('no deeper layer to propagate to');
+          else if (n <= comp.total) parts.push(`${n} tokens fit the compute budget: all propagated`);
+          else {
+            propagate = selectWithWindow(cAtPivot!, comp.prefix, n, window);
+            propagated = propagate.length;
+            parts.push(`propagating ${propagate.length} of ${n} tokens to layers ${layer + 1}..${N - 1}`);
+          }
+        } else if (o.pivot === 'auto' && layer === range.max + lag && o.noPeak === 'none') {
+          parts.push(`no peak of T by maxPivot ${range.max}: nothing propagated (noPeak "none")`);
+        }
+      } else if (o.pivot === 'auto' && !autoActive) {
+        parts.push(`no pivot possible: pivot range [${range.min}, ${range.max}] is empty for ${N} layers`);
+      } else if (pivot !== null && propagated !== null) {
+        parts.push(`after pivot ${pivot}: computed ${n} tokens`);
+      }
+      const stored = storeDecision(n, window, s);
+      parts.push(stored.note);
+      if (fit?.note && layer === 0) parts.push(fit.note);
+      return { keep: stored.keep, ...(propagate ? { propagate } : {}), note: parts.join('; ') };
     },
   };
 }
 
-/** For the command line: options by name, unknown names rejected. */
-export function createMethod(options: Record<string, unknown>): StructKVMethod {
-  rejectUnknownOptions(WHERE, options, STRUCTKV_OPTION_NAMES);
-  return structkv(options as StructKVOptions);
-}
+/** A StructKV method instance: its runs report their pivot. */
+export type StructKVMethod = ReturnType<typeof structkv>;

@@ -39,7 +39,7 @@ afterAll(() => {
 describe('structkv through the runtime on a tiny random model', () => {
   it('layers after the pivot compute only the propagated tokens, at their original positions', async () => {
     const method = structkv({ budget: 8, computeBudget: 16, window: 4, pivot: 2 });
-    const pre = await model.prefill(PROMPT, { method });
+    const pre = await model.start(PROMPT, { method });
     expect(pre.layers.map((l) => l.tokens)).toEqual([64, 64, 64, 16, 16, 16]);
     expect(pre.layers[2]!.propagated).toBe(16);
     expect(pre.layers[2]!.note).toMatch(
@@ -66,16 +66,16 @@ describe('structkv through the runtime on a tiny random model', () => {
     for (let l = 0; l < 3; l++)
       for (const head of await pre.cache.layer(l).positions()) expect(head).toHaveLength(8);
     // Decoding continues from the compressed cache at the next position.
-    const logits = await model.step(pre.cache, 5, PROMPT.length);
-    expect(logits.every(Number.isFinite)).toBe(true);
-    pre.cache.dispose();
+    const { logits } = await pre.step(5);
+    expect(logits!.every(Number.isFinite)).toBe(true);
+    pre.dispose();
   });
 
   it('the same memory budget without propagation computes every layer on the whole prompt', async () => {
-    const propagating = await model.prefill(PROMPT, {
+    const propagating = await model.start(PROMPT, {
       method: structkv({ budget: 8, computeBudget: 16, window: 4, pivot: 2 }),
     });
-    const memoryOnly = await model.prefill(PROMPT, {
+    const memoryOnly = await model.start(PROMPT, {
       method: structkv({ budget: 8, computeBudget: { ratio: 1 }, window: 4, pivot: 2 }),
     });
     expect(memoryOnly.layers.map((l) => l.tokens)).toEqual([64, 64, 64, 64, 64, 64]);
@@ -87,12 +87,12 @@ describe('structkv through the runtime on a tiny random model', () => {
     }
     // Deeper layers computed on different token sets, so the logits differ.
     expect(propagating.logits).not.toEqual(memoryOnly.logits);
-    propagating.cache.dispose();
-    memoryOnly.cache.dispose();
+    propagating.dispose();
+    memoryOnly.dispose();
   });
 
   it('auto pivot: per-layer statistics in the stats notes and a pivot in the allowed range', async () => {
-    const pre = await model.prefill(PROMPT, {
+    const pre = await model.start(PROMPT, {
       method: structkv({ budget: 8, computeBudget: 16, window: 4 }),
     });
     const report = (pre.run as StructKVRun).pivotReport();
@@ -103,6 +103,6 @@ describe('structkv through the runtime on a tiny random model', () => {
     expect(report.signals).toHaveLength(p + 1);
     for (let l = 0; l <= p; l++) expect(pre.layers[l]!.note).toMatch(/^H=\S+ ρ=\S+ V=\S+ T=\S+/);
     expect(pre.layers.map((l) => l.tokens)).toEqual([...Array(p + 1).fill(64), ...Array(5 - p).fill(16)]);
-    pre.cache.dispose();
+    pre.dispose();
   });
 });

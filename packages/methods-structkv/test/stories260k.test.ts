@@ -15,7 +15,7 @@ describeShared('structkv on stories260K with real English text', [MODEL, ESSAY],
     try {
       const ids = model.tokenizer.encode(readFileSync(join(shared, ESSAY), 'utf8')).slice(0, 480);
       expect(ids).toHaveLength(480);
-      const pre = await model.prefill(ids, { method: structkv() });
+      const pre = await model.start(ids, { method: structkv() });
       const report = (pre.run as StructKVRun).pivotReport();
       // 5 layers, backward differences: the default range is [2, 3].
       expect([2, 3]).toContain(report.pivot);
@@ -31,12 +31,12 @@ describeShared('structkv on stories260K with real English text', [MODEL, ESSAY],
       }
       expect(pre.layers[p]!.note).toMatch(new RegExp(`pivot L\\*=${p} .*propagating 96 of 480 tokens`));
       expect(pre.logits.every(Number.isFinite)).toBe(true);
-      pre.cache.dispose();
+      pre.dispose();
       // A pivot at the last layer has no deeper layer to spare: every layer computes the prompt.
-      const last = await model.prefill(ids, { method: structkv({ pivot: 4 }) });
+      const last = await model.start(ids, { method: structkv({ pivot: 4 }) });
       expect(last.layers.map((l) => l.tokens)).toEqual([480, 480, 480, 480, 480]);
       expect(last.layers[4]!.note).toMatch(/no deeper layer to propagate to/);
-      last.cache.dispose();
+      last.dispose();
     } finally {
       model.dispose();
     }

@@ -98,10 +98,8 @@ describe('options', () => {
       /"pivot" is 4, but the model has layers 0\.\.3/,
     );
     expect(() => structkv({ maxPivot: 7 }).begin(model, { length: 200 })).toThrow(/"maxPivot" is 7/);
-    // 10% of 50 tokens is 5, not more than the 8-token window it includes.
-    expect(() => structkv().begin(model, { length: 50 })).toThrow(
-      /option "budget" \(10% of the prompt\) gives 5 tokens for a 50-token prompt/,
-    );
+    // 10% of 50 tokens is 5, not more than the 8-token window it includes: the window shrinks to 2.
+    expect(structkv().begin(model, { length: 50 }).observe).toEqual({ window: 2 });
     // Mixed units: compared once the prompt is known.
     expect(() =>
       structkv({ budget: 30, computeBudget: { ratio: 0.1 } }).begin(model, { length: 200 }),

@@ -56,7 +56,7 @@ describe('structkv on the WebGPU backend', () => {
     const prompt = Array.from({ length: 64 }, (_, i) => (i * 53 + 7) % 256);
     const result = async (backend: Backend) => {
       const model = await loadModel(dir, { backend });
-      const pre = await model.prefill(prompt, {
+      const pre = await model.start(prompt, {
         method: structkv({ budget: 8, computeBudget: 16, window: 4 }),
       });
       const out = {
@@ -64,7 +64,7 @@ describe('structkv on the WebGPU backend', () => {
         tokens: pre.layers.map((l) => l.tokens),
         positions: (await pre.cache.layer(4).positions()).map((h) => [...h]),
       };
-      pre.cache.dispose();
+      pre.dispose();
       model.dispose();
       return out;
     };

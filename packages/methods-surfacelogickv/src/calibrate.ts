@@ -4,23 +4,29 @@ import {
   METHOD_SPEC,
   type ModelInfo,
   OptionError,
+  readInteger,
+  readNumberIn,
 } from '@kvsieve/core';
-import { readInt, readNumber } from '@kvsieve/method-kit';
 import { makeProbe, type NeedleTemplate, type Probe, type ProbeTokenizer } from './probes.js';
 import { computeInfsc, type HeadRates, PROFILE_FORMAT, type SlkvProfile } from './profile.js';
+
+/** What calibration needs of a decode session (`@kvsieve/runtime`'s `DecodeSession` fits). */
+export interface CalibrationSession {
+  /** Next-token logits after the prompt. */
+  readonly logits: Float32Array;
+  /** Feed one token; the next-token logits come back. */
+  step(token: number): Promise<{ readonly logits?: Float32Array }>;
+  dispose(): void;
+}
 
 /**
  * What calibration needs of a model. `@kvsieve/runtime`'s `Model` fits as it is, so this package
  * does not depend on the runtime.
  */
-export interface CalibrationModel<Cache extends { dispose(): void }> {
+export interface CalibrationModel {
   readonly info: ModelInfo;
   readonly tokenizer: ProbeTokenizer;
-  prefill(
-    ids: readonly number[],
-    opts: { method?: CompressionMethod },
-  ): Promise<{ readonly logits: Float32Array; readonly cache: Cache }>;
-  step(cache: Cache, token: number, position: number): Promise<Float32Array>;
+  start(ids: readonly number[], opts: { method?: CompressionMethod }): Promise<CalibrationSession>;
 }
 
 export interface CalibrateOptions {
@@ -145,21 +151,21 @@ function readList(
  * prefill over prompt + answer (all but the last token), which computes exactly the attention the
  * decode steps computed, since attention is causal.
  */
-export async function calibrate<Cache extends { dispose(): void }>(
-  model: CalibrationModel<Cache>,
+export async function calibrate(
+  model: CalibrationModel,
   options: CalibrateOptions = {},
 ): Promise<SlkvProfile> {
   const where = 'calibrate';
-  const count = readInt(where, 'probes', options.probes, CALIBRATE_DEFAULTS.probes, { min: 1 });
-  const seed = readInt(where, 'seed', options.seed, CALIBRATE_DEFAULTS.seed, { min: 0 });
-  const alpha = readNumber(where, 'alpha', options.alpha, CALIBRATE_DEFAULTS.alpha, {
+  const count = readInteger(where, 'probes', options.probes ?? CALIBRATE_DEFAULTS.probes, { min: 1 });
+  const seed = readInteger(where, 'seed', options.seed ?? CALIBRATE_DEFAULTS.seed, { min: 0 });
+  const alpha = readNumberIn(where, 'alpha', options.alpha ?? CALIBRATE_DEFAULTS.alpha, {
     min: 0,
     max: 1,
-    text: '[0, 1]',
+    range: '[0, 1]',
   });
   const maxPositions = model.info.maxPositions ?? Number.POSITIVE_INFINITY;
   const lengths = readList('lengths', options.lengths, CALIBRATE_DEFAULTS.lengths, (x, i) =>
-    readInt(where, `lengths[${i}]`, x, 0, {
+    readInteger(where, `lengths[${i}]`, x, {
       min: 16,
       ...(Number.isFinite(maxPositions)
         ? {
@@ -170,7 +176,7 @@ export async function calibrate<Cache extends { dispose(): void }>(
     }),
   );
   const depths = readList('depths', options.depths, CALIBRATE_DEFAULTS.depths, (x, i) =>
-    readNumber(where, `depths[${i}]`, x, 0, { min: 0, max: 1, text: '[0, 1]' }),
+    readNumberIn(where, `depths[${i}]`, x, { min: 0, max: 1, range: '[0, 1]' }),
   );
   const answerMode = options.answer ?? CALIBRATE_DEFAULTS.answer;
   if (answerMode !== 'greedy' && answerMode !== 'teacher')
@@ -206,8 +212,7 @@ export async function calibrate<Cache extends { dispose(): void }>(
         });
       });
     });
-    const { cache } = await model.prefill(seq, { method: observer });
-    cache.dispose();
+    (await model.start(seq, { method: observer })).dispose();
     steps += m;
     options.onProbe?.(p + 1, count);
   }
@@ -236,17 +241,13 @@ export async function calibrate<Cache extends { dispose(): void }>(
   };
 }
 
-async function greedy<Cache extends { dispose(): void }>(
-  model: CalibrationModel<Cache>,
-  prompt: readonly number[],
-  m: number,
-): Promise<number[]> {
-  const { logits, cache } = await model.prefill(prompt, {});
+async function greedy(model: CalibrationModel, prompt: readonly number[], m: number): Promise<number[]> {
+  const session = await model.start(prompt, {});
   try {
-    const out = [argmax(logits)];
-    for (let i = 1; i < m; i++) out.push(argmax(await model.step(cache, out[i - 1]!, prompt.length + i - 1)));
+    const out = [argmax(session.logits)];
+    for (let i = 1; i < m; i++) out.push(argmax((await session.step(out[i - 1]!)).logits!));
     return out;
   } finally {
-    cache.dispose();
+    session.dispose();
   }
 }

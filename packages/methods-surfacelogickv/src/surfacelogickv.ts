@@ -1,47 +1,18 @@
 import {
+  type AllocationInput,
   type Allocator,
-  type Budget,
-  type ModelInfo,
+  budgetTokens,
   OptionError,
   observationScorer,
-  type Pooling,
-  type ReduceOp,
-  resolveBudget,
+  scoreAllocateSelect,
+  showValue,
 } from '@kvsieve/core';
-import {
-  budgetTokens,
-  type ComposableMethod,
-  composable,
-  type RawOptions,
-  readChoice,
-  readNumber,
-  readWindowScoreOptions,
-  rejectUnknownOptions,
-  WINDOW_SCORE_OPTION_NAMES,
-} from '@kvsieve/method-kit';
+import { defineMethod, type OptionsInput, option, windowScoreOptions } from '@kvsieve/method-kit';
 import { HEAD_REDUCES, type HeadReduce, kvHeadScores, twoStageAllocation } from './allocate.js';
 import { checkProfileMatches, computeInfsc, loadProfile, parseProfile, type SlkvProfile } from './profile.js';
 
 /** Stage 1's base per KV head: a fraction of the per-head prefix budget, or a token count. */
 export type BaseBudget = number | { readonly tokens: number };
-
-export interface SurfaceLogicKVOptions {
-  /** Tokens kept per KV head on average, window included: `C` in the total `C · Hkv · N`. */
-  readonly budget: Budget;
-  /** The model's head profile: a parsed profile, or the path of a profile JSON file (Node). */
-  readonly profile: SlkvProfile | string;
-  /** Stage 1: `r` in [0, 1] of the per-head prefix budget `C − w`, or `{ tokens: n }`. Default 0.2. */
-  readonly base?: BaseBudget;
-  /** Recompute INFsc with this surface weight instead of the profile's own alpha. */
-  readonly alpha?: number;
-  /** How a GQA group's INFsc becomes its KV head's score. Default 'sum'. */
-  readonly headReduce?: HeadReduce;
-  /** SnapKV token choice within each head: observation window `w`. Default 32. */
-  readonly window?: number;
-  readonly kernel?: number;
-  readonly pooling?: Pooling;
-  readonly gqaReduce?: ReduceOp;
-}
 
 export const SURFACELOGICKV_DEFAULTS = {
   base: 0.2,
@@ -52,20 +23,17 @@ export const SURFACELOGICKV_DEFAULTS = {
   gqaReduce: 'mean',
 } as const;
 
-export const SURFACELOGICKV_OPTION_NAMES = [
-  ...WINDOW_SCORE_OPTION_NAMES,
-  'profile',
-  'base',
-  'alpha',
-  'headReduce',
-] as const;
-
 const WHERE = 'surfacelogickv';
 
 function readBase(value: unknown): BaseBudget {
   const v = value === undefined ? SURFACELOGICKV_DEFAULTS.base : value;
   const allowed = 'a fraction r in [0, 1] of the per-head prefix budget, or { tokens: n } with n ≥ 0';
-  if (typeof v === 'number') return readNumber(WHERE, 'base', v, 0, { min: 0, max: 1, text: '[0, 1]' });
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0 || v > 1) {
+      throw new OptionError(`${WHERE}: option "base" must be a number in [0, 1], got ${showValue(v)}`);
+    }
+    return v;
+  }
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
     const keys = Object.keys(v);
     const t = (v as { tokens?: unknown }).tokens;
@@ -87,56 +55,57 @@ function baseTokens(base: BaseBudget, prefixBudget: number, capacity: string): n
 
 /**
  * The per-head allocator: the two-stage plan over every KV head of every layer, computed once
- * per prompt length and read out layer by layer.
+ * per prompt (length, capacity, window) and read out layer by layer.
  */
 export function profileAllocator(opts: {
   readonly profile: SlkvProfile;
-  readonly budget: Budget;
-  readonly window: number;
   readonly base: BaseBudget;
   readonly alpha?: number;
   readonly headReduce: HeadReduce;
-}): Allocator & { plan(length: number): Int32Array[] | null } {
-  const { profile, budget, window } = opts;
+}): Allocator & { plan(input: PlanInput): Int32Array[] } {
+  const { profile } = opts;
   const infsc =
     opts.alpha === undefined || opts.alpha === profile.alpha
       ? profile.infsc
       : computeInfsc(profile.heads, opts.alpha);
   const scores = kvHeadScores(infsc, profile.model.numKvHeads, opts.headReduce);
-  const plans = new Map<number, Int32Array[] | null>();
-  const plan = (length: number): Int32Array[] | null => {
-    const cached = plans.get(length);
-    if (cached !== undefined) return cached;
-    const capacity = resolveBudget(budget, length);
-    let result: Int32Array[] | null = null;
-    if (length > capacity) {
-      if (capacity <= window) {
-        throw new OptionError(
-          `${WHERE}: option "budget" gives ${capacity} tokens per head for a ${length}-token prompt, not more than the window (${window}); raise the budget or lower the window`,
-        );
-      }
-      const prefixBudget = capacity - window;
-      const base = baseTokens(opts.base, prefixBudget, `budget ${capacity} − window ${window}`);
-      result = twoStageAllocation({ scores, prefixBudget, base, cap: length - window });
-    }
-    plans.set(length, result);
+  const plans = new Map<string, Int32Array[]>();
+  const plan = ({ length, capacity, window }: PlanInput): Int32Array[] => {
+    const key = `${length}:${capacity}:${window}`;
+    const cached = plans.get(key);
+    if (cached) return cached;
+    const prefixBudget = capacity - window;
+    const base = baseTokens(opts.base, prefixBudget, `budget ${capacity} − window ${window}`);
+    const result = twoStageAllocation({ scores, prefixBudget, base, cap: length - window });
+    plans.set(key, result);
     return result;
+  };
+  const checkShape = (numLayers: number, kvHeads: number) => {
+    if (numLayers !== profile.model.numLayers || kvHeads !== profile.model.numKvHeads) {
+      throw new OptionError(
+        `${WHERE}: the runtime reports ${numLayers} layers × ${kvHeads} KV heads, the profile has ${profile.model.numLayers} × ${profile.model.numKvHeads}`,
+      );
+    }
   };
   return {
     name: 'surfacelogickv-profile',
-    window,
-    check: (length) => void plan(length),
+    check(input) {
+      checkShape(input.numLayers, input.kvHeads);
+      plan(input);
+    },
     plan,
-    allocate({ layer, numLayers, kvHeads, length }) {
-      if (numLayers !== profile.model.numLayers || kvHeads !== profile.model.numKvHeads) {
-        throw new OptionError(
-          `${WHERE}: the runtime reports ${numLayers} layers × ${kvHeads} KV heads, the profile has ${profile.model.numLayers} × ${profile.model.numKvHeads}`,
-        );
-      }
-      const p = plan(length);
-      return p === null ? null : p[layer]!;
+    allocate(input: AllocationInput) {
+      checkShape(input.numLayers, input.kvHeads);
+      return plan(input)[input.layer]!;
     },
   };
+}
+
+/** What a plan depends on: the layer's tokens and the budget fitted to them. */
+export interface PlanInput {
+  readonly length: number;
+  readonly capacity: number;
+  readonly window: number;
 }
 
 /**
@@ -145,64 +114,83 @@ export function profileAllocator(opts: {
  * in proportion to their INFsc; within each head tokens are chosen by SnapKV's window scores, and
  * the window is kept. The profile's model shape is checked against the model when a run begins.
  */
-export function surfacelogickv(options: SurfaceLogicKVOptions): ComposableMethod & { profile: SlkvProfile } {
-  const raw = options as unknown as RawOptions;
-  const o = readWindowScoreOptions(WHERE, raw, SURFACELOGICKV_DEFAULTS);
-  if (raw.profile === undefined) {
-    throw new OptionError(
-      `${WHERE}: option "profile" is required: a profile object or the path of a JSON file written by \`kvsieve calibrate <model>\``,
-    );
-  }
-  const source = typeof raw.profile === 'string' ? raw.profile : 'object';
-  const profile = typeof raw.profile === 'string' ? loadProfile(raw.profile) : parseProfile(raw.profile);
-  const base = readBase(raw.base);
-  const alpha =
-    raw.alpha === undefined
-      ? undefined
-      : readNumber(WHERE, 'alpha', raw.alpha, profile.alpha, { min: 0, max: 1, text: '[0, 1]' });
-  const headReduce = readChoice(
-    WHERE,
-    'headReduce',
-    raw.headReduce,
-    SURFACELOGICKV_DEFAULTS.headReduce,
-    HEAD_REDUCES,
-  );
-  const tokens = budgetTokens(o.budget);
-  if (tokens !== undefined) baseTokens(base, tokens - o.window, `budget ${tokens} − window ${o.window}`);
-  const allocator = profileAllocator({
-    profile,
-    budget: o.budget,
-    window: o.window,
-    base,
-    headReduce,
-    ...(alpha === undefined ? {} : { alpha }),
-  });
-  const inner = composable({
-    name: WHERE,
-    options: {
-      ...o,
-      profile: source === 'object' ? `${profile.model.name} (object)` : source,
-      base,
-      alpha: alpha ?? profile.alpha,
-      headReduce,
-    },
-    budget: o.budget,
-    window: o.window,
-    scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
-    allocator,
-  });
-  return {
-    ...inner,
-    profile,
-    begin(model: ModelInfo, prompt) {
-      checkProfileMatches(profile, model, source);
-      return inner.begin(model, prompt);
-    },
-  };
-}
+export const definition = defineMethod({
+  name: WHERE,
+  summary:
+    "Per-head budgets from a profile of each head's behaviour on needle probes (surface memorization and logic construction); within each head SnapKV's scores choose the tokens.",
+  options: {
+    ...windowScoreOptions(SURFACELOGICKV_DEFAULTS),
+    profile: option.custom<{ profile: SlkvProfile; source: string }, 'required', SlkvProfile | string>({
+      presence: 'required',
+      allowed: 'a profile object, or the path of a profile JSON file written by `kvsieve calibrate <model>`',
+      doc: "The model's head profile (kvsieve calibrate).",
+      read(v) {
+        if (v === undefined) {
+          throw new OptionError(
+            `${WHERE}: option "profile" is required: a profile object or the path of a JSON file written by \`kvsieve calibrate <model>\``,
+          );
+        }
+        if (typeof v === 'string') return { profile: loadProfile(v), source: v };
+        const profile = parseProfile(v);
+        return { profile, source: 'object' };
+      },
+    }),
+    base: option.custom<BaseBudget, 'default'>({
+      presence: 'default',
+      allowed: 'a fraction r in [0, 1] of the per-head prefix budget, or { tokens: n } with n ≥ 0',
+      defaultText: String(SURFACELOGICKV_DEFAULTS.base),
+      doc: "Stage 1: every KV head's base, a fraction of the per-head prefix budget budget − window, or { tokens: n }.",
+      read(v, ctx) {
+        const base = readBase(v);
+        const tokens = budgetTokens(ctx.values.budget as never);
+        const w = ctx.values.window as number;
+        if (tokens !== undefined) baseTokens(base, tokens - w, `budget ${tokens} − window ${w}`);
+        return base;
+      },
+    }),
+    alpha: option.number({
+      min: 0,
+      max: 1,
+      range: '[0, 1]',
+      doc: "Recompute INFsc with this surface weight instead of the profile's own alpha.",
+    }),
+    headReduce: option.choice(HEAD_REDUCES, {
+      default: SURFACELOGICKV_DEFAULTS.headReduce,
+      doc: "How a GQA group's INFsc becomes its KV head's score.",
+    }),
+  },
+  report: (o) => ({
+    ...o,
+    profile: o.profile.source === 'object' ? `${o.profile.profile.model.name} (object)` : o.profile.source,
+    alpha: o.alpha ?? o.profile.profile.alpha,
+  }),
+  build(o) {
+    const { profile, source } = o.profile;
+    const inner = scoreAllocateSelect({
+      name: WHERE,
+      budget: o.budget,
+      window: o.window,
+      scorer: observationScorer({ reduce: o.gqaReduce, pooling: o.pooling, kernel: o.kernel }),
+      allocator: profileAllocator({
+        profile,
+        base: o.base,
+        headReduce: o.headReduce,
+        ...(o.alpha === undefined ? {} : { alpha: o.alpha }),
+      }),
+    });
+    return {
+      ...inner,
+      profile,
+      begin(model, prompt) {
+        checkProfileMatches(profile, model, source);
+        return inner.begin(model, prompt);
+      },
+    };
+  },
+});
 
+export type SurfaceLogicKVOptions = OptionsInput<typeof definition.options>;
+/** SurfaceLogicKV with typed options. */
+export const surfacelogickv = definition.create;
 /** For the command line: `--option profile=PATH` plus the options above by name; unknown names rejected. */
-export function createMethod(options: Record<string, unknown>): ComposableMethod {
-  rejectUnknownOptions(WHERE, options, SURFACELOGICKV_OPTION_NAMES);
-  return surfacelogickv(options as unknown as SurfaceLogicKVOptions);
-}
+export const createMethod = definition.createMethod;

@@ -22,7 +22,7 @@ const X = 'x'.charCodeAt(0);
 function scriptedModel(
   lengths: number[],
   depths: number[],
-): CalibrationModel<{ dispose(): void }> & {
+): CalibrationModel & {
   prefills: number;
   steps: number;
 } {
@@ -33,7 +33,7 @@ function scriptedModel(
     steps: 0,
     info: { numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 0, name: 'scripted' },
     tokenizer: byteTokenizer,
-    async prefill(ids: readonly number[], opts: { method?: CompressionMethod }) {
+    async start(ids: readonly number[], opts: { method?: CompressionMethod }) {
       m.prefills++;
       const logits = new Float32Array(257);
       logits[X] = 1;
@@ -73,13 +73,16 @@ function scriptedModel(
           ctx.release();
         }
       }
-      return { logits, cache: { dispose() {} } };
-    },
-    async step() {
-      m.steps++;
-      const logits = new Float32Array(257);
-      logits[X] = 1;
-      return logits;
+      return {
+        logits,
+        async step() {
+          m.steps++;
+          const next = new Float32Array(257);
+          next[X] = 1;
+          return { logits: next };
+        },
+        dispose() {},
+      };
     },
   };
   return m;

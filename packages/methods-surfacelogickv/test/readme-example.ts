@@ -29,9 +29,9 @@ console.log(summarizeProfile(profile));
 
 // Online: 24 tokens per KV head on average (window 4 included), shared by the profile.
 const prompt = model.tokenizer.encode('Once upon a time, a small robot lived in a quiet town by the sea.');
-const { layers, cache } = await model.prefill(prompt, {
+const session = await model.start(prompt, {
   method: surfacelogickv({ budget: 24, window: 4, profile }),
 });
-console.log(layers.map((l) => Array.from(l.kept)));
-cache.dispose();
+console.log(session.layers.map((l) => Array.from(l.kept)));
+session.dispose();
 model.dispose();

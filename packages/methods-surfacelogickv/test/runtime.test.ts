@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend } from '@kvsieve/core';
+import { type CompressionMethod, CpuBackend, type DecodeContext, METHOD_SPEC } from '@kvsieve/core';
 import { byteLevelTokenizerJson, loadModel, type Model, writeRandomModel } from '@kvsieve/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -48,6 +48,26 @@ function argmax(x: ArrayLike<number>, from = 0, to = x.length): number {
   return best;
 }
 
+/** A method that keeps everything and records each decode step's attention mass per cache row. */
+function attentionRecorder(
+  seen: { mass: Float32Array[]; offsets: Int32Array[]; lengths: Int32Array[] }[],
+): CompressionMethod {
+  return {
+    spec: METHOD_SPEC,
+    name: 'attention-recorder',
+    options: {},
+    begin: () => ({
+      observe: { window: 0, decodeAttention: true },
+      afterLayer: async () => ({ keep: 'all' }),
+      async afterDecodeStep(ctx: DecodeContext) {
+        const mass = await Promise.all(ctx.attention!.map((t) => t.readF32()));
+        seen.push({ mass, offsets: [...ctx.offsets], lengths: [...ctx.lengths] });
+        return undefined;
+      },
+    }),
+  };
+}
+
 describe('calibrate through the runtime on a tiny random model', () => {
   let model: Model;
   beforeAll(async () => {
@@ -71,19 +91,17 @@ describe('calibrate through the runtime on a tiny random model', () => {
       const probe = makeProbe(model.tokenizer, probeSpec(p, 2, lengths, depths));
       const P = probe.prompt.length;
       // Prefill all but the last prompt token; decoding it gives answer step 0's attention.
-      const pre = await model.prefill(probe.prompt.slice(0, P - 1));
+      const seen: { mass: Float32Array[]; offsets: Int32Array[]; lengths: Int32Array[] }[] = [];
+      const session = await model.start(probe.prompt.slice(0, P - 1), { method: attentionRecorder(seen) });
       let token = probe.prompt[P - 1]!;
       const generated: number[] = [];
       for (let i = 0; i < probe.answer.length; i++) {
-        const { logits, attention } = await model.stepWithAttention(pre.cache, token, P - 1 + i);
-        const next = argmax(logits);
+        const next = argmax((await session.step(token)).logits!);
+        const { mass, offsets, lengths: lengthsNow } = seen[i]!;
         for (let l = 0; l < numLayers; l++) {
-          const mass = await attention[l]!.readF32();
-          attention[l]!.dispose();
-          const offsets = pre.cache.layer(l).rowOffsets();
-          const lengthsNow = pre.cache.layer(l).lengths();
           for (let h = 0; h < numHeads; h++) {
-            const j = argmax(mass, offsets[h]!, offsets[h]! + lengthsNow[h]!) - offsets[h]!;
+            const o = offsets[l]![h]!;
+            const j = argmax(mass[l]!, o, o + lengthsNow[l]![h]!) - o;
             if (j < probe.needle.start || j >= probe.needle.end) continue;
             if (probe.prompt[j] === next) surface[l]![h]!++;
             else logic[l]![h]!++;
@@ -92,7 +110,7 @@ describe('calibrate through the runtime on a tiny random model', () => {
         generated.push(next);
         token = next;
       }
-      pre.cache.dispose();
+      session.dispose();
       steps += probe.answer.length;
       if (generated.every((t, i) => t === probe.answer[i])) exact++;
     }
@@ -126,7 +144,7 @@ describe('surfacelogickv through the runtime (GQA: 4 query heads, 2 KV heads)', 
     });
     const prompt = Array.from({ length: 120 }, (_, i) => (i * 37 + 11) % 256);
     const method = surfacelogickv({ budget: 30, window: 6, profile, base: 0.25 });
-    const pre = await model.prefill(prompt, { method });
+    const pre = await model.start(prompt, { method });
     const plan = twoStageAllocation({
       scores: kvHeadScores(profile.infsc, 2),
       prefixBudget: 24,
@@ -144,7 +162,7 @@ describe('surfacelogickv through the runtime (GQA: 4 query heads, 2 KV heads)', 
     expect(Math.min(...kept)).toBeGreaterThanOrEqual(12);
     // The profile is not flat, so neither is the allocation.
     expect(new Set(kept).size).toBeGreaterThan(1);
-    pre.cache.dispose();
+    pre.dispose();
     model.dispose();
   });
 });

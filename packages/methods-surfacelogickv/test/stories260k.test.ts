@@ -56,7 +56,7 @@ describeShared('SurfaceLogicKV on stories260K', [MODEL], (shared) => {
     const prompt = makeProbe(model.tokenizer, { length: 400, depth: 0.5, seed: 9 }).prompt;
     const L = prompt.length;
     const method = surfacelogickv({ budget: { ratio: 0.25 }, window: 16, profile: fixture });
-    const pre = await model.prefill(prompt, { method });
+    const pre = await model.start(prompt, { method });
     const C = Math.round(0.25 * L);
     const plan = twoStageAllocation({
       scores: kvHeadScores(fixture.infsc, 4),
@@ -69,7 +69,7 @@ describeShared('SurfaceLogicKV on stories260K', [MODEL], (shared) => {
     expect(kept.reduce((a, b) => a + b, 0)).toBe(C * 4 * 5);
     // The head the profile ranks first (layer 4, query head 0 → KV head 0) keeps the most.
     expect(pre.layers[4]!.kept[0]).toBe(Math.max(...kept));
-    pre.cache.dispose();
+    pre.dispose();
   });
 
   it('a profile of another model is refused before prefill starts', async () => {
@@ -81,8 +81,8 @@ describeShared('SurfaceLogicKV on stories260K', [MODEL], (shared) => {
       infsc: computeInfsc(heads, 0.5),
     };
     const method = surfacelogickv({ budget: 64, window: 8, profile: other });
-    await expect(model.prefill([1, 2, 3, 4], { method })).rejects.toThrow(ProfileError);
-    await expect(model.prefill([1, 2, 3, 4], { method })).rejects.toThrow(
+    await expect(model.start([1, 2, 3, 4], { method })).rejects.toThrow(ProfileError);
+    await expect(model.start([1, 2, 3, 4], { method })).rejects.toThrow(
       /was made for .*stories260K.gguf with 4 layers × 8 heads \(4 KV heads\), but this model \(.*stories260K.gguf\) has 5 layers × 8 heads/,
     );
   });

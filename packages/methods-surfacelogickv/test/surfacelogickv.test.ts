@@ -106,45 +106,36 @@ describe('surfacelogickv options', () => {
   });
 });
 
+/** A 100-token prompt under a budget of 20 with a window of 4. */
+const AT_100 = { length: 100, capacity: 20, window: 4 };
+
 describe('profileAllocator', () => {
   it('is the two-stage plan over every head of every layer, read out per layer', () => {
-    const a = profileAllocator({ profile, budget: 20, window: 4, base: 0.25, headReduce: 'sum' });
+    const a = profileAllocator({ profile, base: 0.25, headReduce: 'sum' });
     const scores = kvHeadScores(profile.infsc, 2);
     const want = twoStageAllocation({ scores, prefixBudget: 16, base: 4, cap: 96 });
-    const plan = a.plan(100)!;
+    const plan = a.plan(AT_100);
     expect(plan.map((r) => [...r])).toEqual(want.map((r) => [...r]));
     for (const l of [0, 1])
-      expect([...a.allocate({ layer: l, numLayers: 2, kvHeads: 2, length: 100 })!]).toEqual([...want[l]!]);
+      expect([...a.allocate({ ...AT_100, layer: l, numLayers: 2, kvHeads: 2 })]).toEqual([...want[l]!]);
     expect(plan.flatMap((r) => [...r]).reduce((x, y) => x + y, 0)).toBe(16 * 4);
     // KV head 0 of layer 0 earned most; the unscored KV head of layer 1 keeps just the base.
     expect(plan[0]![0]).toBeGreaterThan(plan[1]![1]!);
     expect(plan[1]![0]).toBe(4);
-    expect(a.allocate({ layer: 0, numLayers: 2, kvHeads: 2, length: 20 })).toBeNull();
+    expect(() => a.allocate({ ...AT_100, layer: 0, numLayers: 3, kvHeads: 2 })).toThrow(
+      /the runtime reports 3 layers × 2 KV heads, the profile has 2 × 2/,
+    );
   });
 
   it('alpha recomputes INFsc from the rates; headReduce max follows the best head of a group', () => {
-    const surfaceOnly = profileAllocator({
-      profile,
-      budget: 20,
-      window: 4,
-      base: 0,
-      alpha: 1,
-      headReduce: 'sum',
-    });
-    const logicOnly = profileAllocator({
-      profile,
-      budget: 20,
-      window: 4,
-      base: 0,
-      alpha: 0,
-      headReduce: 'sum',
-    });
+    const surfaceOnly = profileAllocator({ profile, base: 0, alpha: 1, headReduce: 'sum' });
+    const logicOnly = profileAllocator({ profile, base: 0, alpha: 0, headReduce: 'sum' });
     // Surface: layer 0 group 0 has 0.4 of 0.45; logic: 0.1 of 0.15.
-    expect([...surfaceOnly.plan(100)![0]!]).toEqual([57, 0]);
-    expect([...logicOnly.plan(100)![0]!]).toEqual([43, 0]);
-    const max = profileAllocator({ profile, budget: 20, window: 4, base: 0, headReduce: 'max' });
+    expect([...surfaceOnly.plan(AT_100)[0]!]).toEqual([57, 0]);
+    expect([...logicOnly.plan(AT_100)[0]!]).toEqual([43, 0]);
+    const max = profileAllocator({ profile, base: 0, headReduce: 'max' });
     // max: group scores 0.2 (layer 0) and 0.05 (layer 1) of 0.25 → 51.2 and 12.8 of 64 tokens.
-    expect(max.plan(100)!.map((r) => [...r])).toEqual([
+    expect(max.plan(AT_100).map((r) => [...r])).toEqual([
       [51, 0],
       [0, 13],
     ]);
@@ -157,7 +148,11 @@ describe('surfacelogickv on one layer', () => {
     const L = 48;
     const m = surfacelogickv({ budget: 12, window: 4, kernel: 3, profile, base: 0.25 });
     const run = m.begin(model, { length: L });
-    const plan = (m.allocator as ReturnType<typeof profileAllocator>).plan(L)!;
+    const plan = (m.allocator as ReturnType<typeof profileAllocator>).plan({
+      length: L,
+      capacity: 12,
+      window: 4,
+    });
     const rows = (n: number, f: (i: number) => number) =>
       Float32Array.from({ length: n * 8 }, (_, i) => f(i));
     for (const layer of [0, 1]) {
