@@ -21,3 +21,11 @@ export class ModelConfigError extends KvsieveError {
 export class SharedPrefillError extends KvsieveError {
   override name = 'SharedPrefillError';
 }
+
+/**
+ * A computation turned non-finite (NaN or ±Inf logits): the model's weights or activations
+ * overflowed, so every token from there on would be noise. The message names the position.
+ */
+export class NumericalError extends KvsieveError {
+  override name = 'NumericalError';
+}

@@ -1,5 +1,5 @@
 export { seededRandom } from '@kvsieve/core';
-export { ModelConfigError, ModelFileError, SharedPrefillError } from './errors.js';
+export { ModelConfigError, ModelFileError, NumericalError, SharedPrefillError } from './errors.js';
 export {
   type GeneratedToken,
   type GenerateOptions,
@@ -21,8 +21,15 @@ export {
   type RopeScaling,
   ropeInvFreq,
 } from './model/config.js';
-export { type LayerStats, Model, type PrefillOptions, type PrefillResult } from './model/model.js';
-export type { SharedPrefillOptions, SharedPrefillResult } from './model/shared-prefill.js';
+export { Model, type SharedStart, type StartOptions, type StartSharedOptions } from './model/model.js';
+export type { LayerStats } from './model/prefill.js';
+export {
+  DecodeSession,
+  READOUTS,
+  type Readout,
+  type StepOptions,
+  type StepResult,
+} from './model/session.js';
 export { applyChatTemplate, type ChatMessage } from './tokenizer/chat.js';
 export { HfTokenizer } from './tokenizer/hf.js';
 export { SpmTokenizer } from './tokenizer/spm.js';

@@ -60,8 +60,8 @@ export function agreementSuite(
       async (prompt) => {
         const ref = llamaCppReference(path, prompt);
         expect(model.tokenizer.encode(prompt)).toEqual(ref.promptTokens);
-        const pre = await model.prefill(ref.promptTokens);
-        let logits = pre.logits;
+        const session = await model.start(ref.promptTokens);
+        let logits = session.logits;
         let maxDiff = 0;
         const ours: number[] = [];
         try {
@@ -72,10 +72,10 @@ export function agreementSuite(
             const next = argmax(logits);
             ours.push(next);
             if (next !== ref.tokens[s]) break;
-            if (s + 1 < STEPS) logits = await model.step(pre.cache, next, ref.promptTokens.length + s);
+            if (s + 1 < STEPS) logits = (await session.step(next)).logits!;
           }
         } finally {
-          pre.cache.dispose();
+          session.dispose();
         }
         console.log(
           `[llama.cpp agreement, ${name}] ${JSON.stringify(prompt)}: ${ours.length} tokens compared, max |Δlogit| ${maxDiff.toExponential(2)}`,

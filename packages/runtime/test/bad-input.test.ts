@@ -123,13 +123,13 @@ describe('bad prompts', () => {
     const backend = new CpuBackend();
     const model = await loadModel(writeHfFolder(), { backend });
     const live = backend.liveBytes();
-    await expect(model.prefill([])).rejects.toThrow(OptionError);
+    await expect(model.start([])).rejects.toThrow(OptionError);
     await expect(generate(model, '').next()).rejects.toThrow(/the prompt is empty/);
     const long = Array.from({ length: TINY.maxPositions + 1 }, () => 5);
-    await expect(model.prefill(long)).rejects.toThrow(
+    await expect(model.start(long)).rejects.toThrow(
       /the prompt has 129 tokens but the model handles at most 128 positions/,
     );
-    await expect(model.prefill([5, 999])).rejects.toThrow(IndexError);
+    await expect(model.start([5, 999])).rejects.toThrow(IndexError);
     await expect(generate(model, 'hi', { maxTokens: 0 }).next()).rejects.toThrow(
       /maxTokens must be a positive integer/,
     );

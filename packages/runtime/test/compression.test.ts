@@ -8,7 +8,6 @@ import {
   observationScorer,
   type Selection,
   scoreAllocateSelect,
-  uniformAllocator,
 } from '@kvsieve/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadModel, type Model } from '../src/index.js';
@@ -20,9 +19,9 @@ const PROMPT = Array.from({ length: 23 }, (_, i) => (i * 37 + 11) % 256);
 function snap(budget: number, window: number): CompressionMethod {
   return scoreAllocateSelect({
     name: 'test-snap',
-    options: { budget, window },
+    budget,
+    window,
     scorer: observationScorer({ pooling: 'avgpool', kernel: 3 }),
-    allocator: uniformAllocator({ budget, window }),
   });
 }
 
@@ -83,9 +82,9 @@ describe('per-layer compression during prefill', () => {
   });
 
   it('sees each layer’s full post-RoPE keys, applies the selection at once, and leaves prefill logits unchanged', async () => {
-    const full = await model.prefill(PROMPT);
+    const full = await model.start(PROMPT);
     const { method, seen } = recording(snap(10, 4));
-    const pre = await model.prefill(PROMPT, { method, chunkSize: 5 });
+    const pre = await model.start(PROMPT, { method, chunkSize: 5 });
     expect(pre.logits).toEqual(full.logits);
     expect(seen).toHaveLength(SHAPE.layers);
     for (let l = 0; l < SHAPE.layers; l++) {
@@ -100,16 +99,16 @@ describe('per-layer compression during prefill', () => {
       expect(Array.from(pre.layers[l]!.kept)).toEqual([10, 10]);
     }
     expect(pre.cache.usedBytes()).toBeLessThan(full.cache.usedBytes());
-    full.cache.dispose();
-    pre.cache.dispose();
+    full.dispose();
+    pre.dispose();
   });
 
   it('window queries are the last w rows of all queries, whatever the chunking', async () => {
     const q: Float32Array[] = [];
     for (const chunkSize of [3, 256]) {
       const { method, seen } = recording(custom(() => ({ keep: 'all' }), { window: 6, allQueries: true }));
-      const pre = await model.prefill(PROMPT, { method, chunkSize });
-      pre.cache.dispose();
+      const pre = await model.start(PROMPT, { method, chunkSize });
+      pre.dispose();
       const { windowQueries, allQueries, length } = seen[1]!;
       const H = SHAPE.heads;
       const d = SHAPE.hidden / H;
@@ -139,11 +138,11 @@ describe('per-layer compression during prefill', () => {
     const live: number[][] = [[], []];
     for (const [i, method] of [undefined, snap(6, 2)].entries()) {
       const base = backend.liveBytes();
-      const pre = await model.prefill(PROMPT, {
+      const pre = await model.start(PROMPT, {
         ...(method ? { method } : {}),
         onLayer: () => live[i]!.push(backend.liveBytes() - base),
       });
-      pre.cache.dispose();
+      pre.dispose();
     }
     // Without a method every finished layer holds its whole prompt; with one, only the kept entries.
     const perLayerFull = live[0]![1]! - live[0]![0]!;
@@ -158,51 +157,51 @@ describe('per-layer compression during prefill', () => {
 
   it('records notes, and clamps the window to short prompts', async () => {
     const { method, seen } = recording(snap(50, 40));
-    const pre = await model.prefill(PROMPT, { method });
+    const pre = await model.start(PROMPT, { method });
     expect(seen[0]!.window).toBe(PROMPT.length);
     expect(pre.layers[0]!.note).toMatch(/fit the budget/);
     expect(Array.from(pre.layers[0]!.kept)).toEqual([PROMPT.length, PROMPT.length]);
-    pre.cache.dispose();
+    pre.dispose();
   });
 
   it('structural propagation: deeper layers compute only on the propagated tokens at their original positions', async () => {
     const keepOdd = Int32Array.from({ length: 12 }, (_, i) => 2 * i);
     keepOdd[11] = PROMPT.length - 1;
     const method = custom((ctx) => (ctx.layer === 0 ? { keep: 'all', propagate: keepOdd } : { keep: 'all' }));
-    const pre = await model.prefill(PROMPT, { method });
+    const pre = await model.start(PROMPT, { method });
     expect(pre.layers.map((l) => l.tokens)).toEqual([PROMPT.length, 12, 12]);
     expect(pre.layers[0]!.propagated).toBe(12);
     for (const l of [1, 2]) {
       for (const p of await pre.cache.layer(l).positions())
         expect(Array.from(p)).toEqual(Array.from(keepOdd));
     }
-    pre.cache.dispose();
+    pre.dispose();
     // Propagating at the last layer changes nothing the logits depend on.
     const last = custom((ctx) =>
       ctx.layer === SHAPE.layers - 1
         ? { keep: 'all', propagate: Int32Array.of(ctx.length - 1) }
         : { keep: 'all' },
     );
-    const full = await model.prefill(PROMPT);
-    const cut = await model.prefill(PROMPT, { method: last });
+    const full = await model.start(PROMPT);
+    const cut = await model.start(PROMPT, { method: last });
     expect(cut.logits).toEqual(full.logits);
-    full.cache.dispose();
-    cut.cache.dispose();
+    full.dispose();
+    cut.dispose();
   });
 
   it('bad decisions and methods fail with typed errors and free the cache', async () => {
     const live = backend.liveBytes();
     const unsorted = custom(() => ({ keep: [Int32Array.of(3, 1), Int32Array.of(0)] }));
-    await expect(model.prefill(PROMPT, { method: unsorted })).rejects.toThrow(IndexError);
+    await expect(model.start(PROMPT, { method: unsorted })).rejects.toThrow(IndexError);
     const noLast = custom(() => ({ keep: 'all', propagate: Int32Array.of(0, 1) }));
-    await expect(model.prefill(PROMPT, { method: noLast })).rejects.toThrow(
+    await expect(model.start(PROMPT, { method: noLast })).rejects.toThrow(
       /must include the last token \(22\)/,
     );
     const wrongSpec = {
       ...custom(() => ({ keep: 'all' })),
       spec: 'kvsieve.method/v0',
     } as unknown as CompressionMethod;
-    await expect(model.prefill(PROMPT, { method: wrongSpec })).rejects.toThrow(
+    await expect(model.start(PROMPT, { method: wrongSpec })).rejects.toThrow(
       /implements kvsieve\.method\/v0/,
     );
     expect(backend.liveBytes()).toBe(live);

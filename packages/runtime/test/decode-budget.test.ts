@@ -18,34 +18,53 @@ beforeAll(async () => {
 });
 
 describe('decode steps with attention mass', () => {
-  it('stepWithAttention gives the same logits as step, and one mass per layer summing to the query heads', async () => {
-    const a = (await model.prefill(PROMPT)).cache;
-    const b = (await model.prefill(PROMPT)).cache;
+  it('a method observing decodeAttention gets one mass per layer and row, summing to the query heads, and the same logits', async () => {
+    const masses: { rows: number; live: number; zerosOutside: boolean }[][] = [];
+    const observer: CompressionMethod = {
+      spec: METHOD_SPEC,
+      name: 'attention-observer',
+      options: {},
+      begin: () => ({
+        observe: { window: 0, decodeAttention: true },
+        afterLayer: async () => ({ keep: 'all' }),
+        async afterDecodeStep(ctx) {
+          const step: { rows: number; live: number; zerosOutside: boolean }[] = [];
+          for (const [l, m] of ctx.attention!.entries()) {
+            const v = await m.readF32();
+            let live = 0;
+            let zerosOutside = true;
+            v.forEach((x, r) => {
+              const inside = Array.from(ctx.offsets[l]!).some(
+                (o, h) => r >= o && r < o + ctx.lengths[l]![h]!,
+              );
+              if (inside) live += x;
+              else if (x !== 0) zerosOutside = false;
+            });
+            step.push({ rows: v.length, live, zerosOutside });
+          }
+          masses.push(step);
+          return undefined;
+        },
+      }),
+    };
+    const plain = await model.start(PROMPT);
+    const observed = await model.start(PROMPT, { method: observer });
     for (let t = 0; t < 3; t++) {
-      const pos = PROMPT.length + t;
-      const plain = await model.step(a, 40 + t, pos);
-      const { logits, attention } = await model.stepWithAttention(b, 40 + t, pos);
-      expect(Array.from(logits)).toEqual(Array.from(plain));
-      expect(attention).toHaveLength(TINY.layers);
-      for (const [l, m] of attention.entries()) {
-        const v = await m.readF32();
-        const layer = b.layer(l);
-        expect(v.length).toBe(layer.view().keys.shape[0]);
-        const off = layer.rowOffsets();
-        const len = layer.lengths();
-        let live = 0;
-        v.forEach((x, r) => {
-          const inside = Array.from(off).some((o, h) => r >= o && r < o + len[h]!);
-          if (inside) live += x;
-          else expect(x).toBe(0);
-          expect(x).toBeGreaterThanOrEqual(0);
-        });
-        expect(live).toBeCloseTo(TINY.heads, 4);
-        m.dispose();
+      const a = await plain.step(40 + t);
+      const b = await observed.step(40 + t);
+      expect(Array.from(b.logits!)).toEqual(Array.from(a.logits!));
+      expect(b.position).toBe(PROMPT.length + t);
+    }
+    expect(masses).toHaveLength(3);
+    for (const step of masses) {
+      expect(step).toHaveLength(TINY.layers);
+      for (const m of step) {
+        expect(m.zerosOutside).toBe(true);
+        expect(m.live).toBeCloseTo(TINY.heads, 4);
       }
     }
-    a.dispose();
-    b.dispose();
+    plain.dispose();
+    observed.dispose();
   });
 });
 

@@ -35,14 +35,14 @@ describe('generate()', () => {
   it('greedy streaming equals a hand-written argmax loop over prefill and step', async () => {
     const ids = model.tokenizer.encode('hello');
     const { steps, summary } = await run(model, 'hello', { maxTokens: 8, stopTokens: [] });
-    const pre = await model.prefill(ids);
+    const session = await model.start(ids);
     const expected: number[] = [];
-    let logits = pre.logits;
+    let logits = session.logits;
     for (let s = 0; s < 8; s++) {
       expected.push(argmax(logits));
-      if (s < 7) logits = await model.step(pre.cache, expected[s]!, ids.length + s);
+      if (s < 7) logits = (await session.step(expected[s]!)).logits!;
     }
-    pre.cache.dispose();
+    session.dispose();
     expect(steps.map((s) => s.token)).toEqual(expected);
     expect(summary.tokens).toEqual(expected);
     expect(summary.stopReason).toBe('maxTokens');

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
-import { byteLevelTokenizerJson, GgufFile, loadModel, ropeInvFreq, writeRandomModel } from '../src/index.js';
+import {
+  byteLevelTokenizerJson,
+  GgufFile,
+  loadModel,
+  type Model,
+  ropeInvFreq,
+  writeRandomModel,
+} from '../src/index.js';
 import { plainInvFreq, referenceLogits } from './fixtures/reference-forward.js';
 import { writeTinyGguf } from './fixtures/tiny-gguf.js';
 import {
@@ -42,25 +49,25 @@ describe('Hugging Face folders against an independent f64 forward pass', () => {
       plainInvFreq(shape.hidden / shape.heads),
     );
     for (const chunkSize of [256, 4]) {
-      const pre = await model.prefill(PROMPT, { chunkSize });
+      const pre = await model.start(PROMPT, { chunkSize });
       expect(maxDiff(pre.logits, expected)).toBeLessThan(1e-4);
-      pre.cache.dispose();
+      pre.dispose();
     }
     // Decode = prefill of the longer prompt.
-    const pre = await model.prefill(PROMPT.slice(0, -1));
-    const stepped = await model.step(pre.cache, PROMPT.at(-1)!, PROMPT.length - 1);
+    const pre = await model.start(PROMPT.slice(0, -1));
+    const stepped = (await pre.step(PROMPT.at(-1)!)).logits!;
     expect(maxDiff(stepped, expected)).toBeLessThan(1e-4);
-    pre.cache.dispose();
+    pre.dispose();
     model.dispose();
     expect(backend.liveBytes()).toBe(0);
   });
 
   it('f16 and bf16 safetensors load as half-precision weights and stay close to f32', async () => {
     const f32 = await loadModel(writeHfFolder(TINY, { seed: 3 }), { backend: new CpuBackend() });
-    const ref = (await f32.prefill(PROMPT)).logits;
+    const ref = await logitsOf(f32, PROMPT);
     for (const dtype of ['F16', 'BF16'] as const) {
       const m = await loadModel(writeHfFolder(TINY, { seed: 3, dtype }), { backend: new CpuBackend() });
-      const d = maxDiff((await m.prefill(PROMPT)).logits, ref);
+      const d = maxDiff(await logitsOf(m, PROMPT), ref);
       expect(d).toBeGreaterThan(0);
       expect(d).toBeLessThan(dtype === 'F16' ? 0.02 : 0.2);
     }
@@ -103,9 +110,9 @@ describe('GGUF files', () => {
     const backend = new CpuBackend();
     const model = await loadModel(path, { backend });
     expect(model.config.ropeStyle).toBe('interleaved');
-    const pre = await model.prefill(PROMPT);
+    const pre = await model.start(PROMPT);
     expect(maxDiff(pre.logits, expected)).toBeLessThan(1e-4);
-    pre.cache.dispose();
+    pre.dispose();
     model.dispose();
     expect(backend.liveBytes()).toBe(0);
   });
@@ -115,7 +122,7 @@ describe('GGUF files', () => {
       const path = join(writeHfFolder(TINY), `tiny-${type}.gguf`);
       writeTinyGguf(path, TINY, weights, type);
       const model = await loadModel(path, { backend: new CpuBackend() });
-      const d = maxDiff((await model.prefill(PROMPT)).logits, expected);
+      const d = maxDiff(await logitsOf(model, PROMPT), expected);
       expect(d).toBeGreaterThan(0);
       expect(d).toBeLessThan(type === 'F16' ? 0.02 : 0.1);
     }
@@ -158,7 +165,7 @@ describe('writeRandomModel', () => {
       PROMPT,
       plainInvFreq(TINY.hidden / TINY.heads),
     );
-    expect(maxDiff((await model.prefill(PROMPT)).logits, expected)).toBeLessThan(1e-4);
+    expect(maxDiff(await logitsOf(model, PROMPT), expected)).toBeLessThan(1e-4);
     expect(model.tokenizer.decode(model.tokenizer.encode('héllo <x>'))).toBe('héllo <x>');
   });
 });
@@ -186,10 +193,20 @@ describe('sharded safetensors', () => {
       PROMPT,
       plainInvFreq(TINY.hidden / TINY.heads),
     );
-    expect(maxDiff((await model.prefill(PROMPT)).logits, expected)).toBeLessThan(1e-4);
+    expect(maxDiff(await logitsOf(model, PROMPT), expected)).toBeLessThan(1e-4);
     rmSync(join(dir, 'model-00002-of-00002.safetensors'));
     await expect(loadModel(dir, { backend: new CpuBackend() })).rejects.toThrow(
       /names shard .*model-00002-of-00002\.safetensors, which is missing/,
     );
   });
 });
+
+/** Next-token logits after a prompt, from a session that is freed at once. */
+async function logitsOf(model: Model, ids: readonly number[]): Promise<Float32Array> {
+  const session = await model.start(ids);
+  try {
+    return session.logits;
+  } finally {
+    session.dispose();
+  }
+}

@@ -8,10 +8,9 @@ import {
   OptionError,
   observationScorer,
   scoreAllocateSelect,
-  uniformAllocator,
 } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type Model, type PrefillResult, SharedPrefillError } from '../src/index.js';
+import { type DecodeSession, loadModel, type Model, SharedPrefillError } from '../src/index.js';
 import { TINY, writeHfFolder } from './fixtures/tiny-model.js';
 
 const SHAPE = { ...TINY, layers: 3 };
@@ -20,9 +19,9 @@ const PROMPT = Array.from({ length: 23 }, (_, i) => (i * 37 + 11) % 256);
 function snap(budget: number, window: number): CompressionMethod {
   return scoreAllocateSelect({
     name: 'test-snap',
-    options: { budget, window },
+    budget,
+    window,
     scorer: observationScorer({ pooling: 'avgpool', kernel: 3 }),
-    allocator: uniformAllocator({ budget, window }),
   });
 }
 
@@ -87,7 +86,7 @@ const propagating = custom('propagating', (ctx) =>
   ctx.layer === 1 ? { keep: 'all', propagate: range(ctx.length - 5, ctx.length) } : { keep: 'all' },
 );
 
-async function expectSame(a: PrefillResult, b: PrefillResult): Promise<void> {
+async function expectSame(a: DecodeSession, b: DecodeSession): Promise<void> {
   expect(a.logits).toEqual(b.logits);
   expect(a.layers).toEqual(b.layers);
   expect(a.cache.bytes()).toBe(b.cache.bytes());
@@ -105,7 +104,7 @@ async function expectSame(a: PrefillResult, b: PrefillResult): Promise<void> {
   }
 }
 
-describe('prefillShared', () => {
+describe('startShared', () => {
   let model: Model;
   let backend: CpuBackend;
   beforeAll(async () => {
@@ -117,62 +116,63 @@ describe('prefillShared', () => {
   it('gives every method exactly what a separate prefill gives it, from one pass', async () => {
     const methods = [snap(10, 4), null, ragged, allQ, windowZero, bigWindow, propagateAll, snap(6, 2), null];
     const before = backend.liveBytes();
-    const shared = await model.prefillShared(PROMPT, methods, { chunkSize: 5 });
+    const shared = await model.startShared(PROMPT, methods, { chunkSize: 5 });
     expect(shared.skipped).toEqual([]);
-    expect(shared.results).toHaveLength(methods.length);
+    expect(shared.sessions).toHaveLength(methods.length);
     for (const [i, method] of methods.entries()) {
-      const alone = await model.prefill(PROMPT, { chunkSize: 5, ...(method ? { method } : {}) });
-      const mine = shared.results[i]!;
+      const alone = await model.start(PROMPT, { chunkSize: 5, ...(method ? { method } : {}) });
+      const mine = shared.sessions[i]!;
       await expectSame(mine, alone);
       // And the caches decode alike.
-      const s1 = await model.step(mine.cache, 7, PROMPT.length);
-      const s2 = await model.step(alone.cache, 7, PROMPT.length);
+      const s1 = await mine.step(7);
+      const s2 = await alone.step(7);
       expect(s1).toEqual(s2);
-      alone.cache.dispose();
+      alone.dispose();
     }
-    // The window-0 method was never asked; the propagate-all one reports it as prefill does.
-    expect(shared.results[4]!.layers.map((s) => Array.from(s.kept))).toEqual([
-      [23, 23],
-      [23, 23],
-      [23, 23],
+    // A method observing no window is still asked (and reads no queries); the propagate-all one
+    // reports it as a prefill of its own does.
+    expect(shared.sessions[4]!.layers.map((s) => Array.from(s.kept))).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
     ]);
-    expect(shared.results[6]!.layers.map((s) => s.propagated)).toEqual([23, 23, 23]);
+    expect(shared.sessions[6]!.layers.map((s) => s.propagated)).toEqual([23, 23, 23]);
     // Two null entries own separate caches.
-    expect(shared.results[1]!.cache).not.toBe(shared.results[8]!.cache);
-    for (const r of shared.results) r!.cache.dispose();
+    expect(shared.sessions[1]!.cache).not.toBe(shared.sessions[8]!.cache);
+    for (const r of shared.sessions) r!.dispose();
     expect(backend.liveBytes()).toBe(before);
   });
 
   it('without a null method, keeps no full cache', async () => {
     const before = backend.liveBytes();
-    const shared = await model.prefillShared(PROMPT, [snap(8, 4)]);
-    expect(shared.results[0]!.cache.usedBytes()).toBe(SHAPE.layers * SHAPE.kvHeads * 8 * (2 * 8 * 4 + 4));
-    shared.results[0]!.cache.dispose();
+    const shared = await model.startShared(PROMPT, [snap(8, 4), snap(6, 2)]);
+    expect(shared.sessions[0]!.usedBytes()).toBe(SHAPE.layers * SHAPE.kvHeads * 8 * (2 * 8 * 4 + 4));
+    for (const s of shared.sessions) s!.dispose();
     expect(backend.liveBytes()).toBe(before);
   });
 
   it('rejects a method that propagates fewer tokens, disposing everything built', async () => {
     const before = backend.liveBytes();
-    const p = model.prefillShared(PROMPT, [null, snap(10, 4), propagating]);
+    const p = model.startShared(PROMPT, [null, snap(10, 4), propagating]);
     await expect(p).rejects.toThrow(SharedPrefillError);
-    await expect(model.prefillShared(PROMPT, [propagating])).rejects.toThrow(
-      /method 0 \(propagating\) propagates 5 of 23 tokens past layer 1.*Model\.prefill alone/,
+    await expect(model.startShared(PROMPT, [null, propagating])).rejects.toThrow(
+      /method 1 \(propagating\) propagates 5 of 23 tokens past layer 1.*Model\.start alone/,
     );
     expect(backend.liveBytes()).toBe(before);
   });
 
   it("with onPropagate 'skip', leaves the propagating method out and serves the others", async () => {
     const before = backend.liveBytes();
-    const shared = await model.prefillShared(PROMPT, [snap(10, 4), propagating, null], {
+    const shared = await model.startShared(PROMPT, [snap(10, 4), propagating, null], {
       onPropagate: 'skip',
     });
-    expect(shared.results[1]).toBeNull();
+    expect(shared.sessions[1]).toBeNull();
     expect(shared.skipped).toEqual([{ index: 1, name: 'propagating', layer: 1 }]);
-    const alone = await model.prefill(PROMPT, { method: snap(10, 4) });
-    await expectSame(shared.results[0]!, alone);
-    alone.cache.dispose();
-    shared.results[0]!.cache.dispose();
-    shared.results[2]!.cache.dispose();
+    const alone = await model.start(PROMPT, { method: snap(10, 4) });
+    await expectSame(shared.sessions[0]!, alone);
+    alone.dispose();
+    shared.sessions[0]!.dispose();
+    shared.sessions[2]!.dispose();
     expect(backend.liveBytes()).toBe(before);
   });
 
@@ -190,26 +190,29 @@ describe('prefillShared', () => {
       if (ctx.layer === 2) throw new OptionError('boom at layer 2');
       return { keep: 'all' };
     });
-    await expect(model.prefillShared(PROMPT, [tracked, null, boom])).rejects.toThrow('boom at layer 2');
+    await expect(model.startShared(PROMPT, [tracked, null, boom])).rejects.toThrow('boom at layer 2');
     expect(disposed).toBe(1);
     const bad = custom('bad', () => ({ keep: [range(0, 3), Int32Array.of(2, 1)] }));
-    await expect(model.prefillShared(PROMPT, [null, bad])).rejects.toThrow(IndexError);
+    await expect(model.startShared(PROMPT, [null, bad])).rejects.toThrow(IndexError);
     const badPropagate = custom('bad-propagate', () => ({ keep: 'all', propagate: Int32Array.of(0, 1) }));
-    await expect(model.prefillShared(PROMPT, [badPropagate])).rejects.toThrow(/must include the last token/);
+    await expect(model.startShared(PROMPT, [badPropagate])).rejects.toThrow(/must include the last token/);
+    await expect(model.start(PROMPT, { method: badPropagate })).rejects.toThrow(
+      /must include the last token/,
+    );
     expect(backend.liveBytes()).toBe(before);
   });
 
   it('rejects bad input with typed errors', async () => {
-    await expect(model.prefillShared(PROMPT, [])).rejects.toThrow(/no methods/);
-    await expect(model.prefillShared([], [null])).rejects.toThrow(/prefillShared: the prompt is empty/);
-    await expect(model.prefillShared([1, 999], [null])).rejects.toThrow(IndexError);
+    await expect(model.startShared(PROMPT, [])).rejects.toThrow(/no methods/);
+    await expect(model.startShared([], [null])).rejects.toThrow(/startShared: the prompt is empty/);
+    await expect(model.startShared([1, 999], [null])).rejects.toThrow(IndexError);
     const wrongSpec = { ...snap(4, 2), spec: 'kvsieve.method/v0' } as unknown as CompressionMethod;
-    await expect(model.prefillShared(PROMPT, [null, wrongSpec])).rejects.toThrow(
+    await expect(model.startShared(PROMPT, [null, wrongSpec])).rejects.toThrow(
       /method 1 \(test-snap\) implements kvsieve.method\/v0/,
     );
     await expect(
-      model.prefillShared(PROMPT, [null], { onPropagate: 'ignore' as unknown as 'skip' }),
+      model.startShared(PROMPT, [null], { onPropagate: 'ignore' as unknown as 'skip' }),
     ).rejects.toThrow(OptionError);
-    await expect(model.prefillShared(PROMPT, [null], { chunkSize: 0 })).rejects.toThrow(/chunkSize/);
+    await expect(model.startShared(PROMPT, [null], { chunkSize: 0 })).rejects.toThrow(/chunkSize/);
   });
 });

@@ -1,5 +1,6 @@
-import { type CompressionMethod, OptionError, type Tensor } from '@kvsieve/core';
-import type { LayerStats, Model } from '../model/model.js';
+import { type CompressionMethod, OptionError } from '@kvsieve/core';
+import type { Model } from '../model/model.js';
+import type { LayerStats } from '../model/prefill.js';
 import { createSampler, type SamplingOptions } from './sampler.js';
 import { StopStringFilter } from './stops.js';
 
@@ -11,7 +12,9 @@ export interface GenerateOptions extends SamplingOptions {
   /** Stop at these ids; default the tokenizer's end-of-sequence ids. */
   readonly stopTokens?: readonly number[];
   /** Compression applied layer by layer during prefill (and after decode steps if the method asks). */
-  readonly method?: CompressionMethod;
+  readonly method?: CompressionMethod | null;
+  /** Keep at most about this many entries per KV head while generating (a sliding budget around the method). */
+  readonly decodeBudget?: number;
   /** Prompt tokens per prefill chunk (default 256). */
   readonly chunkSize?: number;
   /** Add the tokenizer's special tokens (BOS) to a text prompt (default true). */
@@ -90,30 +93,16 @@ export async function* generate(
     throw new OptionError('generate: the prompt is empty; give some text or token ids');
   }
   const stopTokens = new Set(opts.stopTokens ?? tok.eosIds);
-  const t0 = performance.now();
-  const pre = await model.prefill(ids, {
+  const session = await model.start(ids, {
     ...(opts.method ? { method: opts.method } : {}),
+    ...(opts.decodeBudget !== undefined ? { decodeBudget: opts.decodeBudget } : {}),
     ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
     ...(opts.onPrefillLayer ? { onLayer: opts.onPrefillLayer } : {}),
   });
-  const prefillSeconds = (performance.now() - t0) / 1000;
-  const { cache } = pre;
-  const observe = pre.run?.observe;
-  // A decode-time budget reserves its rows once; its compactions then move rows in place.
-  const decodeCapacity = observe?.decodeCapacity;
-  if (decodeCapacity !== undefined) {
-    if (!Number.isInteger(decodeCapacity) || decodeCapacity < 1) {
-      cache.dispose();
-      throw new OptionError(
-        `generate: method ${opts.method?.name} asked for decodeCapacity ${decodeCapacity}; it must be a positive integer`,
-      );
-    }
-    for (const layer of cache.layers) layer.reserveCapacity(decodeCapacity);
-  }
   const filter = new StopStringFilter(stops);
   const out: number[] = [];
   let text = '';
-  let logits = pre.logits;
+  let logits = session.logits;
   const greedy = (opts.temperature ?? 0) === 0;
   let next = -1;
   let stopReason: StopReason = 'maxTokens';
@@ -127,37 +116,10 @@ export async function* generate(
           stopReason = 'maxPositions';
           break;
         }
-        const last = out[out.length - 1]!;
-        let attention: Tensor[] | undefined;
-        const withAttention = Boolean(pre.run?.afterDecodeStep && observe?.decodeAttention);
-        if (greedy) {
-          // Picked on the device: the decode loop reads back one integer per step.
-          const r = await model.stepGreedy(cache, last, position - 1, { attention: withAttention });
-          next = r.token;
-          if (withAttention) attention = r.attention;
-        } else if (withAttention) {
-          ({ logits, attention } = await model.stepWithAttention(cache, last, position - 1));
-        } else {
-          logits = await model.step(cache, last, position - 1);
-        }
-        if (pre.run?.afterDecodeStep) {
-          try {
-            const decision = await pre.run.afterDecodeStep({
-              step,
-              position: position - 1,
-              backend: model.backend,
-              lengths: cache.lengths(),
-              offsets: cache.rowOffsets(),
-              ...(attention ? { attention } : {}),
-            });
-            // In place, within the rows already held: the cache's allocation stays flat.
-            decision?.forEach((sel, l) => {
-              if (sel) cache.layer(l).compact(sel, { keepCapacity: true });
-            });
-          } finally {
-            for (const t of attention ?? []) t.dispose();
-          }
-        }
+        // Greedy picks on the device: the decode loop reads back one integer per step.
+        const r = await session.step(out[out.length - 1]!, { readout: greedy ? 'argmax' : 'logits' });
+        if (greedy) next = r.token!;
+        else logits = r.logits!;
       }
       const token = step > 0 && greedy ? next : sample(logits);
       if (stopTokens.has(token)) {
@@ -181,8 +143,8 @@ export async function* generate(
           position,
           seconds,
           tokensPerSecond: out.length / decodeSeconds,
-          cacheBytes: cache.layers.map((c) => c.usedBytes()),
-          cacheAllocatedBytes: cache.bytes(),
+          cacheBytes: session.cache.layers.map((c) => c.usedBytes()),
+          cacheAllocatedBytes: session.allocatedBytes(),
         },
       };
       if (stopped) {
@@ -191,14 +153,18 @@ export async function* generate(
       }
     }
     if (stopReason !== 'stopString') text += filter.flush(tok.decode(out));
-    const perLayer = cache.layers.map((c) => c.usedBytes());
+    const perLayer = session.cache.layers.map((c) => c.usedBytes());
     return {
       promptTokens: ids.length,
       generatedTokens: out.length,
       tokens: out,
       text,
       stopReason,
-      prefill: { seconds: prefillSeconds, tokensPerSecond: ids.length / prefillSeconds, layers: pre.layers },
+      prefill: {
+        seconds: session.prefillSeconds,
+        tokensPerSecond: ids.length / session.prefillSeconds,
+        layers: session.layers,
+      },
       decode: { seconds: decodeSeconds, tokensPerSecond: decodeSeconds > 0 ? out.length / decodeSeconds : 0 },
       cache: {
         fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1)),
@@ -207,7 +173,6 @@ export async function* generate(
       },
     };
   } finally {
-    cache.dispose();
-    pre.run?.dispose?.();
+    session.dispose();
   }
 }

@@ -3,25 +3,33 @@ import { decoderLayer } from './block.js';
 import type { ModelConfig } from './config.js';
 import type { LayerWeights } from './weights.js';
 
+/** One layer of a prefill: what it computes on and what it hands back. */
+export interface LayerPass {
+  readonly backend: Backend;
+  readonly config: ModelConfig;
+  readonly weights: LayerWeights;
+  readonly invFreq: Tensor;
+  /** The layer's cache: every token's keys and values are appended (n more rows reserved first). */
+  readonly cache: LayerCache;
+  /** The layer's input `[n, D]`. */
+  readonly x: Tensor;
+  /** Original positions of the n tokens. */
+  readonly positions: Int32Array;
+  /** Tokens per forward chunk. */
+  readonly chunk: number;
+  /** Queries of the last `window` tokens to capture (0: none). */
+  readonly window: number;
+  /** Also capture every token's queries. */
+  readonly allQueries: boolean;
+}
+
 /**
- * One layer of a prefill over `x [n, D]` in chunks of `chunk` tokens, appending every token's keys
- * and values to `cache` (reserved for `n` more rows first). Also captures the queries of the last
- * `window` tokens (`[window, H, d]`, null when 0) and, with `allQueries`, of every token
- * (`[n, H, d]`). The caller disposes `next`, `windowQ` and `allQ`. `Model.prefill` and
- * `prefillShared` both run this, so their layers compute exactly the same values.
+ * One layer of a prefill over `x [n, D]` in chunks, appending every token's keys and values to the
+ * cache. Also captures the queries of the last `window` tokens (`[window, H, d]`, null when 0) and,
+ * with `allQueries`, of every token (`[n, H, d]`). The caller disposes `next`, `windowQ` and `allQ`.
  */
-export function prefillLayer(
-  b: Backend,
-  c: ModelConfig,
-  weights: LayerWeights,
-  invFreq: Tensor,
-  cache: LayerCache,
-  x: Tensor,
-  positions: Int32Array,
-  chunk: number,
-  window: number,
-  allQueries: boolean,
-): { next: Tensor; windowQ: Tensor | null; allQ: Tensor | null } {
+export function prefillLayer(p: LayerPass): { next: Tensor; windowQ: Tensor | null; allQ: Tensor | null } {
+  const { backend: b, config: c, weights, invFreq, cache, x, positions, chunk, window, allQueries } = p;
   const { numHeads: H, headDim: d, hiddenSize: D } = c;
   const n = positions.length;
   const w = window;

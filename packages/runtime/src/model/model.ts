@@ -1,54 +1,54 @@
 import {
   type Backend,
   type CompressionMethod,
-  createLayerContext,
-  KVCache,
-  type LayerDecision,
   METHOD_SPEC,
+  type MethodRun,
   type ModelInfo,
   OptionError,
   type Tensor,
+  withDecodeBudget,
 } from '@kvsieve/core';
 import type { TextTokenizer } from '../tokenizer/tokenizer.js';
-import { decoderLayer } from './block.js';
 import { type ModelConfig, ropeInvFreq } from './config.js';
-import { checkIds, checkPrompt, checkPropagate, prefillLayer } from './layer-pass.js';
-import {
-  type ModelParts,
-  prefillShared,
-  type SharedPrefillOptions,
-  type SharedPrefillResult,
-} from './shared-prefill.js';
+import type { ModelParts } from './parts.js';
+import { type PrefillTrack, runPrefill } from './prefill.js';
+import { DecodeSession } from './session.js';
 import { disposeWeights, type ModelWeights } from './weights.js';
 
-/** What prefill did to one layer's cache. */
-export interface LayerStats {
-  readonly layer: number;
-  /** Tokens the layer computed on (fewer than the prompt after structural propagation). */
-  readonly tokens: number;
-  /** Entries kept per KV head after the method's decision. */
-  readonly kept: Int32Array;
-  /** Tokens passed on to deeper layers, when the method propagated fewer. */
-  readonly propagated?: number;
-  readonly note?: string;
-}
-
-export interface PrefillOptions {
-  /** Compression applied to each layer's cache as soon as that layer is complete. */
-  readonly method?: CompressionMethod;
+export interface StartOptions {
+  /** Compression applied to each layer's cache as soon as that layer is complete (and while decoding, if the method says so). */
+  readonly method?: CompressionMethod | null;
+  /**
+   * Keep at most about this many entries per KV head while decoding: the method's prefill
+   * selection (or the full cache), then its first tokens and the most recent ones (a sliding
+   * budget, core's `withDecodeBudget`).
+   */
+  readonly decodeBudget?: number;
   /** Prompt tokens per forward chunk (default 256): bounds activation memory. */
   readonly chunkSize?: number;
-  /** Called after each layer (for progress bars). */
+  /** Called after each prefill layer (for progress bars). */
   readonly onLayer?: (layer: number, numLayers: number) => void;
 }
 
-export interface PrefillResult {
-  readonly cache: KVCache;
-  /** Next-token logits after the last prompt token. */
-  readonly logits: Float32Array;
-  readonly layers: readonly LayerStats[];
-  /** The method's run, for decode-time hooks. */
-  readonly run: ReturnType<CompressionMethod['begin']> | null;
+export interface StartSharedOptions {
+  /** Prompt tokens per forward chunk (default 256). */
+  readonly chunkSize?: number;
+  /**
+   * A method whose decision propagates fewer tokens to deeper layers cannot share the prompt's
+   * forward pass. 'throw' (default): a SharedPrefillError at the first such decision, everything
+   * disposed. 'skip': that method's session is null and the others carry on; start it alone.
+   * Whether a method propagates can depend on the prompt (StructKV only does past its pivot), so it
+   * is found out, not declared.
+   */
+  readonly onPropagate?: 'throw' | 'skip';
+  readonly onLayer?: (layer: number, numLayers: number) => void;
+}
+
+export interface SharedStart {
+  /** One per method, in order, each equal to a separate `start(ids, { method })`; null where skipped. */
+  readonly sessions: readonly (DecodeSession | null)[];
+  /** The methods skipped for propagating, with the layer where they first did. */
+  readonly skipped: readonly { readonly index: number; readonly name: string; readonly layer: number }[];
 }
 
 /** A loaded Llama-family model on one backend. */
@@ -88,257 +88,109 @@ export class Model {
   }
 
   /**
-   * Run the prompt layer by layer, in chunks. After each layer the method (if any) sees that
-   * layer's keys and window queries and its selection is applied at once, so only compacted
-   * layers stay in memory.
+   * Prefill the prompt layer by layer, in chunks, compressing each layer's cache as soon as it is
+   * complete, and return the session that decodes from it (see {@link DecodeSession}).
    */
-  async prefill(ids: readonly number[], opts: PrefillOptions = {}): Promise<PrefillResult> {
-    this.assertLive();
-    const N = ids.length;
-    const chunk = opts.chunkSize ?? 256;
-    checkPrompt(this.config, ids, chunk, 'prefill');
-    const method = opts.method;
-    if (method && method.spec !== METHOD_SPEC) {
-      throw new OptionError(
-        `prefill: method ${method.name} implements ${String(method.spec)}, this runtime knows ${METHOD_SPEC}`,
-      );
-    }
-    const run = method ? method.begin(this.info, { length: N }) : null;
-    const b = this.backend;
-    const c = this.config;
-    const cache = new KVCache(b, { numLayers: c.numLayers, kvHeads: c.numKvHeads, headDim: c.headDim });
-    const ids32 = b.upload(Int32Array.from(ids), [N], 'i32', 'prompt ids');
-    let x = b.embedding(this.weights.embed, ids32);
-    ids32.dispose();
-    let positions = Int32Array.from({ length: N }, (_, i) => i);
-    const stats: LayerStats[] = [];
-    try {
-      for (let l = 0; l < c.numLayers; l++) {
-        const n = positions.length;
-        const layerCache = cache.layer(l);
-        const w = run ? Math.min(run.observe.window, n) : 0;
-        const { next, windowQ, allQ } = prefillLayer(
-          b,
-          c,
-          this.weights.layers[l]!,
-          this.invFreq,
-          layerCache,
-          x,
-          positions,
-          chunk,
-          w,
-          run?.observe.allQueries ?? false,
-        );
-        x.dispose();
-        x = next;
-        let decision: LayerDecision = { keep: 'all' };
-        if (run && windowQ) {
-          decision = await this.decide(run, l, layerCache, windowQ, allQ, positions);
-        }
-        windowQ?.dispose();
-        allQ?.dispose();
-        if (decision.keep !== 'all') layerCache.compact(decision.keep);
-        let propagated: number | undefined;
-        if (decision.propagate) {
-          const p = checkPropagate(decision.propagate, n, l);
-          const idx = b.upload(p, [p.length], 'i32', 'propagated rows');
-          const kept = b.gatherRows(x, idx);
-          idx.dispose();
-          x.dispose();
-          x = kept;
-          positions = Int32Array.from(p, (i) => positions[i]!);
-          propagated = p.length;
-        }
-        stats.push({
-          layer: l,
-          tokens: n,
-          kept: layerCache.lengths(),
-          ...(propagated !== undefined ? { propagated } : {}),
-          ...(decision.note ? { note: decision.note } : {}),
-        });
-        await b.sync();
-        opts.onLayer?.(l, c.numLayers);
-      }
-      const logits = await this.head(x, positions.length - 1);
-      return { cache, logits, layers: stats, run };
-    } catch (e) {
-      cache.dispose();
-      throw e;
-    } finally {
-      x.dispose();
-    }
+  async start(ids: readonly number[], opts: StartOptions = {}): Promise<DecodeSession> {
+    const parts = this.parts();
+    let method = opts.method ?? null;
+    if (method) checkSpec(method, 'start: method');
+    if (opts.decodeBudget !== undefined) method = withDecodeBudget(method, { budget: opts.decodeBudget });
+    const t0 = performance.now();
+    const run = method ? method.begin(this.info, { length: ids.length }) : null;
+    const out = await runPrefill(parts, ids, {
+      tracks: [{ name: method?.name ?? 'full cache', run }],
+      chunkSize: opts.chunkSize ?? 256,
+      onPropagate: 'throw',
+      ...(opts.onLayer ? { onLayer: opts.onLayer } : {}),
+      what: 'start',
+    });
+    const { cache, layers } = out.results[0]!;
+    return open(cache, () => ({
+      parts,
+      cache,
+      method,
+      run,
+      promptTokens: ids.length,
+      layers,
+      logits: out.logits,
+      prefillSeconds: (performance.now() - t0) / 1000,
+    }));
   }
 
   /**
-   * Prefill `ids` once for several methods (null: the full cache), each getting its own compacted
-   * cache, stats and run, equal to what a separate {@link prefill} with that method gives. Only for
-   * methods that do not propagate fewer tokens to deeper layers: see {@link prefillShared}.
+   * Prefill `ids` once for several methods (null: the full cache), each getting its own session
+   * equal to what a separate {@link start} with that method gives. Only for methods that do not
+   * propagate fewer tokens to deeper layers (see `onPropagate`). Each session's prefill time is its
+   * share of the one pass.
    */
-  prefillShared(
+  async startShared(
     ids: readonly number[],
     methods: readonly (CompressionMethod | null)[],
-    opts: SharedPrefillOptions = {},
-  ): Promise<SharedPrefillResult> {
-    this.assertLive();
-    const parts: ModelParts = {
-      backend: this.backend,
-      config: this.config,
-      info: this.info,
-      weights: this.weights,
-      invFreq: this.invFreq,
-      head: (x, row) => this.head(x, row),
-    };
-    return prefillShared(parts, ids, methods, opts);
-  }
-
-  private async decide(
-    run: NonNullable<PrefillResult['run']>,
-    layer: number,
-    layerCache: KVCache['layers'][number],
-    windowQ: Tensor,
-    allQ: Tensor | null,
-    positions: Int32Array,
-  ): Promise<LayerDecision> {
-    const b = this.backend;
-    const keys = layerCache.headMajor('keys');
-    const windowQueries = b.transpose01(windowQ);
-    const allQueries = allQ ? b.transpose01(allQ) : undefined;
-    const ctx = createLayerContext({
-      backend: b,
-      model: this.info,
-      layer,
-      keys: keys.tensor,
-      windowQueries,
-      ...(allQueries ? { allQueries } : {}),
-      positions,
+    opts: StartSharedOptions = {},
+  ): Promise<SharedStart> {
+    const parts = this.parts();
+    const onPropagate = opts.onPropagate ?? 'throw';
+    if (onPropagate !== 'throw' && onPropagate !== 'skip') {
+      throw new OptionError(`startShared: onPropagate must be 'throw' or 'skip', got ${String(onPropagate)}`);
+    }
+    if (methods.length === 0)
+      throw new OptionError('startShared: no methods; give at least one (null for the full cache)');
+    methods.forEach((method, i) => {
+      if (method) checkSpec(method, `startShared: method ${i}`);
     });
+    const t0 = performance.now();
+    const runs: (MethodRun | null)[] = [];
+    let out: Awaited<ReturnType<typeof runPrefill>>;
     try {
-      return await run.afterLayer(ctx);
-    } finally {
-      ctx.release();
-      if (keys.copied) keys.tensor.dispose();
-      windowQueries.dispose();
-      allQueries?.dispose();
-    }
-  }
-
-  /** Logits `[1, vocab]` of hidden row `row` of `x [n, D]`, left on the device. */
-  private headLogits(x: Tensor, row: number): Tensor {
-    const b = this.backend;
-    const idx = b.upload([row], [1], 'i32', 'last row');
-    const last = b.gatherRows(x, idx);
-    idx.dispose();
-    const h = b.rmsnorm(last, this.weights.finalNorm, this.config.rmsEps);
-    last.dispose();
-    const logits = b.matmul(h, this.weights.lmHead, { transposeB: true });
-    h.dispose();
-    return logits;
-  }
-
-  /** Logits `[vocab]` of hidden row `row` of `x [n, D]`, read to the host. */
-  private async head(x: Tensor, row: number): Promise<Float32Array> {
-    const logits = this.headLogits(x, row);
-    try {
-      return await logits.readF32();
-    } finally {
-      logits.dispose();
-    }
-  }
-
-  /** The greedy next token of hidden row `row`, chosen on the device: only one integer is read back. */
-  private async headArgmax(x: Tensor, row: number): Promise<number> {
-    const logits = this.headLogits(x, row);
-    const top = this.backend.topk(logits, 1);
-    logits.dispose();
-    try {
-      return (await top.readI32())[0]!;
-    } finally {
-      top.dispose();
-    }
-  }
-
-  /** One decode step: append `token` at `position` to every layer's cache; next-token logits. */
-  async step(cache: KVCache, token: number, position: number): Promise<Float32Array> {
-    const r = await this.forwardStep(cache, token, position, false, (x) => this.head(x, 0));
-    return r.out;
-  }
-
-  /**
-   * A decode step that also returns, per layer, the attention mass the token's queries put on each
-   * cache row (the backend's `attentionMass` over the layer's view, f32 `[rows]`, the caller disposes
-   * them), for methods that observe `decodeAttention`. Nothing extra is read back to the host.
-   */
-  async stepWithAttention(
-    cache: KVCache,
-    token: number,
-    position: number,
-  ): Promise<{ logits: Float32Array; attention: Tensor[] }> {
-    const r = await this.forwardStep(cache, token, position, true, (x) => this.head(x, 0));
-    return { logits: r.out, attention: r.attention };
-  }
-
-  /**
-   * A greedy decode step: the next token is picked on the device (top-1, ties to the lower id, as
-   * llama.cpp), so the only read-back is that one token. `attention` as in {@link stepWithAttention}.
-   */
-  async stepGreedy(
-    cache: KVCache,
-    token: number,
-    position: number,
-    opts: { attention?: boolean } = {},
-  ): Promise<{ token: number; attention: Tensor[] }> {
-    const r = await this.forwardStep(cache, token, position, opts.attention ?? false, (x) =>
-      this.headArgmax(x, 0),
-    );
-    return { token: r.out, attention: r.attention };
-  }
-
-  private async forwardStep<T>(
-    cache: KVCache,
-    token: number,
-    position: number,
-    withAttention: boolean,
-    readOut: (x: Tensor) => Promise<T>,
-  ): Promise<{ out: T; attention: Tensor[] }> {
-    this.assertLive();
-    checkIds(this.config, [token], 'step');
-    if (position >= this.config.maxPositions) {
-      throw new OptionError(
-        `step: position ${position} is beyond the model's ${this.config.maxPositions} positions`,
-      );
-    }
-    const b = this.backend;
-    const id = b.upload([token], [1], 'i32', 'token');
-    let x = b.embedding(this.weights.embed, id);
-    id.dispose();
-    const pos = Int32Array.of(position);
-    const attention: Tensor[] = [];
-    const posT = withAttention ? b.upload(pos, [1], 'i32', 'position') : null;
-    try {
-      for (let l = 0; l < this.config.numLayers; l++) {
-        const { out, queries } = decoderLayer(
-          b,
-          this.config,
-          this.weights.layers[l]!,
-          this.invFreq,
-          cache.layer(l),
-          x,
-          pos,
-        );
-        // The layer's view still holds exactly what the token attended to (nothing appended since).
-        if (posT) attention.push(b.attentionMass(queries, cache.layer(l).view(), posT));
-        queries.dispose();
-        x.dispose();
-        x = out;
-      }
-      return { out: await readOut(x), attention };
+      for (const method of methods)
+        runs.push(method ? method.begin(this.info, { length: ids.length }) : null);
+      const tracks: PrefillTrack[] = methods.map((method, i) => ({
+        name: method?.name ?? 'full cache',
+        run: runs[i]!,
+      }));
+      out = await runPrefill(parts, ids, {
+        tracks,
+        chunkSize: opts.chunkSize ?? 256,
+        onPropagate,
+        ...(opts.onLayer ? { onLayer: opts.onLayer } : {}),
+        what: 'startShared',
+      });
     } catch (e) {
-      for (const t of attention) t.dispose();
+      // The engine ends the runs it was given; these are the ones begun before it ran.
+      if (runs.length < methods.length) for (const r of runs) r?.dispose?.();
       throw e;
-    } finally {
-      x.dispose();
-      posT?.dispose();
     }
+    const served = out.results.filter((r) => r !== null).length;
+    const seconds = (performance.now() - t0) / 1000 / served;
+    const sessions: (DecodeSession | null)[] = [];
+    try {
+      out.results.forEach((r, i) => {
+        if (!r) return sessions.push(null);
+        sessions.push(
+          open(r.cache, () => ({
+            parts,
+            cache: r.cache,
+            method: methods[i] ?? null,
+            run: runs[i] ?? null,
+            promptTokens: ids.length,
+            layers: r.layers,
+            logits: Float32Array.from(out.logits),
+            prefillSeconds: seconds,
+          })),
+        );
+      });
+    } catch (e) {
+      for (const s of sessions) s?.dispose();
+      out.results.forEach((r, i) => {
+        if (r && i >= sessions.length) {
+          r.cache.dispose();
+          runs[i]?.dispose?.();
+        }
+      });
+      throw e;
+    }
+    return { sessions, skipped: out.skipped };
   }
 
   dispose(): void {
@@ -348,7 +200,38 @@ export class Model {
     this.invFreq.dispose();
   }
 
-  private assertLive(): void {
+  private parts(): ModelParts {
     if (this.disposed) throw new OptionError(`model ${this.source} was disposed; load it again`);
+    return {
+      backend: this.backend,
+      config: this.config,
+      info: this.info,
+      weights: this.weights,
+      invFreq: this.invFreq,
+      source: this.source,
+    };
+  }
+}
+
+function checkSpec(method: CompressionMethod, where: string): void {
+  if (method.spec !== METHOD_SPEC) {
+    throw new OptionError(
+      `${where} (${method.name}) implements ${String(method.spec)}, this runtime knows ${METHOD_SPEC}; install matching versions`,
+    );
+  }
+}
+
+/** A session over a finished prefill; if it cannot be made, the prefill's cache and run are freed. */
+function open(
+  cache: { dispose(): void },
+  init: () => ConstructorParameters<typeof DecodeSession>[0],
+): DecodeSession {
+  const i = init();
+  try {
+    return new DecodeSession(i);
+  } catch (e) {
+    cache.dispose();
+    i.run?.dispose?.();
+    throw e;
   }
 }
