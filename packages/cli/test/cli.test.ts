@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { observationScorer, scoreAllocateSelect, uniformAllocator } from '@kvsieve/core';
+import { observationScorer, scoreAllocateSelect } from '@kvsieve/core';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
 
@@ -44,8 +44,9 @@ const fakeMethods: ModuleImporter = async (specifier) => {
       scoreAllocateSelect({
         name: 'window',
         options: o,
+        budget: o.budget as number,
+        window: (o.window as number) ?? 4,
         scorer: observationScorer(),
-        allocator: uniformAllocator({ budget: o.budget as number, window: (o.window as number) ?? 4 }),
       }),
   };
 };

@@ -1,5 +1,4 @@
-import type { CompressionMethod, Scorer } from '@kvsieve/core';
-import type { ComposableMethod } from '@kvsieve/method-kit';
+import type { ComposedMethod, CompressionMethod, Scorer } from '@kvsieve/core';
 import { createMethod as createAdaKV } from '@kvsieve/methods-adakv';
 import { createMethod as createH2O } from '@kvsieve/methods-h2o';
 import { createMethod as createPyramidKV } from '@kvsieve/methods-pyramidkv';
@@ -84,6 +83,6 @@ export const VECTOR_METHODS: Readonly<Record<string, VectorMethodAdapter>> = {
 
 /** The scorer behind a method's selection, when it has one (tie rule and score comparison need it). */
 export function scorerOf(method: CompressionMethod): Scorer | undefined {
-  const s = (method as Partial<ComposableMethod>).scorer;
+  const s = (method as Partial<ComposedMethod>).scorer;
   return s && typeof s.score === 'function' ? s : undefined;
 }

@@ -86,9 +86,9 @@ async function main(): Promise<void> {
       for (const [i, method] of settings.entries()) {
         const spent = { ms: 0 };
         const t0 = performance.now();
-        const pre = await model.prefill(prompt, method ? { method: timed(method, spent) } : {});
+        const pre = await model.start(prompt, method ? { method: timed(method, spent) } : {});
         const ms = performance.now() - t0;
-        pre.cache.dispose();
+        pre.dispose();
         if (r > 0) {
           // round 0 warms up
           times[i]!.push(ms);

@@ -10,8 +10,7 @@
  * metadata allows 2048, though it was trained on 512: text past that is poor, bytes are what count).
  */
 import { parseArgs } from 'node:util';
-import { OptionError } from '@kvsieve/core';
-import { withDecodeBudget } from '@kvsieve/method-kit';
+import { OptionError, withDecodeBudget } from '@kvsieve/core';
 import { h2oDecode } from '@kvsieve/methods-h2o';
 import { snapkv } from '@kvsieve/methods-snapkv';
 import { loadModel } from '@kvsieve/runtime';

@@ -112,12 +112,12 @@ async function main(): Promise<void> {
       if (ids.length < length)
         throw new OptionError(`${essay} is only ${ids.length} tokens; ask for fewer with --lengths`);
       const prompt = ids.slice(0, length);
-      const pre = await model.prefill(prompt, { method });
+      const pre = await model.start(prompt, { method });
       const online = (pre.run as StructKVRun).pivotReport();
-      pre.cache.dispose();
-      const all = await model.prefill(prompt, { method: observer });
+      pre.dispose();
+      const all = await model.start(prompt, { method: observer });
       const signals = (all.run as StructKVRun).pivotReport().signals;
-      all.cache.dispose();
+      all.dispose();
       const t = transitionScores(signals, method.options.weights);
       let best = 1;
       for (let k = 2; k < t.length; k++) if (t[k]! > t[best]!) best = k;

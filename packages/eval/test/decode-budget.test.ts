@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend, OptionError } from '@kvsieve/core';
-import { withDecodeBudget } from '@kvsieve/method-kit';
+import { CpuBackend, OptionError, withDecodeBudget } from '@kvsieve/core';
 import { adakv } from '@kvsieve/methods-adakv';
 import { h2oDecode } from '@kvsieve/methods-h2o';
 import { pyramidkv } from '@kvsieve/methods-pyramidkv';

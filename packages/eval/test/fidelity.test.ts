@@ -104,20 +104,20 @@ describe('runFidelity on a tiny random model', () => {
     expect(report.reference.continuation).toEqual(r.value.tokens);
 
     // Independent replay: full and compressed caches side by side, fed the same tokens.
-    const full = await model.prefill(PROMPT);
-    const comp = await model.prefill(PROMPT, { method });
+    const full = await model.start(PROMPT);
+    const comp = await model.start(PROMPT, { method });
     let fl = full.logits;
     let cl = comp.logits;
     const cont = report.reference.continuation;
     for (let t = 0; t < T; t++) {
       expect(report.results[0]!.klPerStep[t]).toBeCloseTo(klDivergence(fl, cl), 12);
       if (t + 1 < T) {
-        fl = await model.step(full.cache, cont[t]!, PROMPT.length + t);
-        cl = await model.step(comp.cache, cont[t]!, PROMPT.length + t);
+        fl = (await full.step(cont[t]!)).logits!;
+        cl = (await comp.step(cont[t]!)).logits!;
       }
     }
-    full.cache.dispose();
-    comp.cache.dispose();
+    full.dispose();
+    comp.dispose();
   });
 
   it('rejects bad options with an OptionError saying what to change', async () => {

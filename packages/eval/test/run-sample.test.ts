@@ -15,9 +15,9 @@ describe('runSample', () => {
     const r = await runSample(tiny.model, PROMPT, { maxNewTokens: 5, stop: [] });
     expect(r.tokens).toHaveLength(5);
     expect(r.logProbs).toHaveLength(5);
-    const again = await tiny.model.prefill([...PROMPT, ...r.tokens.slice(0, 4)]);
+    const again = await tiny.model.start([...PROMPT, ...r.tokens.slice(0, 4)]);
     expect(argmax(again.logits)).toBe(r.tokens[4]);
-    again.cache.dispose();
+    again.dispose();
   });
 
   it('asks follow-up questions after the previous answer, which stays in the cache', async () => {
@@ -26,9 +26,9 @@ describe('runSample', () => {
     expect(r.answers).toHaveLength(2);
     expect(r.tokens).toHaveLength(6);
     const a1 = r.tokens.slice(0, 3);
-    const pre = await tiny.model.prefill([...PROMPT, ...a1, ...q2]);
+    const pre = await tiny.model.start([...PROMPT, ...a1, ...q2]);
     expect(argmax(pre.logits)).toBe(r.tokens[3]);
-    pre.cache.dispose();
+    pre.dispose();
     expect(r.answers[1]).toBe(tiny.model.tokenizer.decode(r.tokens.slice(3)).trim());
   });
 

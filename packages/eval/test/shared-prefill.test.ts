@@ -9,7 +9,7 @@ import { pyramidkv } from '@kvsieve/methods-pyramidkv';
 import { snapkv } from '@kvsieve/methods-snapkv';
 import { streamingllm } from '@kvsieve/methods-streamingllm';
 import { structkv } from '@kvsieve/methods-structkv';
-import { type PrefillResult, SharedPrefillError } from '@kvsieve/runtime';
+import { type DecodeSession, SharedPrefillError } from '@kvsieve/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EvalOptions,
@@ -28,7 +28,7 @@ afterAll(() => tiny?.dispose());
 
 const PROMPT = Array.from({ length: 150 }, (_, i) => (i * 53 + 7) % 256);
 
-async function expectSame(a: PrefillResult, b: PrefillResult, layers: number): Promise<void> {
+async function expectSame(a: DecodeSession, b: DecodeSession, layers: number): Promise<void> {
   expect(a.logits).toEqual(b.logits);
   expect(a.layers).toEqual(b.layers);
   expect(a.cache.bytes()).toBe(b.cache.bytes());
@@ -44,7 +44,7 @@ async function expectSame(a: PrefillResult, b: PrefillResult, layers: number): P
   }
 }
 
-describe('Model.prefillShared with the method packages', () => {
+describe('Model.startShared with the method packages', () => {
   it('gives each method exactly its separate prefill: kept positions per head, K/V rows, logits, stats', async () => {
     const model = tiny.model;
     const methods: CompressionMethod[] = [
@@ -56,34 +56,32 @@ describe('Model.prefillShared with the method packages', () => {
       chunkkv({ budget: 40, window: 4, chunkSize: 5 }),
       snapkv({ budget: { ratio: 0.5 }, window: 8 }),
     ];
-    const shared = await model.prefillShared(PROMPT, [null, ...methods], { chunkSize: 64 });
-    const full = await model.prefill(PROMPT, { chunkSize: 64 });
-    await expectSame(shared.results[0]!, full, model.config.numLayers);
-    full.cache.dispose();
+    const shared = await model.startShared(PROMPT, [null, ...methods], { chunkSize: 64 });
+    const full = await model.start(PROMPT, { chunkSize: 64 });
+    await expectSame(shared.sessions[0]!, full, model.config.numLayers);
+    full.dispose();
     for (const [i, method] of methods.entries()) {
-      const alone = await model.prefill(PROMPT, { method, chunkSize: 64 });
-      const mine = shared.results[i + 1]!;
+      const alone = await model.start(PROMPT, { method, chunkSize: 64 });
+      const mine = shared.sessions[i + 1]!;
       // Compressed for real.
-      expect(mine.cache.usedBytes()).toBeLessThan(model.fullCacheBytes(PROMPT.length));
+      expect(mine.usedBytes()).toBeLessThan(model.fullCacheBytes(PROMPT.length));
       await expectSame(mine, alone, model.config.numLayers);
-      alone.cache.dispose();
-      alone.run?.dispose?.();
-      mine.cache.dispose();
-      mine.run?.dispose?.();
+      alone.dispose();
+      mine.dispose();
     }
-    shared.results[0]!.cache.dispose();
+    shared.sessions[0]!.dispose();
   });
 
   it('refuses StructKV once it propagates, or skips it when asked', async () => {
     const model = tiny.model;
     const s = structkv({ budget: 30, computeBudget: 60, window: 4, pivot: 0 });
-    await expect(model.prefillShared(PROMPT, [null, s])).rejects.toThrow(SharedPrefillError);
-    const shared = await model.prefillShared(PROMPT, [s, snapkv({ budget: 30, window: 4 })], {
+    await expect(model.startShared(PROMPT, [null, s])).rejects.toThrow(SharedPrefillError);
+    const shared = await model.startShared(PROMPT, [s, snapkv({ budget: 30, window: 4 })], {
       onPropagate: 'skip',
     });
-    expect(shared.results[0]).toBeNull();
+    expect(shared.sessions[0]).toBeNull();
     expect(shared.skipped).toEqual([{ index: 0, name: s.name, layer: 0 }]);
-    shared.results[1]!.cache.dispose();
+    shared.sessions[1]!.dispose();
   });
 });
 

@@ -21,7 +21,7 @@ export async function inspectCommand(
 ): Promise<InspectLayer[]> {
   const s = await openSession(a, io, importer);
   try {
-    const pre = await s.model.prefill(s.ids, {
+    const pre = await s.model.start(s.ids, {
       ...(s.method ? { method: s.method } : {}),
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onLayer: s.onLayer,
@@ -38,7 +38,7 @@ export async function inspectCommand(
           heads: positions.map((p) => Array.from(p)),
         });
       }
-      const kept = pre.cache.usedBytes();
+      const kept = pre.usedBytes();
       const full = s.model.fullCacheBytes(s.ids.length);
       if (a.json) {
         io.out(
@@ -60,7 +60,7 @@ export async function inspectCommand(
       }
       return layers;
     } finally {
-      pre.cache.dispose();
+      pre.dispose();
     }
   } finally {
     s.model.dispose();

@@ -1,4 +1,3 @@
-import { withDecodeBudget } from '@kvsieve/method-kit';
 import { type GenerationSummary, generate } from '@kvsieve/runtime';
 import type { RunArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
@@ -13,10 +12,6 @@ export async function runCommand(
   importer?: ModuleImporter,
 ): Promise<GenerationSummary> {
   const s = await openSession(a, io, importer);
-  const method =
-    s.method && a.decodeBudget !== undefined
-      ? withDecodeBudget(s.method, { budget: a.decodeBudget })
-      : s.method;
   try {
     const it = generate(s.model, s.ids, {
       maxTokens: a.maxTokens,
@@ -25,7 +20,8 @@ export async function runCommand(
       topP: a.topP,
       seed: a.seed,
       stop: a.stop,
-      ...(method ? { method } : {}),
+      ...(s.method ? { method: s.method } : {}),
+      ...(a.decodeBudget !== undefined ? { decodeBudget: a.decodeBudget } : {}),
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onPrefillLayer: s.onLayer,
     });

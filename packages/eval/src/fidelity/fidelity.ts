@@ -125,9 +125,9 @@ function checkOptions(o: FidelityOptions): void {
 /**
  * Greedy continuation with the full cache, then each candidate teacher-forced on it: prefill the
  * prompt with the candidate's compression, feed the full cache's tokens one by one with
- * `Model.step` at their original positions, and compare every step's next-token distribution with
- * the full cache's (top-1 agreement; KL(full ‖ compressed) via f64 log-softmax). Candidates' decode-
- * time hooks are not called: this measures prefill compression alone.
+ * the session at their original positions, and compare every step's next-token distribution with
+ * the full cache's (top-1 agreement; KL(full ‖ compressed) via f64 log-softmax). A candidate with
+ * decode-time rules applies them while it is fed, as it would in use.
  */
 export async function runFidelity(o: FidelityOptions): Promise<FidelityReport> {
   checkOptions(o);
@@ -136,7 +136,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityReport> {
   const total = o.candidates.length + 1;
 
   let t0 = performance.now();
-  const full = await model.prefill(prompt);
+  const full = await model.start(prompt);
   const continuation: number[] = [];
   const refLogProbs: Float64Array[] = [];
   let fullSize: CacheSize;
@@ -147,10 +147,10 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityReport> {
       refLogProbs.push(logSoftmax(logits, `full cache step ${t}`));
       const next = argmax(logits);
       continuation.push(next);
-      if (t + 1 < T) logits = await model.step(full.cache, next, N + t);
+      if (t + 1 < T) logits = (await full.step(next)).logits!;
     }
   } finally {
-    full.cache.dispose();
+    full.dispose();
   }
   const reference: FidelityReference = {
     continuation,
@@ -163,7 +163,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityReport> {
   const results: CandidateFidelity[] = [];
   for (const [i, cand] of o.candidates.entries()) {
     t0 = performance.now();
-    const pre = await model.prefill(prompt, { method: cand.method });
+    const pre = await model.start(prompt, { method: cand.method });
     const kl = new Float64Array(T);
     let agreeing = 0;
     let firstMismatch = -1;
@@ -175,10 +175,10 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityReport> {
         kl[t] = klFromLogProbs(refLogProbs[t]!, logSoftmax(logits, `${cand.name} step ${t}`));
         if (argmax(logits) === continuation[t]) agreeing++;
         else if (firstMismatch < 0) firstMismatch = t;
-        if (t + 1 < T) logits = await model.step(pre.cache, continuation[t]!, N + t);
+        if (t + 1 < T) logits = (await pre.step(continuation[t]!)).logits!;
       }
     } finally {
-      pre.cache.dispose();
+      pre.dispose();
     }
     const notes = [...new Set(pre.layers.flatMap((l) => (l.note ? [l.note] : [])))];
     results.push({

@@ -30,7 +30,7 @@ export interface EvalReport {
  * methods' fidelity is measured against its first answer token.
  *
  * Unless `sharePrefill` is false, one prefill per prompt serves the full cache and every pending
- * method (see Model.prefillShared: compression does not change the prompt's forward pass); a
+ * method (see Model.startShared: compression does not change the prompt's forward pass); a
  * method that propagates fewer tokens to deeper layers (StructKV past its pivot) falls back to its
  * own prefill. Rows are the same either way, but for `seconds`.
  */
@@ -70,7 +70,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
       turnRefs.length;
     const pre = await prefillSample(o.model, ids, pending, o.sharePrefill ?? true);
     try {
-      const full = await decodeSample(o.model, ids, pre.full.result, opts, performance.now() - pre.full.ms);
+      const full = await decodeSample(o.model, pre.full.session, opts, performance.now() - pre.full.ms);
       for (const c of pending) {
         let r = full;
         if (c.instance) {
@@ -78,8 +78,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
           r = given
             ? await decodeSample(
                 o.model,
-                ids,
-                given.result,
+                given.session,
                 { ...opts, reference: full },
                 performance.now() - given.ms,
               )

@@ -1,5 +1,5 @@
 import { type CompressionMethod, OptionError } from '@kvsieve/core';
-import type { Model, PrefillResult } from '@kvsieve/runtime';
+import type { DecodeSession, Model } from '@kvsieve/runtime';
 import { argmax, klFromLogProbs, logSoftmax } from '../fidelity/divergence.js';
 
 export interface SampleRun {
@@ -44,7 +44,7 @@ export interface Fidelity {
  * `reference` run, each step is compared with it while the contexts agree (see {@link Fidelity}).
  * `followUps` are later questions asked in turn: the previous answer's tokens stay in the cache,
  * then the question's ids are fed and its answer decoded the same way (fidelity: first turn only).
- * Only prefill compression is measured: a method's decode-time hooks are not called.
+ * Decoding goes through the session, so a method's decode-time rules apply as they would in use.
  */
 export async function runSample(
   model: Model,
@@ -52,8 +52,8 @@ export async function runSample(
   o: SampleOptions & { method?: CompressionMethod },
 ): Promise<SampleRun> {
   const t0 = performance.now();
-  const pre = await model.prefill(ids, o.method ? { method: o.method } : {});
-  return decodeSample(model, ids, pre, o, t0);
+  const session = await model.start(ids, o.method ? { method: o.method } : {});
+  return decodeSample(model, session, o, t0);
 }
 
 /** How {@link runSample} and {@link decodeSample} decode and compare. */
@@ -65,14 +65,13 @@ export interface SampleOptions {
 }
 
 /**
- * {@link runSample} from a finished prefill of `ids` (its own, or one result of a shared prefill):
- * decodes and compares exactly as runSample does, and disposes `pre`'s cache and run. `t0` is when
+ * {@link runSample} from a session that has prefilled the prompt (its own, or one of a shared
+ * prefill): decodes and compares exactly as runSample does, and disposes the session. `t0` is when
  * this run's clock started (`seconds` counts from it).
  */
 export async function decodeSample(
   model: Model,
-  ids: readonly number[],
-  pre: PrefillResult,
+  session: DecodeSession,
   o: SampleOptions,
   t0: number = performance.now(),
 ): Promise<SampleRun> {
@@ -85,25 +84,29 @@ export async function decodeSample(
   let kl = 0;
   let agree = 0;
   let firstMismatch = -1;
-  let position = ids.length;
+  const promptTokens = session.promptTokens;
   try {
     const bytes = {
-      used: pre.cache.usedBytes(),
-      allocated: pre.cache.bytes(),
-      full: model.fullCacheBytes(ids.length),
+      used: session.usedBytes(),
+      allocated: session.allocatedBytes(),
+      full: model.fullCacheBytes(promptTokens),
     };
-    let logits: Float32Array | null = pre.logits;
+    let logits: Float32Array | null = session.logits;
     let unfed: number[] = [];
     for (let turn = 0; turn <= (o.followUps?.length ?? 0); turn++) {
       if (turn > 0) {
         // The last answer's final token has not been fed yet; then the next question.
         const feed = [...unfed, ...o.followUps![turn - 1]!];
-        if (position + feed.length >= maxPositions) {
+        if (session.position + feed.length >= maxPositions) {
           throw new OptionError(
-            `follow-up question ${turn} would reach position ${position + feed.length}, past the model's ${maxPositions}; use shorter lengths or fewer new tokens`,
+            `follow-up question ${turn} would reach position ${session.position + feed.length}, past the model's ${maxPositions}; use shorter lengths or fewer new tokens`,
           );
         }
-        for (const t of feed) logits = await model.step(pre.cache, t, position++);
+        // Only the last fed token's logits are read.
+        for (const [i, t] of feed.entries()) {
+          const r = await session.step(t, { readout: i === feed.length - 1 ? 'logits' : 'none' });
+          if (r.logits) logits = r.logits;
+        }
       }
       const first = turn === 0;
       // Same context as the reference (or this is the reference): read the full distribution.
@@ -132,11 +135,11 @@ export async function decodeSample(
           prediction = prediction.slice(0, cut);
           break;
         }
-        if (out.length >= o.maxNewTokens || position + 1 >= maxPositions) break;
-        if (first && shared(out.length)) logits = await model.step(pre.cache, token, position++);
+        if (out.length >= o.maxNewTokens || session.position + 1 >= maxPositions) break;
+        if (first && shared(out.length)) logits = (await session.step(token)).logits!;
         else {
           logits = null;
-          token = (await model.stepGreedy(pre.cache, token, position++)).token;
+          token = (await session.step(token, { readout: 'argmax' })).token!;
         }
       }
       unfed = [token];
@@ -155,7 +158,6 @@ export async function decodeSample(
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    pre.cache.dispose();
-    pre.run?.dispose?.();
+    session.dispose();
   }
 }
