@@ -1,4 +1,5 @@
 import { DeviceLostError } from '../errors.js';
+import { layoutEntries, type Program } from './program.js';
 
 // GPUBufferUsage / GPUMapMode values from the WebGPU spec, spelled out so that the package works
 // without Dawn's globals being installed on globalThis.
@@ -7,50 +8,10 @@ const MAP_MODE_READ = 1;
 const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
 const UNIFORM_USAGE = USAGE.UNIFORM | USAGE.COPY_DST;
 
-export type ScalarType = 'u32' | 'i32' | 'f32';
-
-/** A uniform block: the WGSL struct and a packer built from one field list, so they cannot drift. */
-export class Params<F extends string> {
-  readonly bytes: number;
-  private readonly struct: string;
-  constructor(private readonly fields: readonly (readonly [F, ScalarType])[]) {
-    const count = Math.max(4, Math.ceil(fields.length / 4) * 4); // uniform structs are 16-byte multiples
-    const pad = Array.from({ length: count - fields.length }, (_, i) => `  _pad${i}: u32,`);
-    this.struct = `struct Params {\n${fields
-      .map(([n, t]) => `  ${n}: ${t},`)
-      .concat(pad)
-      .join('\n')}\n};\n`;
-    this.bytes = count * 4;
-  }
-
-  /** The struct and `var<uniform> u` at `binding` (the batch binds uniforms after the storage buffers). */
-  decl(binding: number): string {
-    return `${this.struct}@group(0) @binding(${binding}) var<uniform> u: Params;\n`;
-  }
-
-  pack(values: Record<F, number>): ArrayBuffer {
-    const buf = new ArrayBuffer(this.bytes);
-    const view = new DataView(buf);
-    this.fields.forEach(([name, type], i) => {
-      const v = values[name];
-      if (type === 'f32') view.setFloat32(i * 4, v, true);
-      else if (type === 'i32') view.setInt32(i * 4, v, true);
-      else view.setUint32(i * 4, v, true);
-    });
-    return buf;
-  }
-}
-
 export interface Binding {
   readonly buffer: GPUBuffer;
   /** Bytes the shader may see; rounded up to 4 here. */
   readonly size: number;
-}
-
-export interface KernelSource {
-  /** Everything the generated code depends on. */
-  readonly key: string;
-  readonly code: () => string;
 }
 
 function sizeClass(bytes: number): number {
@@ -62,12 +23,15 @@ function sizeClass(bytes: number): number {
 }
 
 /**
- * The device plus what every op needs: a pipeline cache keyed by generated source, a buffer pool,
+ * The device plus what every op needs: a pipeline cache keyed by kernel and variant, a buffer pool,
  * and a batch to encode dispatches. Reusing a released buffer at once is safe because WebGPU
  * executes queue operations (writes, submits) in the order they are issued.
  */
 export class GpuContext {
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<
+    string,
+    { program: Program; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+  >();
   private readonly free = new Map<number, GPUBuffer[]>();
   private freeBytes = 0;
   private readonly pending = new Set<(err: Error) => void>();
@@ -99,16 +63,22 @@ export class GpuContext {
     if (this.lostError) throw new DeviceLostError(`${op}: ${this.lostError.message}`);
   }
 
-  pipeline(src: KernelSource): GPUComputePipeline {
-    let p = this.pipelines.get(src.key);
+  /** The pipeline and bind-group layout of `prog`, compiled on first use and cached by its key. */
+  pipeline(prog: Program): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    let p = this.pipelines.get(prog.key);
     if (!p) {
-      const module = this.device.createShaderModule({ code: src.code(), label: src.key });
-      p = this.device.createComputePipeline({
-        layout: 'auto',
+      const module = this.device.createShaderModule({ code: prog.code(), label: prog.key });
+      const layout = this.device.createBindGroupLayout({ entries: layoutEntries(prog), label: prog.key });
+      const pipeline = this.device.createComputePipeline({
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label: prog.key }),
         compute: { module, entryPoint: 'main' },
-        label: src.key,
+        label: prog.key,
       });
-      this.pipelines.set(src.key, p);
+      p = { program: prog, pipeline, layout };
+      this.pipelines.set(prog.key, p);
+    } else if (p.program !== prog) {
+      // kernel() returns one object per key, so another object means two kernels share a name.
+      throw new Error(`two kernels share the pipeline key ${prog.key}: give them distinct names`);
     }
     return p;
   }
@@ -217,27 +187,37 @@ export class Batch {
     return { buffer, size: Math.max(4, Math.ceil(bytes / 4) * 4) };
   }
 
-  dispatch(
-    src: KernelSource,
-    bindings: readonly Binding[],
-    uniforms: ArrayBuffer,
+  /** Encode one dispatch of `prog`; its buffers are bound by name, in the order it declares them. */
+  dispatch<F extends string, N extends string>(
+    prog: Program<F, N>,
+    buffers: Readonly<Partial<Record<N, Binding>>>,
+    uniforms: Readonly<Record<F, number>>,
     grid: readonly [number, number?, number?],
   ): void {
     const [x, y = 1, z = 1] = grid;
     if (x === 0 || y === 0 || z === 0) return;
-    const pipeline = this.ctx.pipeline(src);
-    const ubuf = this.ctx.acquire(uniforms.byteLength, 'uniform');
-    this.ctx.device.queue.writeBuffer(ubuf, 0, uniforms);
+    const given: Readonly<Record<string, Binding | undefined>> = buffers;
+    for (const name of Object.keys(given)) {
+      if (!prog.buffers.some((b) => b.name === name)) {
+        throw new Error(`${prog.key}: no buffer named '${name}' is declared`);
+      }
+    }
+    const bound = prog.buffers.map((decl) => {
+      const b = given[decl.name];
+      if (!b) throw new Error(`${prog.key}: buffer '${decl.name}' was not given`);
+      return b;
+    });
+    const data = prog.params.pack(uniforms);
+    const { pipeline, layout } = this.ctx.pipeline(prog);
+    const ubuf = this.ctx.acquire(data.byteLength, 'uniform');
+    this.ctx.device.queue.writeBuffer(ubuf, 0, data);
     this.temps.push(ubuf);
-    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
+    const entries: GPUBindGroupEntry[] = bound.map((b, i) => ({
       binding: i,
       resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
     }));
-    entries.push({
-      binding: bindings.length,
-      resource: { buffer: ubuf, offset: 0, size: uniforms.byteLength },
-    });
-    const group = this.ctx.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    entries.push({ binding: bound.length, resource: { buffer: ubuf, offset: 0, size: data.byteLength } });
+    const group = this.ctx.device.createBindGroup({ layout, entries });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);

@@ -6,26 +6,12 @@ import type { DType } from '@kvsieve/core';
  */
 export type ElemKind = DType | 'f16n';
 
-/** `enable f16;` when a kernel binds an f16 tensor natively (it must open the shader). */
-export function enables(...kinds: (ElemKind | null)[]): string {
-  return kinds.includes('f16n') ? 'enable f16;\n' : '';
-}
-
 /** The WGSL element type a tensor is bound as (packed 16-bit floats: two per u32). */
 export function wgslElem(dtype: ElemKind): 'f32' | 'i32' | 'u32' | 'f16' {
   if (dtype === 'f16n') return 'f16';
   if (dtype === 'f32') return 'f32';
   if (dtype === 'i32') return 'i32';
   return 'u32';
-}
-
-export function storageDecl(
-  binding: number,
-  name: string,
-  dtype: ElemKind,
-  access: 'read' | 'read_write',
-): string {
-  return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${wgslElem(dtype)}>;\n`;
 }
 
 // Bit-exact conversions, written with integer ops so that no driver rounding mode or denormal

@@ -1,5 +1,5 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { windowStatsGpu } from '../attention/attention.js';
 
@@ -23,16 +23,13 @@ function queryTile(d4: number, workgroupBytes: number): number {
 }
 
 // As in attention.ts, rows are padded to vec4s so the dot product is a constant-trip vec4 loop.
-function source(D: number, TQ: number) {
-  const D4 = Math.ceil(D / 4);
-  return {
-    key: `windowColumns:${D}:${TQ}`,
-    code: () => `${P.decl(4)}
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-const D: u32 = ${D}u;
+const COLUMNS = kernel({
+  name: 'windowColumns',
+  params: P,
+  buffers: () => [input('q', 'f32'), input('k', 'f32'), input('stats', 'f32'), output('out', 'f32')],
+  body: ({ D, TQ }: { D: number; TQ: number }) => {
+    const D4 = Math.ceil(D / 4);
+    return `const D: u32 = ${D}u;
 const D4: u32 = ${D4}u;
 const TQ: u32 = ${TQ}u;
 var<workgroup> Qs: array<vec4<f32>, ${TQ * D4}>;
@@ -93,9 +90,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (isLive) { out[h * u.L + j] = acc; }
-}`,
-  };
-}
+}`;
+  },
+});
 
 export function attentionColumnSumsGpu(
   env: OpEnv,
@@ -112,16 +109,17 @@ export function attentionColumnSumsGpu(
   windowStatsGpu(env, q, k, d, scale, stats, split);
   const batch = env.ctx.batch();
   const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
-  const bindings = [
-    env.bind(q, 'attentionColumnSums'),
-    env.bind(k, 'attentionColumnSums'),
-    env.bind(stats, 'attentionColumnSums'),
-    out.storage.binding,
-  ];
+  const op = 'attentionColumnSums';
+  const buffers = {
+    q: env.bind(q, op),
+    k: env.bind(k, op),
+    stats: env.bind(stats, op),
+    out: out.storage.binding,
+  };
   batch.dispatch(
-    source(d.d, TQ),
-    bindings,
-    P.pack({ H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count }),
+    COLUMNS({ D: d.d, TQ }),
+    buffers,
+    { H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count },
     [Math.ceil(d.L / COLS), d.H],
   );
   batch.submit();

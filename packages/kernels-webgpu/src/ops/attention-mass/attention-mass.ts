@@ -1,5 +1,5 @@
 import type { RaggedKV, Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
@@ -19,13 +19,14 @@ const P = new Params([
   ['scale', 'f32'],
 ] as const);
 
-const INPUTS = `@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> pos: array<i32>;
-@group(0) @binding(3) var<storage, read> offsets: array<i32>;
-@group(0) @binding(4) var<storage, read> lengths: array<i32>;
-@group(0) @binding(5) var<storage, read> qpos: array<i32>;
-`;
+const INPUTS = [
+  input('q', 'f32'),
+  input('k', 'f32'),
+  input('pos', 'i32'),
+  input('offsets', 'i32'),
+  input('lengths', 'i32'),
+  input('qpos', 'i32'),
+] as const;
 
 function dotFn(D: number): string {
   return `fn logit(qb: u32, r: u32) -> f32 {
@@ -36,11 +37,11 @@ function dotFn(D: number): string {
 `;
 }
 
-function statsSource(D: number) {
-  return {
-    key: `attentionMassStats:${D}`,
-    code: () => `${P.decl(7)}${INPUTS}@group(0) @binding(6) var<storage, read_write> stats: array<f32>;
-var<workgroup> red: array<f32, ${WG}>;
+const STATS = kernel({
+  name: 'attentionMassStats',
+  params: P,
+  buffers: () => [...INPUTS, output('stats', 'f32')],
+  body: ({ D }: { D: number }) => `var<workgroup> red: array<f32, ${WG}>;
 ${dotFn(D)}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS}) {
@@ -81,15 +82,13 @@ fn main(${BUILTINS}) {
     stats[2u * ih + 1u] = red[0];
   }
 }`,
-  };
-}
+});
 
-function rowsSource(D: number) {
-  return {
-    key: `attentionMassRows:${D}`,
-    code: () => `${P.decl(8)}${INPUTS}@group(0) @binding(6) var<storage, read> stats: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out: array<f32>;
-${dotFn(D)}
+const ROWS = kernel({
+  name: 'attentionMassRows',
+  params: P,
+  buffers: () => [...INPUTS, input('stats', 'f32'), output('out', 'f32')],
+  body: ({ D }: { D: number }) => `${dotFn(D)}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -114,8 +113,7 @@ fn main(${BUILTINS}) {
   }
   out[r] = acc;
 }`,
-  };
-}
+});
 
 export function attentionMassGpu(
   env: OpEnv,
@@ -127,15 +125,22 @@ export function attentionMassGpu(
 ): Tensor {
   const out = env.out([d.rows], 'f32', 'attentionMass');
   const stats = env.out([d.n * d.H, 2], 'f32', 'attentionMass stats');
-  const inputs = [q, kv.keys, kv.positions, kv.offsets, kv.lengths, qPositions].map((t) =>
-    env.bind(t, 'attentionMass'),
-  );
-  const params = P.pack({ n: d.n, H: d.H, G: d.G, Hkv: d.Hkv, rows: d.rows, scale });
+  const op = 'attentionMass';
+  const inputs = {
+    q: env.bind(q, op),
+    k: env.bind(kv.keys, op),
+    pos: env.bind(kv.positions, op),
+    offsets: env.bind(kv.offsets, op),
+    lengths: env.bind(kv.lengths, op),
+    qpos: env.bind(qPositions, op),
+  };
+  const params = { n: d.n, H: d.H, G: d.G, Hkv: d.Hkv, rows: d.rows, scale };
   const batch = env.ctx.batch();
-  batch.dispatch(statsSource(d.d), [...inputs, stats.storage.binding], params, batch.grid(d.n * d.H));
+  const v = { D: d.d };
+  batch.dispatch(STATS(v), { ...inputs, stats: stats.storage.binding }, params, batch.grid(d.n * d.H));
   batch.dispatch(
-    rowsSource(d.d),
-    [...inputs, env.bind(stats, 'attentionMass'), out.storage.binding],
+    ROWS(v),
+    { ...inputs, stats: env.bind(stats, op), out: out.storage.binding },
     params,
     batch.grid(Math.ceil(d.rows / WG)),
   );

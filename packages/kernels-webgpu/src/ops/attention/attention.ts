@@ -1,5 +1,6 @@
 import type { RaggedKV, Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import type { Binding } from '../../gpu/context.js';
+import { input, kernel, output, Params, type UniformsOf } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
@@ -13,7 +14,7 @@ import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 //           each query's softmax max and denominator instead of an output.
 export type AttentionMode = 'ragged' | 'stats';
 
-const ROWS = 64;
+const MAX_ROWS = 64;
 
 /** Keys per staged tile: the K and V tiles fit the device's workgroup memory (with room to spare). */
 export function keyTile(d: number, workgroupBytes: number): number {
@@ -38,28 +39,31 @@ const SPLIT = `let start = first + min(wid.z * u.chunk, total);
   let rest = total - min(wid.z * u.chunk, total);
   let count = select(min(u.chunk, rest), rest, wid.z + 1u == u.splits);`;
 
-function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split: boolean) {
-  const D4 = Math.ceil(D / 4);
-  const withV = mode !== 'stats';
-  const bindings =
+type Variant = { mode: AttentionMode; D: number; TK: number; ROWS: number; split: boolean };
+
+const ATTENTION = kernel({
+  name: 'attention',
+  params: P,
+  buffers: ({ mode, split }: Variant) =>
     mode === 'ragged'
       ? [
-          'q:read:f32',
-          'k:read:f32',
-          'v:read:f32',
-          'kpos:read:i32',
-          'off:read:i32',
-          'len:read:i32',
-          'qpos:read:i32',
-          'out:read_write:f32',
+          input('q', 'f32'),
+          input('k', 'f32'),
+          input('v', 'f32'),
+          input('kpos', 'i32'),
+          input('off', 'i32'),
+          input('len', 'i32'),
+          input('qpos', 'i32'),
+          // Split-key partial results: [splits, n, H, D + 2] (accumulator, max, denominator).
+          output(split ? 'parts' : 'out', 'f32'),
         ]
-      : ['q:read:f32', 'k:read:f32', 'stats:read_write:f32'];
-  const decls = bindings
-    .map((b, i) => {
-      const [name, access, type] = b.split(':');
-      return `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${type}>;`;
-    })
-    .join('\n');
+      : [input('q', 'f32'), input('k', 'f32'), output('stats', 'f32')],
+  body: (v: Variant) => body(v),
+});
+
+function body({ mode, D, TK, ROWS, split }: Variant): string {
+  const D4 = Math.ceil(D / 4);
+  const withV = mode !== 'stats';
   // Per mode: query offset, key-range setup, key row offset, visibility.
   const qBase = mode === 'stats' ? '(h * u.n + i) * D' : '(i * u.H + h) * D';
   const range =
@@ -81,9 +85,9 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split:
   const finish = split
     ? `if (isLive) {
     let o = ((wid.z * u.n + i) * u.H + h) * (D + 2u);
-    for (var c = 0u; c < D; c = c + 1u) { out[o + c] = acc[c / 4u][c % 4u]; }
-    out[o + D] = m;
-    out[o + D + 1u] = l;
+    for (var c = 0u; c < D; c = c + 1u) { parts[o + c] = acc[c / 4u][c % 4u]; }
+    parts[o + D] = m;
+    parts[o + D + 1u] = l;
   }`
     : withV
       ? `if (isLive) {
@@ -97,11 +101,7 @@ function source(mode: AttentionMode, D: number, TK: number, ROWS: number, split:
   }`;
   // Rows are padded to D4 vec4s with zeros, so the dot product and the accumulation are vec4 loops
   // with a constant trip count (unrolled by the compiler: llvmpipe keeps them out of scratch memory).
-  return {
-    key: `attention:${mode}:${D}:${TK}:${ROWS}:${split}`,
-    code: () => `${P.decl(bindings.length)}
-${decls}
-const D: u32 = ${D}u;
+  return `const D: u32 = ${D}u;
 const D4: u32 = ${D4}u;
 const TK: u32 = ${TK}u;
 var<workgroup> Ks: array<vec4<f32>, ${TK * D4}>;
@@ -162,50 +162,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   ${finish}
-}`,
-  };
+}`;
 }
+
+type Uniforms = Omit<UniformsOf<typeof P>, 'splits'>;
 
 function dispatch(
   env: OpEnv,
-  op: string,
   mode: AttentionMode,
   D: number,
-  bindings: Tensor[],
-  p: Record<string, number>,
+  inputs: Readonly<Record<string, Binding>>,
+  p: Uniforms,
   rowsPerHead: number,
   Hkv: number,
-  out: Tensor,
+  out: { name: 'out' | 'stats'; binding: Binding },
   splits = 1,
 ) {
   const batch = env.ctx.batch();
   const TK = keyTile(4 * Math.ceil(D / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   // Decode has only G rows per KV head: a small workgroup leaves fewer idle invocations.
-  const rows = rowsPerHead <= 8 ? 8 : ROWS;
-  const grid = [Math.ceil(rowsPerHead / rows), Hkv, splits] as const;
-  const inputs = bindings.map((t) => env.bind(t, op));
+  const ROWS = rowsPerHead <= 8 ? 8 : MAX_ROWS;
+  const grid = [Math.ceil(rowsPerHead / ROWS), Hkv, splits] as const;
   if (mode === 'stats' || splits === 1) {
-    batch.dispatch(
-      source(mode, D, TK, rows, false),
-      [...inputs, env.bind(out, op)],
-      P.pack({ ...p, splits } as never),
-      grid,
-    );
+    const prog = ATTENTION({ mode, D, TK, ROWS, split: false });
+    batch.dispatch(prog, { ...inputs, [out.name]: out.binding }, { ...p, splits }, grid);
   } else {
     // Flash-decoding: splits write unnormalized partial results, a second kernel merges them.
-    const parts = batch.scratch(splits * p.n! * p.H! * (D + 2) * 4);
+    const parts = batch.scratch(splits * p.n * p.H * (D + 2) * 4);
     batch.dispatch(
-      source(mode, D, TK, rows, true),
-      [...inputs, parts],
-      P.pack({ ...p, splits } as never),
+      ATTENTION({ mode, D, TK, ROWS, split: true }),
+      { ...inputs, parts },
+      { ...p, splits },
       grid,
     );
-    const count = p.n! * p.H! * D;
     batch.dispatch(
-      MERGE,
-      [parts, env.bind(out, op)],
-      MP.pack({ n: p.n!, H: p.H!, D, splits }),
-      batch.grid(Math.ceil(count / 256)),
+      MERGE({}),
+      { parts, out: out.binding },
+      { n: p.n, H: p.H, D, splits },
+      batch.grid(Math.ceil((p.n * p.H * D) / 256)),
     );
   }
   batch.submit();
@@ -225,12 +219,11 @@ const MP = new Params([
   ['splits', 'u32'],
 ] as const);
 
-const MERGE = {
-  key: 'attention:merge',
-  code: () => `${MP.decl(2)}
-@group(0) @binding(0) var<storage, read> parts: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
+const MERGE = kernel({
+  name: 'attention:merge',
+  params: MP,
+  buffers: () => [input('parts', 'f32'), output('out', 'f32')],
+  body: () => `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let e = wg * 256u + lid;
@@ -256,7 +249,7 @@ fn main(${BUILTINS}) {
   }
   out[e] = select(0.0, acc / l, l > 0.0);
 }`,
-};
+});
 
 export function raggedAttentionGpu(
   env: OpEnv,
@@ -270,8 +263,18 @@ export function raggedAttentionGpu(
   // Per-head lengths live on the device; the mean sizes the splits and the last split takes the rest.
   const split = decodeSplits(d.n * d.G, Math.ceil(d.rows / d.Hkv));
   const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: split.chunk };
-  const inputs = [q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions];
-  dispatch(env, 'raggedAttention', 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, out, split.splits);
+  const op = 'raggedAttention';
+  const inputs = {
+    q: env.bind(q, op),
+    k: env.bind(kv.keys, op),
+    v: env.bind(kv.values, op),
+    kpos: env.bind(kv.positions, op),
+    off: env.bind(kv.offsets, op),
+    len: env.bind(kv.lengths, op),
+    qpos: env.bind(qPositions, op),
+  };
+  const target = { name: 'out', binding: env.bind(out, op) } as const;
+  dispatch(env, 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, target, split.splits);
   return out;
 }
 
@@ -290,5 +293,8 @@ export function windowStatsGpu(
   split: { count: number; chunk: number },
 ): void {
   const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
-  dispatch(env, 'attentionColumnSums', 'stats', d.d, [q, k], p, d.w * d.G, d.Hkv, stats, split.count);
+  const op = 'attentionColumnSums';
+  const inputs = { q: env.bind(q, op), k: env.bind(k, op) };
+  const target = { name: 'stats', binding: env.bind(stats, op) } as const;
+  dispatch(env, 'stats', d.d, inputs, p, d.w * d.G, d.Hkv, target, split.count);
 }

@@ -1,15 +1,8 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import {
-  BUILTINS,
-  type ElemKind,
-  enables,
-  floatLoader,
-  HALF_CODECS,
-  storageDecl,
-  WG_INDEX,
-} from '../../gpu/wgsl.js';
+import type { ElemKind } from '../../gpu/wgsl.js';
+import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Elementwise ops over f32 `a`; `b` may be any float dtype and may broadcast over a's last dim.
 
@@ -19,36 +12,33 @@ const P = new Params([
   ['factor', 'f32'],
 ] as const);
 
-function source(expr: string, bDType: ElemKind | null) {
-  const outBinding = bDType ? 2 : 1;
-  return {
-    key: `elementwise:${expr}:${bDType ?? '-'}`,
-    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(outBinding + 1)}
-${storageDecl(0, 'a', 'f32', 'read')}${bDType ? storageDecl(1, 'b', bDType, 'read') + floatLoader('b', bDType) : ''}
-@group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
+const ELEMENTWISE = kernel({
+  name: 'elementwise',
+  params: P,
+  buffers: (v: { expr: string; b: ElemKind | 'none' }) => [
+    input('a', 'f32'),
+    ...(v.b === 'none' ? [] : [input('b', v.b)]),
+    output('out', 'f32'),
+  ],
+  body: (v) => `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let i = wg * 256u + lid;
   if (i >= u.count) { return; }
   let x = a[i];
-  ${bDType ? 'let y = load_b(i % u.nb);' : ''}
-  out[i] = ${expr};
+  ${v.b === 'none' ? '' : 'let y = load_b(i % u.nb);'}
+  out[i] = ${v.expr};
 }`,
-  };
-}
+});
 
 function run(env: OpEnv, op: string, expr: string, a: Tensor, b: Tensor | null, factor: number): Tensor {
   const out = env.out(a.shape, 'f32', op);
   const batch = env.ctx.batch();
-  const bindings = b
-    ? [env.bind(a, op), env.bind(b, op), out.storage.binding]
-    : [env.bind(a, op), out.storage.binding];
-  const params = P.pack({ count: a.size, nb: b ? b.size : 1, factor });
+  const buffers = { a: env.bind(a, op), out: out.storage.binding, ...(b ? { b: env.bind(b, op) } : {}) };
   batch.dispatch(
-    source(expr, b ? env.kind(b.dtype) : null),
-    bindings,
-    params,
+    ELEMENTWISE({ expr, b: b ? env.kind(b.dtype) : 'none' }),
+    buffers,
+    { count: a.size, nb: b ? b.size : 1, factor },
     batch.grid(Math.ceil(a.size / 256)),
   );
   batch.submit();

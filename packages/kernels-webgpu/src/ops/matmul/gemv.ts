@@ -1,15 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { GpuTensor, OpEnv } from '../../gpu/storage.js';
-import {
-  BUILTINS,
-  type ElemKind,
-  enables,
-  floatLoader,
-  HALF_CODECS,
-  storageDecl,
-  WG_INDEX,
-} from '../../gpu/wgsl.js';
+import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
 // read exactly once, and consecutive invocations read consecutive addresses:
@@ -20,19 +12,23 @@ export const GEMV_MAX_ROWS = 8;
 const CHUNK = 256;
 const LANES = 16;
 
-const P = new Params([
+/** Uniforms and buffers of every matmul kernel (tiled and GEMV): `out [M, N] = a [M, K] · b`. */
+export const P = new Params([
   ['M', 'u32'],
   ['K', 'u32'],
   ['N', 'u32'],
 ] as const);
+export const MATMUL_BUFFERS = (v: { b: ElemKind }) => [
+  input('a', 'f32'),
+  input('b', v.b),
+  output('out', 'f32'),
+];
 
-function columnsSource(bDType: ElemKind, MR: number) {
-  return {
-    key: `gemv:${bDType}:${MR}`,
-    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
-${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-const MR: u32 = ${MR}u;
+const COLUMNS = kernel({
+  name: 'gemv',
+  params: P,
+  buffers: MATMUL_BUFFERS,
+  body: ({ MR }: { b: ElemKind; MR: number }) => `const MR: u32 = ${MR}u;
 var<workgroup> As: array<f32, ${MR * CHUNK}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -56,23 +52,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.N + j] = acc[i]; } }
   }
 }`,
-  };
-}
+});
 
-function rowsSource(bDType: ElemKind, MR: number) {
-  const cols = 256 / LANES;
-  return {
-    key: `gemvT:${bDType}:${MR}`,
-    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
-${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-const MR: u32 = ${MR}u;
+const COLS_PER_WG = 256 / LANES;
+const ROWS = kernel({
+  name: 'gemvT',
+  params: P,
+  buffers: MATMUL_BUFFERS,
+  body: ({ MR }: { b: ElemKind; MR: number }) => `const MR: u32 = ${MR}u;
 var<workgroup> part: array<f32, ${256 * MR}>;
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let lane = lid % ${LANES}u;
-  let j = wg * ${cols}u + lid / ${LANES}u;
+  let j = wg * ${COLS_PER_WG}u + lid / ${LANES}u;
   let jj = min(j, u.N - 1u);
   var acc: array<f32, ${MR}>;
   for (var k = lane; k < u.K; k = k + ${LANES}u) {
@@ -89,8 +82,7 @@ fn main(${BUILTINS}) {
     }
   }
 }`,
-  };
-}
+});
 
 export function gemvDispatch(
   env: OpEnv,
@@ -102,16 +94,12 @@ export function gemvDispatch(
 ) {
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
   const batch = env.ctx.batch();
-  const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
+  const buffers = { a: env.bind(a, 'matmul'), b: env.bind(b, 'matmul'), out: out.storage.binding };
+  const v = { b: env.kind(b.dtype), MR };
   if (transposeB) {
-    batch.dispatch(
-      rowsSource(env.kind(b.dtype), MR),
-      bindings,
-      P.pack(d),
-      batch.grid(Math.ceil(d.N / (256 / LANES))),
-    );
+    batch.dispatch(ROWS(v), buffers, d, batch.grid(Math.ceil(d.N / COLS_PER_WG)));
   } else {
-    batch.dispatch(columnsSource(env.kind(b.dtype), MR), bindings, P.pack(d), [Math.ceil(d.N / 256)]);
+    batch.dispatch(COLUMNS(v), buffers, d, [Math.ceil(d.N / 256)]);
   }
   batch.submit();
 }

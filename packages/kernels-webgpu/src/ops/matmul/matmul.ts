@@ -1,14 +1,8 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { kernel } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { type ElemKind, enables, floatLoader, HALF_CODECS, storageDecl } from '../../gpu/wgsl.js';
-import { GEMV_MAX_ROWS, gemvDispatch } from './gemv.js';
-
-const P = new Params([
-  ['M', 'u32'],
-  ['K', 'u32'],
-  ['N', 'u32'],
-] as const);
+import type { ElemKind } from '../../gpu/wgsl.js';
+import { GEMV_MAX_ROWS, gemvDispatch, MATMUL_BUFFERS, P } from './gemv.js';
 
 // 64×64 output tiles; 256 threads each compute a 4×4 block (rows 4ty…, cols 4tx…) as four vec4
 // accumulators; K advances 16 at a time through workgroup memory, where each thread stages one vec4
@@ -17,16 +11,15 @@ const P = new Params([
 const TILE = 64;
 const TK = 16;
 
-function source(bDType: ElemKind, transposeB: boolean) {
-  const bAt = (k: string, col: string) =>
-    `load_b(${transposeB ? `(${col}) * u.K + ${k}` : `${k} * u.N + ${col}`})`;
-  const aAt = (row: string) => `a[(${row}) * u.K + ka]`;
-  return {
-    key: `matmul:${bDType}:${transposeB}`,
-    code: () => `${enables(bDType)}${HALF_CODECS}${P.decl(3)}
-${storageDecl(0, 'a', 'f32', 'read')}${storageDecl(1, 'b', bDType, 'read')}${floatLoader('b', bDType)}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
+const MATMUL = kernel({
+  name: 'matmul',
+  params: P,
+  buffers: MATMUL_BUFFERS,
+  body: (v: { b: ElemKind; transposeB: boolean }) => {
+    const bAt = (k: string, col: string) =>
+      `load_b(${v.transposeB ? `(${col}) * u.K + ${k}` : `${k} * u.N + ${col}`})`;
+    const aAt = (row: string) => `a[(${row}) * u.K + ka]`;
+    return `var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
 var<workgroup> Bs: array<vec4<f32>, ${TK * 16}>;
 fn a_at(row: u32, ka: u32) -> f32 { return select(0.0, ${aAt('min(row, u.M - 1u)')}, row < u.M && ka < u.K); }
 fn b_at(k: u32, col: u32) -> f32 { return select(0.0, ${bAt('k', 'min(col, u.N - 1u)')}, col < u.N && k < u.K); }
@@ -65,9 +58,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l: 
       if (row < u.M && col < u.N) { out[row * u.N + col] = rows[i][j]; }
     }
   }
-}`,
-  };
-}
+}`;
+  },
+});
 
 export function matmulGpu(
   env: OpEnv,
@@ -82,8 +75,8 @@ export function matmulGpu(
     return out;
   }
   const batch = env.ctx.batch();
-  const bindings = [env.bind(a, 'matmul'), env.bind(b, 'matmul'), out.storage.binding];
-  batch.dispatch(source(env.kind(b.dtype), transposeB), bindings, P.pack(d), [
+  const buffers = { a: env.bind(a, 'matmul'), b: env.bind(b, 'matmul'), out: out.storage.binding };
+  batch.dispatch(MATMUL({ b: env.kind(b.dtype), transposeB }), buffers, d, [
     Math.ceil(d.N / TILE),
     Math.ceil(d.M / TILE),
   ]);

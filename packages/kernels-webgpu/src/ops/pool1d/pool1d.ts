@@ -1,5 +1,5 @@
 import type { PoolMode, Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
@@ -11,13 +11,11 @@ const P = new Params([
 ] as const);
 
 // One thread per output; kernels are small (SnapKV uses 5–7). Average counts the padding.
-function source(mode: PoolMode) {
-  return {
-    key: `pool1d:${mode}`,
-    code: () => `${P.decl(2)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
+const POOL1D = kernel({
+  name: 'pool1d',
+  params: P,
+  buffers: () => [input('x', 'f32'), output('out', 'f32')],
+  body: ({ mode }: { mode: PoolMode }) => `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let o = wg * 256u + lid;
@@ -34,8 +32,7 @@ fn main(${BUILTINS}) {
   }
   out[o] = ${mode === 'max' ? 'acc' : 'acc / f32(u.kernel)'};
 }`,
-  };
-}
+});
 
 export function pool1dGpu(
   env: OpEnv,
@@ -47,11 +44,10 @@ export function pool1dGpu(
 ): Tensor {
   const out = env.out(x.shape, 'f32', 'pool1d');
   const batch = env.ctx.batch();
-  const params = P.pack({ rows: R, n, kernel, ninf: Number.NEGATIVE_INFINITY });
   batch.dispatch(
-    source(mode),
-    [env.bind(x, 'pool1d'), out.storage.binding],
-    params,
+    POOL1D({ mode }),
+    { x: env.bind(x, 'pool1d'), out: out.storage.binding },
+    { rows: R, n, kernel, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(Math.ceil((R * n) / 256)),
   );
   batch.submit();

@@ -1,5 +1,5 @@
 import type { ReduceOp, Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
@@ -11,16 +11,17 @@ const P = new Params([
   ['ninf', 'f32'],
 ] as const);
 const NEG = 'u.ninf';
+const BUFFERS = () => [input('x', 'f32'), output('out', 'f32')];
 
 // reduceLast: one workgroup per row (rows can be long, e.g. scores over 128K keys).
-function lastSource(op: ReduceOp) {
-  const combine = op === 'max' ? 'max(acc, v)' : 'acc + v';
-  const final = op === 'max' ? 'wg_max(acc, lid)' : 'wg_sum(acc, lid)';
-  return {
-    key: `reduceLast:${op}`,
-    code: () => `${WG_REDUCE}${P.decl(2)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+const LAST = kernel({
+  name: 'reduceLast',
+  params: P,
+  buffers: BUFFERS,
+  body: ({ op }: { op: ReduceOp }) => {
+    const combine = op === 'max' ? 'max(acc, v)' : 'acc + v';
+    const final = op === 'max' ? 'wg_max(acc, lid)' : 'wg_sum(acc, lid)';
+    return `${WG_REDUCE}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -29,19 +30,18 @@ fn main(${BUILTINS}) {
   for (var i = lid; i < u.n; i = i + 256u) { let v = x[wg * u.n + i]; acc = ${combine}; }
   let r = ${final};
   if (lid == 0u) { out[wg] = ${op === 'mean' ? 'r / f32(u.n)' : 'r'}; }
-}`,
-  };
-}
+}`;
+  },
+});
 
 // reduceGroups: one thread per output element; groups are small (GQA ratio, heads).
-function groupsSource(op: ReduceOp) {
-  const combine = op === 'max' ? 'max(acc, v)' : 'acc + v';
-  return {
-    key: `reduceGroups:${op}`,
-    code: () => `${P.decl(2)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@compute @workgroup_size(256)
+const GROUPS = kernel({
+  name: 'reduceGroups',
+  params: P,
+  buffers: BUFFERS,
+  body: ({ op }: { op: ReduceOp }) => {
+    const combine = op === 'max' ? 'max(acc, v)' : 'acc + v';
+    return `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let o = wg * 256u + lid;
@@ -51,17 +51,17 @@ fn main(${BUILTINS}) {
   var acc = ${op === 'max' ? NEG : '0.0'};
   for (var i = 0u; i < u.group; i = i + 1u) { let v = x[(g * u.group + i) * u.n + j]; acc = ${combine}; }
   out[o] = ${op === 'mean' ? 'acc / f32(u.group)' : 'acc'};
-}`,
-  };
-}
+}`;
+  },
+});
 
 export function reduceLastGpu(env: OpEnv, x: Tensor, rows: number, n: number, op: ReduceOp): Tensor {
   const out = env.out(x.shape.slice(0, -1), 'f32', 'reduceLast');
   const batch = env.ctx.batch();
   batch.dispatch(
-    lastSource(op),
-    [env.bind(x, 'reduceLast'), out.storage.binding],
-    P.pack({ rows, n, group: 1, ninf: Number.NEGATIVE_INFINITY }),
+    LAST({ op }),
+    { x: env.bind(x, 'reduceLast'), out: out.storage.binding },
+    { rows, n, group: 1, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(rows),
   );
   batch.submit();
@@ -79,11 +79,10 @@ export function reduceGroupsGpu(
   const groups = R / groupSize;
   const out = env.out([groups, n], 'f32', 'reduceGroups');
   const batch = env.ctx.batch();
-  const params = P.pack({ rows: groups, n, group: groupSize, ninf: Number.NEGATIVE_INFINITY });
   batch.dispatch(
-    groupsSource(op),
-    [env.bind(x, 'reduceGroups'), out.storage.binding],
-    params,
+    GROUPS({ op }),
+    { x: env.bind(x, 'reduceGroups'), out: out.storage.binding },
+    { rows: groups, n, group: groupSize, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(Math.ceil((groups * n) / 256)),
   );
   batch.submit();

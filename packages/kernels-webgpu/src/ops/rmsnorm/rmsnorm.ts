@@ -1,16 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import {
-  BUILTINS,
-  type ElemKind,
-  enables,
-  floatLoader,
-  HALF_CODECS,
-  storageDecl,
-  WG_INDEX,
-  WG_REDUCE,
-} from '../../gpu/wgsl.js';
+import { BUILTINS, type ElemKind, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
 const P = new Params([
   ['rows', 'u32'],
@@ -19,12 +10,11 @@ const P = new Params([
 ] as const);
 
 // One workgroup per row: the sum of squares is a workgroup reduction, so any D works.
-function source(wDType: ElemKind) {
-  return {
-    key: `rmsnorm:${wDType}`,
-    code: () => `${enables(wDType)}${HALF_CODECS}${WG_REDUCE}${P.decl(3)}
-${storageDecl(0, 'x', 'f32', 'read')}${storageDecl(1, 'w', wDType, 'read')}${floatLoader('w', wDType)}
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+const RMSNORM = kernel({
+  name: 'rmsnorm',
+  params: P,
+  buffers: (v: { w: ElemKind }) => [input('x', 'f32'), input('w', v.w), output('out', 'f32')],
+  body: () => `${WG_REDUCE}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -36,8 +26,7 @@ fn main(${BUILTINS}) {
   let inv = 1.0 / sqrt(total / f32(u.D) + u.eps);
   for (var i = lid; i < u.D; i = i + 256u) { out[base + i] = x[base + i] * inv * load_w(i); }
 }`,
-  };
-}
+});
 
 export function rmsnormGpu(
   env: OpEnv,
@@ -48,11 +37,10 @@ export function rmsnormGpu(
 ): Tensor {
   const out = env.out(x.shape, 'f32', 'rmsnorm');
   const batch = env.ctx.batch();
-  const bindings = [env.bind(x, 'rmsnorm'), env.bind(weight, 'rmsnorm'), out.storage.binding];
   batch.dispatch(
-    source(env.kind(weight.dtype)),
-    bindings,
-    P.pack({ rows: d.rows, D: d.D, eps }),
+    RMSNORM({ w: env.kind(weight.dtype) }),
+    { x: env.bind(x, 'rmsnorm'), w: env.bind(weight, 'rmsnorm'), out: out.storage.binding },
+    { rows: d.rows, D: d.D, eps },
     batch.grid(d.rows),
   );
   batch.submit();

@@ -1,5 +1,5 @@
 import type { RopeStyle, Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
@@ -13,19 +13,16 @@ const P = new Params([
 // One thread per element of x: a rotated feature computes its pair's rotation, others copy.
 // The angle is reduced modulo 2π in two steps (Cody–Waite) before cos/sin, because GPU sin/cos lose
 // accuracy for the large angles of long contexts (position · invFreq reaches 10^5 rad).
-function source(style: RopeStyle) {
-  const pair =
-    style === 'half'
-      ? `let isFirst = f < u.half; let i = select(f - u.half, f, isFirst); let partner = select(f - u.half, f + u.half, isFirst);`
-      : `let isFirst = (f & 1u) == 0u; let i = f / 2u; let partner = select(f - 1u, f + 1u, isFirst);`;
-  return {
-    key: `rope:${style}`,
-    code: () => `${P.decl(4)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> pos: array<i32>;
-@group(0) @binding(2) var<storage, read> freq: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-fn reduce_angle(a: f32) -> f32 {
+const ROPE = kernel({
+  name: 'rope',
+  params: P,
+  buffers: () => [input('x', 'f32'), input('pos', 'i32'), input('freq', 'f32'), output('out', 'f32')],
+  body: ({ style }: { style: RopeStyle }) => {
+    const pair =
+      style === 'half'
+        ? `let isFirst = f < u.half; let i = select(f - u.half, f, isFirst); let partner = select(f - u.half, f + u.half, isFirst);`
+        : `let isFirst = (f & 1u) == 0u; let i = f / 2u; let partner = select(f - 1u, f + 1u, isFirst);`;
+    return `fn reduce_angle(a: f32) -> f32 {
   let k = round(a * 0.15915494309189535);
   // 2π split into a head exact in f32 and a tail.
   return (a - k * 6.28125) - k * 0.0019353071795864769;
@@ -46,9 +43,9 @@ fn main(${BUILTINS}) {
   let self_v = x[e];
   let other = x[base + partner];
   out[e] = select(self_v * c + other * s, self_v * c - other * s, isFirst);
-}`,
-  };
-}
+}`;
+  },
+});
 
 export function ropeGpu(
   env: OpEnv,
@@ -60,16 +57,16 @@ export function ropeGpu(
 ): Tensor {
   const out = env.out(x.shape, 'f32', 'rope');
   const batch = env.ctx.batch();
-  const bindings = [
-    env.bind(x, 'rope'),
-    env.bind(positions, 'rope'),
-    env.bind(invFreq, 'rope'),
-    out.storage.binding,
-  ];
+  const buffers = {
+    x: env.bind(x, 'rope'),
+    pos: env.bind(positions, 'rope'),
+    freq: env.bind(invFreq, 'rope'),
+    out: out.storage.binding,
+  };
   batch.dispatch(
-    source(style),
-    bindings,
-    P.pack({ n: d.n, heads: d.heads, dim: d.dim, half: d.half }),
+    ROPE({ style }),
+    buffers,
+    { n: d.n, heads: d.heads, dim: d.dim, half: d.half },
     batch.grid(Math.ceil(x.size / 256)),
   );
   batch.submit();

@@ -1,5 +1,5 @@
 import { bytesPerElement, type Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params, type UniformsOf } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
@@ -14,8 +14,6 @@ const P = new Params([
   ['p2', 'u32'],
   ['p3', 'u32'],
 ] as const);
-
-type Params5 = { count: number; p0: number; p1: number; p2: number; p3: number };
 
 /** WGSL body of `fn source_index(o: u32) -> u32` per op. */
 const MAPS = {
@@ -32,16 +30,24 @@ const MAPS = {
   narrow: `return (o / u.p2) * u.p0 + u.p1 + o % u.p2;`,
 } as const;
 
-function remapSource(map: keyof typeof MAPS, bits: 16 | 32) {
-  const withIdx = map === 'gather';
-  const b = withIdx ? 3 : 2;
-  const body =
-    bits === 32
-      ? `let o = wg * 256u + lid;
+type RemapVariant = { map: keyof typeof MAPS; bits: 16 | 32 };
+
+const REMAP = kernel({
+  name: 'remap',
+  params: P,
+  buffers: (v: RemapVariant) => [
+    input('src', 'u32'),
+    ...(v.map === 'gather' ? [input('idx', 'i32')] : []),
+    output('out', 'u32'),
+  ],
+  body: ({ map, bits }: RemapVariant) => {
+    const body =
+      bits === 32
+        ? `let o = wg * 256u + lid;
   if (o >= u.count) { return; }
   let s = source_index(o);
   out[o] = select(src[s], 0u, s == NONE);`
-      : `let w = wg * 256u + lid;
+        : `let w = wg * 256u + lid;
   if (2u * w >= u.count) { return; }
   var word = 0u;
   for (var e = 0u; e < 2u; e = e + 1u) {
@@ -52,13 +58,7 @@ function remapSource(map: keyof typeof MAPS, bits: 16 | 32) {
     }
   }
   out[w] = word;`;
-  return {
-    key: `remap:${map}:${bits}`,
-    code: () => `${P.decl(b)}
-const NONE: u32 = 0xffffffffu;
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-${withIdx ? '@group(0) @binding(1) var<storage, read> idx: array<i32>;' : ''}
-@group(0) @binding(${b - 1}) var<storage, read_write> out: array<u32>;
+    return `const NONE: u32 = 0xffffffffu;
 fn source_index(o: u32) -> u32 {
   ${MAPS[map]}
 }
@@ -66,9 +66,9 @@ fn source_index(o: u32) -> u32 {
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   ${body}
-}`,
-  };
-}
+}`;
+  },
+});
 
 function remap(
   env: OpEnv,
@@ -77,16 +77,20 @@ function remap(
   src: Tensor,
   idx: Tensor | null,
   out: Tensor,
-  p: Omit<Params5, 'count'>,
+  p: Omit<UniformsOf<typeof P>, 'count'>,
 ) {
   const bits = bytesPerElement(src.dtype) === 2 ? 16 : 32;
   const batch = env.ctx.batch();
-  const bindings = [env.bind(src, op), ...(idx ? [env.bind(idx, op)] : []), env.bind(out, op)];
+  const buffers = {
+    src: env.bind(src, op),
+    out: env.bind(out, op),
+    ...(idx ? { idx: env.bind(idx, op) } : {}),
+  };
   const threads = bits === 32 ? out.size : Math.ceil(out.size / 2);
   batch.dispatch(
-    remapSource(map, bits),
-    bindings,
-    P.pack({ count: out.size, ...p }),
+    REMAP({ map, bits }),
+    buffers,
+    { count: out.size, ...p },
     batch.grid(Math.ceil(threads / 256)),
   );
   batch.submit();
@@ -125,21 +129,23 @@ export function narrowGpu(
 
 // Scatter writes rows of dst chosen at run time, so with 16-bit data two threads can share a word:
 // each half is replaced with two atomics on disjoint bit masks.
-function scatterSource(bits: 16 | 32) {
-  const write =
-    bits === 32
-      ? 'dst[t] = src[o];'
-      : `let h = (src[o >> 1u] >> ((o & 1u) * 16u)) & 0xffffu;
+const SCATTER = kernel({
+  name: 'scatter',
+  params: P,
+  buffers: ({ bits }: { bits: 16 | 32 }) => [
+    output('dst', bits === 32 ? 'u32' : 'atomic_u32'),
+    input('idx', 'i32'),
+    input('src', 'u32'),
+  ],
+  body: ({ bits }) => {
+    const write =
+      bits === 32
+        ? 'dst[t] = src[o];'
+        : `let h = (src[o >> 1u] >> ((o & 1u) * 16u)) & 0xffffu;
   let shift = (t & 1u) * 16u;
   atomicAnd(&dst[t >> 1u], ~(0xffffu << shift));
   atomicOr(&dst[t >> 1u], h << shift);`;
-  return {
-    key: `scatter:${bits}`,
-    code: () => `${P.decl(3)}
-@group(0) @binding(0) var<storage, read_write> dst: array<${bits === 32 ? 'u32' : 'atomic<u32>'}>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> src: array<u32>;
-@compute @workgroup_size(256)
+    return `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let o = wg * 256u + lid;
@@ -148,9 +154,9 @@ fn main(${BUILTINS}) {
   if (r < 0 || u32(r) >= u.p1) { return; }
   let t = u32(r) * u.p0 + o % u.p0;
   ${write}
-}`,
-  };
-}
+}`;
+  },
+});
 
 export function scatterRowsGpu(
   env: OpEnv,
@@ -161,16 +167,16 @@ export function scatterRowsGpu(
 ): void {
   const bits = bytesPerElement(src.dtype) === 2 ? 16 : 32;
   const batch = env.ctx.batch();
-  const bindings = [
-    env.bind(dst, 'scatterRows'),
-    env.bind(rows, 'scatterRows'),
-    env.bind(src, 'scatterRows'),
-  ];
+  const buffers = {
+    dst: env.bind(dst, 'scatterRows'),
+    idx: env.bind(rows, 'scatterRows'),
+    src: env.bind(src, 'scatterRows'),
+  };
   const count = d.n * d.width;
   batch.dispatch(
-    scatterSource(bits),
-    bindings,
-    P.pack({ count, p0: d.width, p1: d.R, p2: 0, p3: 0 }),
+    SCATTER({ bits }),
+    buffers,
+    { count, p0: d.width, p1: d.R, p2: 0, p3: 0 },
     batch.grid(Math.ceil(count / 256)),
   );
   batch.submit();

@@ -1,5 +1,5 @@
 import type { Tensor } from '@kvsieve/core';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, WG_INDEX, WG_REDUCE } from '../../gpu/wgsl.js';
 
@@ -9,11 +9,11 @@ const P = new Params([
 ] as const);
 
 // One workgroup per row. A row that is all -Inf (fully masked) becomes zeros, as on the CPU.
-const SOURCE = {
-  key: 'softmax',
-  code: () => `${WG_REDUCE}${P.decl(2)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+const SOFTMAX = kernel({
+  name: 'softmax',
+  params: P,
+  buffers: () => [input('x', 'f32'), output('out', 'f32')],
+  body: () => `${WG_REDUCE}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -40,15 +40,15 @@ fn main(${BUILTINS}) {
     out[base + i] = p;
   }
 }`,
-};
+});
 
 export function softmaxGpu(env: OpEnv, x: Tensor, d: { rows: number; n: number }): Tensor {
   const out = env.out(x.shape, 'f32', 'softmax');
   const batch = env.ctx.batch();
   batch.dispatch(
-    SOURCE,
-    [env.bind(x, 'softmax'), out.storage.binding],
-    P.pack({ rows: d.rows, n: d.n }),
+    SOFTMAX({}),
+    { x: env.bind(x, 'softmax'), out: out.storage.binding },
+    { rows: d.rows, n: d.n },
     batch.grid(d.rows),
   );
   batch.submit();

@@ -1,3 +1,4 @@
+import { input, kernel, output } from '../../gpu/program.js';
 import { COMMON, P } from './sort.js';
 
 // When k is much smaller than the row, sorting the whole row is wasted work. A selection finds,
@@ -6,11 +7,11 @@ import { COMMON, P } from './sort.js';
 // serializes); a compaction then writes the elements above T plus the lowest-indexed ties, exactly
 // k pairs, which are then sorted. One workgroup per row; rows are independent.
 
-export const SELECT = {
-  key: 'topk:select',
-  code: () => `${COMMON}${P.decl(2)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> sel: array<u32>;
+export const SELECT = kernel({
+  name: 'topk:select',
+  params: P,
+  buffers: () => [input('x', 'f32'), output('sel', 'u32')],
+  body: () => `${COMMON}
 var<workgroup> red: array<u32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -32,15 +33,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u) { sel[r] = prefix; }
 }`,
-};
+});
 
-export const COMPACT = {
-  key: 'topk:compact',
-  code: () => `${COMMON}${P.decl(4)}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> sel: array<u32>;
-@group(0) @binding(2) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(3) var<storage, read_write> ids: array<u32>;
+export const COMPACT = kernel({
+  name: 'topk:compact',
+  params: P,
+  buffers: () => [input('x', 'f32'), input('sel', 'u32'), output('keys', 'u32'), output('ids', 'u32')],
+  body: () => `${COMMON}
 var<workgroup> aboveAt: array<u32, 256>;
 var<workgroup> tieAt: array<u32, 256>;
 var<workgroup> aboveTotal: u32;
@@ -88,4 +87,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   for (var i = u.topk + lid; i < u.P; i = i + 256u) { keys[base + i] = 0u; ids[base + i] = 0xffffffffu; }
 }`,
-};
+});

@@ -1,5 +1,5 @@
 import type { Batch, Binding } from '../../gpu/context.js';
-import { Params } from '../../gpu/context.js';
+import { input, kernel, output, Params } from '../../gpu/program.js';
 import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Bitonic sort of (key, index) pairs, rows padded to a power of two P. Scores become u32 keys whose
@@ -33,31 +33,35 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
 fn pair_low(p: u32, j: u32) -> u32 { return 2u * j * (p / j) + p % j; }
 `;
 
+type LocalVariant = { from: 'scores' | 'pairs' | 'merge'; block: number };
+
 /**
  * Sorts blocks of BS pairs in workgroup memory. `from`: 'scores' builds the pairs from the rows of
  * x (padding past n) and runs the network up to BS; 'pairs' does the same on pairs already in
  * keys/ids; 'merge' runs the last steps (distances < BS) of stage u.k.
  */
-export function localSource(from: 'scores' | 'pairs' | 'merge', block: number) {
-  const init = from === 'scores';
-  const load =
-    from === 'scores'
-      ? `let key = select(0u, sort_key(x[r * u.n + min(gi, u.n - 1u)]), gi < u.n);
+export const LOCAL = kernel({
+  name: 'topk:local',
+  params: P,
+  buffers: ({ from }: LocalVariant) => [
+    ...(from === 'scores' ? [input('x', 'f32')] : []),
+    output('keys', 'u32'),
+    output('ids', 'u32'),
+  ],
+  body: ({ from, block }: LocalVariant) => {
+    const load =
+      from === 'scores'
+        ? `let key = select(0u, sort_key(x[r * u.n + min(gi, u.n - 1u)]), gi < u.n);
     Ks[e] = key;
     Is[e] = select(0xffffffffu, gi, gi < u.n);`
-      : `Ks[e] = keys[r * u.P + gi];
+        : `Ks[e] = keys[r * u.P + gi];
     Is[e] = ids[r * u.P + gi];`;
-  // init: the whole network up to the block size; merge: the last steps of stage u.k.
-  const loops =
-    from !== 'merge'
-      ? 'for (var k = 2u; k <= u.BS; k = k << 1u) { for (var j = k >> 1u; j > 0u; j = j >> 1u) {'
-      : 'let k = u.k; { for (var j = u.BS >> 1u; j > 0u; j = j >> 1u) {';
-  return {
-    key: `topk:local:${from}:${block}`,
-    code: () => `${COMMON}${P.decl(init ? 3 : 2)}
-${init ? '@group(0) @binding(0) var<storage, read> x: array<f32>;' : ''}
-@group(0) @binding(${init ? 1 : 0}) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(${init ? 2 : 1}) var<storage, read_write> ids: array<u32>;
+    // init: the whole network up to the block size; merge: the last steps of stage u.k.
+    const loops =
+      from !== 'merge'
+        ? 'for (var k = 2u; k <= u.BS; k = k << 1u) { for (var j = k >> 1u; j > 0u; j = j >> 1u) {'
+        : 'let k = u.k; { for (var j = u.BS >> 1u; j > 0u; j = j >> 1u) {';
+    return `${COMMON}
 var<workgroup> Ks: array<u32, ${block}>;
 var<workgroup> Is: array<u32, ${block}>;
 @compute @workgroup_size(256)
@@ -86,15 +90,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     keys[r * u.P + base + e] = Ks[e];
     ids[r * u.P + base + e] = Is[e];
   }
-}`,
-  };
-}
+}`;
+  },
+});
 
-export const GLOBAL = {
-  key: 'topk:global',
-  code: () => `${COMMON}${P.decl(2)}
-@group(0) @binding(0) var<storage, read_write> keys: array<u32>;
-@group(0) @binding(1) var<storage, read_write> ids: array<u32>;
+const GLOBAL = kernel({
+  name: 'topk:global',
+  params: P,
+  buffers: () => [output('keys', 'u32'), output('ids', 'u32')],
+  body: () => `${COMMON}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -112,21 +116,20 @@ fn main(${BUILTINS}) {
     keys[a] = kb; ids[a] = ib; keys[b] = ka; ids[b] = ia;
   }
 }`,
-};
+});
 
-export const EXTRACT = {
-  key: 'topk:extract',
-  code: () => `${P.decl(2)}
-@group(0) @binding(0) var<storage, read> ids: array<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@compute @workgroup_size(256)
+export const EXTRACT = kernel({
+  name: 'topk:extract',
+  params: P,
+  buffers: () => [input('ids', 'u32'), output('out', 'i32')],
+  body: () => `@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let o = wg * 256u + lid;
   if (o >= u.rows * u.topk) { return; }
   out[o] = i32(ids[(o / u.topk) * u.P + o % u.topk]);
 }`,
-};
+});
 
 /** Sort rows of `P` pairs in place; `first` is the dispatch that builds and block-sorts them. */
 export function encodeSort(
@@ -143,12 +146,12 @@ export function encodeSort(
   for (let stage = BS * 2; stage <= Pn; stage *= 2) {
     for (let j = stage / 2; j >= BS; j /= 2) {
       batch.dispatch(
-        GLOBAL,
-        [keys, ids],
-        P.pack({ ...base, k: stage, j }),
+        GLOBAL({}),
+        { keys, ids },
+        { ...base, k: stage, j },
         batch.grid(Math.ceil((rows * Pn) / 2 / 256)),
       );
     }
-    batch.dispatch(localSource('merge', maxBlock), [keys, ids], P.pack({ ...base, k: stage }), blocks);
+    batch.dispatch(LOCAL({ from: 'merge', block: maxBlock }), { keys, ids }, { ...base, k: stage }, blocks);
   }
 }

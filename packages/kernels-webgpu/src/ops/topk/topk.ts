@@ -1,7 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
 import type { OpEnv } from '../../gpu/storage.js';
 import { COMPACT, SELECT } from './select.js';
-import { EXTRACT, encodeSort, localSource, P } from './sort.js';
+import { EXTRACT, encodeSort, LOCAL } from './sort.js';
 
 // Per-row top-k. Small k (its padded size at most a quarter of the row's): radix select to exactly
 // k candidates, then sort those. Otherwise: sort the whole row. Both end by copying the first k
@@ -23,19 +23,32 @@ export function topkGpu(env: OpEnv, x: Tensor, R: number, n: number, k: number):
   const keys = env.out([R, Pn], 'u32', 'topk keys (scratch)');
   const ids = env.out([R, Pn], 'u32', 'topk indices (scratch)');
   const sel = viaSelect ? env.out([R], 'u32', 'topk thresholds (scratch)') : null;
-  const [xb, kb, ib] = [env.bind(x, 'topk'), keys.storage.binding, ids.storage.binding];
+  const [xb, kb, ib, sb] = [
+    env.bind(x, 'topk'),
+    keys.storage.binding,
+    ids.storage.binding,
+    sel?.storage.binding,
+  ];
   const batch = env.ctx.batch();
   const base = { n, P: Pn, BS, k: 0, j: 0, rows: R, topk: k };
   encodeSort(batch, kb, ib, base, maxBlock, () => {
-    if (sel) {
-      batch.dispatch(SELECT, [xb, sel.storage.binding], P.pack(base), [1, R]);
-      batch.dispatch(COMPACT, [xb, sel.storage.binding, kb, ib], P.pack(base), [1, R]);
-      batch.dispatch(localSource('pairs', maxBlock), [kb, ib], P.pack(base), [Pn / BS, R]);
+    if (sb) {
+      batch.dispatch(SELECT({}), { x: xb, sel: sb }, base, [1, R]);
+      batch.dispatch(COMPACT({}), { x: xb, sel: sb, keys: kb, ids: ib }, base, [1, R]);
+      batch.dispatch(LOCAL({ from: 'pairs', block: maxBlock }), { keys: kb, ids: ib }, base, [Pn / BS, R]);
     } else {
-      batch.dispatch(localSource('scores', maxBlock), [xb, kb, ib], P.pack(base), [Pn / BS, R]);
+      batch.dispatch(LOCAL({ from: 'scores', block: maxBlock }), { x: xb, keys: kb, ids: ib }, base, [
+        Pn / BS,
+        R,
+      ]);
     }
   });
-  batch.dispatch(EXTRACT, [ib, out.storage.binding], P.pack(base), batch.grid(Math.ceil((R * k) / 256)));
+  batch.dispatch(
+    EXTRACT({}),
+    { ids: ib, out: out.storage.binding },
+    base,
+    batch.grid(Math.ceil((R * k) / 256)),
+  );
   batch.submit();
   keys.dispose();
   ids.dispose();

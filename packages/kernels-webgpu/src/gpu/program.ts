@@ -1,0 +1,147 @@
+import { type ElemKind, floatLoader, HALF_CODECS, wgslElem } from './wgsl.js';
+
+// One declaration per kernel (tfjs's webgpu_program.ts, onnxruntime-web's ProgramInfo): its
+// storage buffers (name, element kind, access) and its uniform fields. The WGSL declarations,
+// numbered in declaration order with the uniforms last, the bind-group layout and the bind-group
+// entries are all generated from it, so the numbering is written nowhere by hand and cannot drift.
+
+export type ScalarType = 'u32' | 'i32' | 'f32';
+
+/** How a kernel sees a buffer: a tensor's element kind, or raw words updated with atomics. */
+export type BufferKind = ElemKind | 'atomic_u32';
+
+export interface BufferDecl<N extends string = string> {
+  readonly name: N;
+  readonly kind: BufferKind;
+  readonly access: 'read' | 'read_write';
+}
+
+/** A buffer the kernel only reads; a float one also gets `fn load_<name>(i: u32) -> f32`. */
+export function input<N extends string>(name: N, kind: BufferKind): BufferDecl<N> {
+  return { name, kind, access: 'read' };
+}
+
+/** A buffer the kernel writes (and may read). */
+export function output<N extends string>(name: N, kind: BufferKind): BufferDecl<N> {
+  return { name, kind, access: 'read_write' };
+}
+
+/** A uniform block: the WGSL struct and a packer built from one field list, so they cannot drift. */
+export class Params<F extends string> {
+  readonly bytes: number;
+  readonly struct: string;
+  constructor(private readonly fields: readonly (readonly [F, ScalarType])[]) {
+    const count = Math.max(4, Math.ceil(fields.length / 4) * 4); // uniform structs are 16-byte multiples
+    const pad = Array.from({ length: count - fields.length }, (_, i) => `  _pad${i}: u32,`);
+    this.struct = `struct Params {\n${fields
+      .map(([n, t]) => `  ${n}: ${t},`)
+      .concat(pad)
+      .join('\n')}\n};\n`;
+    this.bytes = count * 4;
+  }
+
+  pack(values: Readonly<Record<F, number>>): ArrayBuffer {
+    const buf = new ArrayBuffer(this.bytes);
+    const view = new DataView(buf);
+    this.fields.forEach(([name, type], i) => {
+      const v = values[name];
+      if (typeof v !== 'number') throw new Error(`uniform '${name}' has no value`);
+      if (type === 'f32') view.setFloat32(i * 4, v, true);
+      else if (type === 'i32') view.setInt32(i * 4, v, true);
+      else view.setUint32(i * 4, v, true);
+    });
+    return buf;
+  }
+}
+
+/** The uniform values a {@link Params} block packs. */
+export type UniformsOf<T> = T extends Params<infer F> ? Record<F, number> : never;
+
+/** What a kernel's code depends on besides its buffers: every value here is part of the cache key. */
+export type Variant = Readonly<Record<string, string | number | boolean>>;
+
+/** A compiled-once WGSL program: the unit the pipeline cache and `Batch.dispatch` work with. */
+export interface Program<F extends string = string, N extends string = string> {
+  /** Everything the generated code depends on: the kernel's name and its variant. */
+  readonly key: string;
+  readonly buffers: readonly BufferDecl<N>[];
+  readonly params: Params<F>;
+  code(): string;
+}
+
+export interface KernelDef<V extends Variant, F extends string, N extends string> {
+  readonly name: string;
+  readonly params: Params<F>;
+  readonly buffers: (v: V) => readonly BufferDecl<N>[];
+  /**
+   * Constants, workgroup memory, helper functions and `main`, after the generated declarations.
+   * Buffers are referred to by name, uniforms as `u.<field>`.
+   */
+  readonly body: (v: V) => string;
+}
+
+function keyOf(name: string, v: Variant): string {
+  const parts = Object.keys(v)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(v[k])}`);
+  return `${name}(${parts.join(',')})`;
+}
+
+function header(buffers: readonly BufferDecl[], params: Params<string>): string {
+  const kinds = buffers.map((b) => b.kind);
+  const lines: string[] = [];
+  // `enable` must open the module; the codecs are needed to unpack or pack 16-bit words.
+  if (kinds.includes('f16n')) lines.push('enable f16;');
+  if (kinds.includes('f16') || kinds.includes('bf16')) lines.push(HALF_CODECS);
+  lines.push(params.struct);
+  buffers.forEach((b, i) => {
+    const elem = b.kind === 'atomic_u32' ? 'atomic<u32>' : wgslElem(b.kind);
+    lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${elem}>;`);
+  });
+  lines.push(`@group(0) @binding(${buffers.length}) var<uniform> u: Params;`);
+  for (const b of buffers) {
+    if (b.access === 'read' && b.kind !== 'atomic_u32' && b.kind !== 'i32' && b.kind !== 'u32') {
+      lines.push(floatLoader(b.name, b.kind).trimEnd());
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A kernel family: `variant → Program`, memoized by key, so a dispatch in a decode loop costs a map
+ * lookup. The variant is the only input the buffers and body see, so nothing that changes the code
+ * can be left out of the key.
+ */
+export function kernel<V extends Variant, F extends string, N extends string>(
+  def: KernelDef<V, F, N>,
+): (v: V) => Program<F, N> {
+  const made = new Map<string, Program<F, N>>();
+  return (v) => {
+    const key = keyOf(def.name, v);
+    let p = made.get(key);
+    if (!p) {
+      const buffers = def.buffers(v);
+      const names = new Set<string>(buffers.map((b) => b.name));
+      if (names.size !== buffers.length || names.has('u')) {
+        throw new Error(`${key}: buffer names must be distinct and not 'u' (the uniforms)`);
+      }
+      p = { key, buffers, params: def.params, code: () => header(buffers, def.params) + def.body(v) };
+      made.set(key, p);
+    }
+    return p;
+  };
+}
+
+// GPUShaderStage.COMPUTE, spelled out so that no WebGPU globals are needed.
+const COMPUTE_STAGE = 4;
+
+/** The bind-group layout a program's declarations imply (storage buffers, then the uniforms). */
+export function layoutEntries(p: Program): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = p.buffers.map((b, i) => ({
+    binding: i,
+    visibility: COMPUTE_STAGE,
+    buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
+  }));
+  entries.push({ binding: p.buffers.length, visibility: COMPUTE_STAGE, buffer: { type: 'uniform' } });
+  return entries;
+}
