@@ -8,7 +8,18 @@ import { showName } from './show.js';
 
 /** The first element of `a` that is NaN or ±Infinity, or -1. */
 export function firstNonFiniteF32(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) {
+  // Eight f32 values summed in f64 cannot overflow, so the sum is non-finite exactly when one of
+  // them is; one test per eight values runs about 3× faster than one per value.
+  const n = a.length - (a.length % 8);
+  for (let i = 0; i < n; i += 8) {
+    const s = a[i]! + a[i + 1]! + a[i + 2]! + a[i + 3]! + a[i + 4]! + a[i + 5]! + a[i + 6]! + a[i + 7]!;
+    if (s - s !== 0) return firstNonFiniteF32Slow(a, i, i + 8);
+  }
+  return firstNonFiniteF32Slow(a, n, a.length);
+}
+
+function firstNonFiniteF32Slow(a: Float32Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
     const v = a[i]!;
     // v - v is 0 for every finite v and NaN for NaN and ±Infinity.
     if (v - v !== 0) return i;
@@ -19,7 +30,31 @@ export function firstNonFiniteF32(a: Float32Array): number {
 /** The first raw f16/bf16 value whose exponent bits are all ones (NaN or ±Infinity), or -1. */
 export function firstNonFiniteHalf(a: Uint16Array, dtype: 'f16' | 'bf16'): number {
   const exp = dtype === 'f16' ? 0x7c00 : 0x7f80;
-  for (let i = 0; i < a.length; i++) if ((a[i]! & exp) === exp) return i;
+  if (a.byteOffset % 4 !== 0) return firstNonFiniteHalfSlow(a, exp, 0, a.length);
+  // Two values per u32, shifted right by one so every sum stays a small integer: adding the
+  // exponent's lowest bit to the masked exponent carries into bit 14 (and 30) exactly when the
+  // exponent is all ones, so sixteen values cost one test.
+  const mask = (exp >>> 1) * 0x10001;
+  const one = ((exp & -exp) >>> 1) * 0x10001;
+  const p = new Uint32Array(a.buffer, a.byteOffset, a.length >> 1);
+  const n = p.length - (p.length % 8);
+  for (let i = 0; i < n; i += 8) {
+    const hit =
+      (((p[i]! >>> 1) & mask) + one) |
+      (((p[i + 1]! >>> 1) & mask) + one) |
+      (((p[i + 2]! >>> 1) & mask) + one) |
+      (((p[i + 3]! >>> 1) & mask) + one) |
+      (((p[i + 4]! >>> 1) & mask) + one) |
+      (((p[i + 5]! >>> 1) & mask) + one) |
+      (((p[i + 6]! >>> 1) & mask) + one) |
+      (((p[i + 7]! >>> 1) & mask) + one);
+    if ((hit & 0x40004000) !== 0) return firstNonFiniteHalfSlow(a, exp, 2 * i, 2 * i + 16);
+  }
+  return firstNonFiniteHalfSlow(a, exp, 2 * n, a.length);
+}
+
+function firstNonFiniteHalfSlow(a: Uint16Array, exp: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if ((a[i]! & exp) === exp) return i;
   return -1;
 }
 
