@@ -31,6 +31,6 @@ export {
   type StepResult,
 } from './model/session.js';
 export { applyChatTemplate, type ChatMessage } from './tokenizer/chat.js';
-export { HfTokenizer } from './tokenizer/hf.js';
+export { HfTokenizer, type HfTokenizerSources } from './tokenizer/hf.js';
 export { SpmTokenizer } from './tokenizer/spm.js';
 export type { TextTokenizer } from './tokenizer/tokenizer.js';
