@@ -24,33 +24,58 @@ export interface RunArgs extends CommonArgs {
 }
 
 export const USAGE = `Usage:
-  kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
+  kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]     generate, with a method
   kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method NAME [options]
-  kvsieve conformance <file-or-folder>... [--rtol X] [--atol X] [--tie-rtol X] [--verbose]
-  kvsieve calibrate <model> [--out FILE] [--probes N] [--answer greedy|teacher] [...]
-  kvsieve eval <model> [--tasks A,B] [--methods A,B] [--budgets A,B] [--lengths A,B] [--out DIR] [...]
+                                                                        what each layer and head kept
+  kvsieve methods [NAME]                                                the installed methods, or one's options
+  kvsieve eval <model> [--tasks A,B] [--methods A,B] [--budgets A,B] [...]  NIAH/RULER sweeps with plots
+  kvsieve calibrate <model> [--out FILE] [...]                          SurfaceLogicKV's head profile
+  kvsieve conformance <file-or-folder>... [...]                         methods against reference vectors
 
 <model> is a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
-conformance checks the methods against reference-vector files (kvsieve conformance --help).
-calibrate writes the head profile SurfaceLogicKV needs (kvsieve calibrate --help).
-eval runs NIAH and RULER-style tasks over methods and budgets, with plots (kvsieve eval --help).
+kvsieve COMMAND --help (or kvsieve help COMMAND) shows a command's options.
+Everywhere: --verbose shows the GPU driver's own warnings; --debug shows a stack trace on failure.`;
 
-Options:
-  --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
-  --method NAME            compression method, from the package @kvsieve/methods-NAME (default: full cache)
+const METHOD_OPTIONS = `Method options:
+  --method SPEC            compression method: a name (snapkv loads @kvsieve/methods-snapkv), a package
+                           name, or a module file (./my-method.js) exporting createMethod (kvsieve methods)
   --budget N|R|P%          tokens kept per KV head: N tokens, or a ratio R in (0, 1] / P% of the prompt
   --window N               observation window of the method
-  --option KEY=VALUE       any other method option (repeatable; VALUE is parsed as JSON when it can be)
+  --option KEY=VALUE       any other method option (repeatable; VALUE is parsed as JSON when it can be)`;
+
+const COMMON_OPTIONS = `Options:
+  --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
   --chat                   wrap the prompt in the model's chat template as a user message
   --chunk-size N           prompt tokens per prefill chunk (default 256)
-  --json                   print the summary (run) or the kept entries (inspect) as JSON
-run only:
+  --json                   print the summary (run) or the kept entries (inspect) as JSON`;
+
+export const RUN_USAGE = `Usage:
+  kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
+
+Generates from the prompt, compressing the KV cache layer by layer with the method (if any), and
+prints the text, then a summary (prefill and decode tokens/s, cache bytes kept vs full, kept
+entries per layer).
+
+${COMMON_OPTIONS}
   --max-tokens N           tokens to generate (default 128)
   --temperature T          0 = greedy (default), else sample
   --top-k K  --top-p P  --seed S
   --stop TEXT              stop when the text contains TEXT (repeatable)
   --decode-budget N        keep at most about N entries per KV head while generating: the method's
-                           prefill selection, then its first tokens (sinks) and the most recent ones`;
+                           prefill selection (or the full cache), then its first tokens (sinks) and
+                           the most recent ones
+
+${METHOD_OPTIONS}`;
+
+export const INSPECT_USAGE = `Usage:
+  kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method SPEC [options]
+
+Prefills the prompt with the method and prints, per layer and KV head, the positions it kept, its
+notes, and the cache bytes kept vs full.
+
+${COMMON_OPTIONS}
+
+${METHOD_OPTIONS}`;
 
 function positiveInt(v: string | undefined, name: string, fallback: number | undefined): number | undefined {
   if (v === undefined) return fallback;
@@ -99,22 +124,25 @@ export function parseOption(kv: string): [string, unknown] {
 export type Command =
   | { command: 'run'; args: RunArgs }
   | { command: 'inspect'; args: CommonArgs }
-  | { command: 'help' };
+  | { command: 'help'; usage: string };
 
 export function parseCommand(argv: readonly string[], readFile: (path: string) => string): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h')
-    return { command: 'help' };
+    return { command: 'help', usage: USAGE };
   if (command !== 'run' && command !== 'inspect') {
     throw new OptionError(
-      `unknown command ${JSON.stringify(command)}; the commands are run, inspect, eval, conformance and calibrate (kvsieve --help)`,
+      `unknown command ${JSON.stringify(command)}; the commands are run, inspect, methods, eval, calibrate and conformance (kvsieve --help)`,
     );
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    return { command: 'help', usage: command === 'run' ? RUN_USAGE : INSPECT_USAGE };
   }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(rest);
   } catch (e) {
-    throw new OptionError(`${(e as Error).message} (kvsieve --help lists the options)`);
+    throw new OptionError(`${(e as Error).message} (kvsieve ${command} --help lists the options)`);
   }
   const { values: o, positionals } = parsed;
   if (positionals.length !== 1) {
@@ -149,10 +177,8 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
   }
   if (command === 'inspect' && method === null)
     throw new OptionError('inspect shows what a method kept; add --method NAME');
-  if (o['decode-budget'] !== undefined && (command !== 'run' || method === null)) {
-    throw new OptionError(
-      '--decode-budget bounds a method during generation: use it with run and --method NAME',
-    );
+  if (o['decode-budget'] !== undefined && command !== 'run') {
+    throw new OptionError('--decode-budget bounds the cache during generation: use it with run');
   }
   const common: CommonArgs = {
     model: positionals[0]!,

@@ -7,6 +7,10 @@ export interface CliIO {
   /** True when stderr is a terminal (progress bars redraw in place). */
   readonly interactive: boolean;
   readFile(path: string): string;
+  /** Let the GPU driver's own warnings through (`--verbose`). */
+  readonly verbose?: boolean;
+  /** Where relative output paths and method modules resolve (default: the process's). */
+  readonly cwd?: string;
 }
 
 export const processIO: CliIO = {

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseProfileJson } from '@kvsieve/methods-surfacelogickv';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
@@ -31,15 +31,17 @@ function writeModel(): string {
 describe('kvsieve calibrate', () => {
   const dir = writeModel();
 
-  it('writes a profile beside the model by default, and run --method surfacelogickv reads it', async () => {
-    const io = capture();
+  it('writes a profile to the current folder by default (not beside the model), and run --method surfacelogickv reads it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'kvsieve-calibrate-cwd-'));
+    const io = capture({ cwd });
     const code = await main(
       ['calibrate', dir, '--probes', '2', '--lengths', '96', '--depths', '0.5', '--answer', 'teacher'],
       io,
     );
     expect(io.stderr).toBe('');
     expect(code).toBe(0);
-    const out = `${dir}.slkv-profile.json`;
+    expect(existsSync(`${dir}.slkv-profile.json`)).toBe(false);
+    const out = join(cwd, `${basename(dir)}.slkv-profile.json`);
     expect(existsSync(out)).toBe(true);
     const profile = parseProfileJson(readFileSync(out, 'utf8'), out);
     expect(profile.model).toMatchObject({ numLayers: 2, numHeads: 4, numKvHeads: 2 });

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { CliIO } from '../src/index.js';
 
 /** A CliIO that records what the command writes; files are read from disk. */
-export function capture(): CliIO & { stdout: string; stderr: string } {
+export function capture(over: { cwd?: string } = {}): CliIO & { stdout: string; stderr: string } {
   const io = {
     stdout: '',
     stderr: '',
     interactive: false,
+    ...over,
     out(t: string) {
       io.stdout += t;
     },

@@ -148,9 +148,20 @@ describe('kvsieve run with the installed method packages', () => {
     // 2 layers × 2 KV heads × at most budget + slack (16 + 16) entries.
     expect(b.cache.keptBytes).toBeLessThanOrEqual(2 * 2 * 32 * entry);
     expect(a.cache.keptBytes).toBeGreaterThan(2 * 2 * 120 * entry);
+    // Without a method it bounds the full cache the same way.
+    const full = capture();
+    expect(
+      await main(
+        ['run', dir, '--prompt', prompt, '--max-tokens', '120', '--json', '--decode-budget', '16'],
+        full,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(full.stdout).cache.keptBytes).toBeLessThanOrEqual(2 * 2 * 32 * entry);
     const misuse = capture();
-    expect(await main(['run', dir, '--prompt', prompt, '--decode-budget', '16'], misuse)).toBe(2);
-    expect(misuse.stderr).toMatch(/--decode-budget bounds a method during generation/);
+    expect(
+      await main(['inspect', dir, '--prompt', prompt, '--method', 'snapkv', '--decode-budget', '16'], misuse),
+    ).toBe(2);
+    expect(misuse.stderr).toMatch(/--decode-budget bounds the cache during generation: use it with run/);
   });
 
   it('names the option when a method rejects it', async () => {

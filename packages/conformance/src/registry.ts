@@ -38,47 +38,67 @@ function layersFrom(params: Params): number {
   return n;
 }
 
+type Factory = (options: Record<string, unknown>) => CompressionMethod;
+
+/** How a check's params become a method's options, by method name (the golden files' vocabulary). */
+const OPTIONS_OF: Readonly<Record<string, (p: Params) => Record<string, unknown>>> = {
+  snapkv: windowed,
+  pyramidkv: (p) => ({ ...windowed(p), ...pick(p, ['beta']) }),
+  h2o: (p) => ({ budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) }),
+  streamingllm: (p) => {
+    const capacity = p.capacity;
+    const window = p.window;
+    if (typeof capacity !== 'number' || typeof window !== 'number') {
+      throw new VectorFileError(
+        `streamingllm params need numeric capacity and window, got ${JSON.stringify(p)}`,
+      );
+    }
+    return { budget: capacity, sinks: capacity - window };
+  },
+  adakv: (p) => {
+    const inner = typeof p.scorer === 'string' ? p.scorer : 'snapkv';
+    const base = inner === 'h2o' ? { budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) } : windowed(p);
+    return { method: inner, ...base, ...pick(p, inner === 'pyramidkv' ? ['alpha', 'beta'] : ['alpha']) };
+  },
+};
+
+const LAYERS_OF: Readonly<Record<string, (p: Params) => number>> = {
+  snapkv: oneLayer,
+  pyramidkv: layersFrom,
+  h2o: oneLayer,
+  streamingllm: oneLayer,
+  adakv: (p) => (p.scorer === 'pyramidkv' ? layersFrom(p) : 1),
+};
+
+/** The names a vector file may give a method. */
+export const VECTOR_METHOD_NAMES = Object.keys(OPTIONS_OF);
+
+/**
+ * An adapter for the checks that name `name`, made with `factory` (another implementation of the
+ * method: a package or a module file given to `kvsieve conformance --method NAME=SPEC`).
+ */
+export function vectorMethod(name: string, factory: Factory): VectorMethodAdapter {
+  const options = OPTIONS_OF[name];
+  const layers = LAYERS_OF[name];
+  if (!options || !layers) {
+    throw new VectorFileError(
+      `vector files name the methods ${VECTOR_METHOD_NAMES.join(', ')}; there are no checks for ${JSON.stringify(name)}`,
+    );
+  }
+  return { create: (p) => factory(options(p)), numLayers: layers };
+}
+
 /**
  * The methods a vector file may name. `streamingllm` follows KVCache-Factory (first
  * `capacity − window` positions and the last `window`). `adakv` is our extension of the format:
  * `params.scorer` names the wrapped method ('snapkv' by default) and `params.alpha` its floor.
  */
 export const VECTOR_METHODS: Readonly<Record<string, VectorMethodAdapter>> = {
-  snapkv: { create: (p) => createSnapKV(windowed(p)), numLayers: oneLayer },
-  pyramidkv: {
-    create: (p) => createPyramidKV({ ...windowed(p), ...pick(p, ['beta']) }),
-    numLayers: layersFrom,
-  },
-  h2o: {
-    create: (p) => createH2O({ budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) }),
-    numLayers: oneLayer,
-  },
-  streamingllm: {
-    create: (p) => {
-      const capacity = p.capacity;
-      const window = p.window;
-      if (typeof capacity !== 'number' || typeof window !== 'number') {
-        throw new VectorFileError(
-          `streamingllm params need numeric capacity and window, got ${JSON.stringify(p)}`,
-        );
-      }
-      return createStreamingLLM({ budget: capacity, sinks: capacity - window });
-    },
-    numLayers: oneLayer,
-  },
-  adakv: {
-    create: (p) => {
-      const inner = typeof p.scorer === 'string' ? p.scorer : 'snapkv';
-      const base =
-        inner === 'h2o' ? { budget: p.capacity, ...pick(p, ['window', 'gqaReduce']) } : windowed(p);
-      return createAdaKV({
-        method: inner,
-        ...base,
-        ...pick(p, inner === 'pyramidkv' ? ['alpha', 'beta'] : ['alpha']),
-      });
-    },
-    numLayers: (p) => (p.scorer === 'pyramidkv' ? layersFrom(p) : 1),
-  },
+  snapkv: vectorMethod('snapkv', createSnapKV),
+  pyramidkv: vectorMethod('pyramidkv', createPyramidKV),
+  h2o: vectorMethod('h2o', createH2O),
+  streamingllm: vectorMethod('streamingllm', createStreamingLLM),
+  adakv: vectorMethod('adakv', createAdaKV),
 };
 
 /** The scorer behind a method's selection, when it has one (tie rule and score comparison need it). */

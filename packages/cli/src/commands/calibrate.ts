@@ -1,5 +1,13 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OptionError } from '@kvsieve/core';
 import {
@@ -23,8 +31,8 @@ most-attended position is in the needle and holds the generated token (surface),
 but holds another token (logic), and INFsc = alpha·surface + (1 − alpha)·logic, normalized.
 
 Options:
-  --out FILE               where to write the profile JSON (default: <model>.slkv-profile.json beside
-                           the model file or folder)
+  --out FILE               where to write the profile JSON (default: <model name>.slkv-profile.json
+                           in the current folder; the model's own folder may be read-only)
   --probes N               probes to run (default ${CALIBRATE_DEFAULTS.probes})
   --seed S                 seed of the probes (default ${CALIBRATE_DEFAULTS.seed})
   --alpha A                weight of the surface rate in INFsc, in [0, 1] (default ${CALIBRATE_DEFAULTS.alpha})
@@ -75,6 +83,19 @@ function readHaystack(path: string): { name: string; sentences: string[] } {
   return { name: path, sentences };
 }
 
+/** Fail before the probes run (minutes) rather than after, when the profile cannot be written. */
+function checkWritable(out: string): void {
+  const dir = dirname(out);
+  try {
+    if (!existsSync(dir)) throw new Error(`the folder ${dir} does not exist`);
+    accessSync(existsSync(out) ? out : dir, constants.W_OK);
+  } catch (e) {
+    throw new OptionError(
+      `cannot write the profile to ${out} (${(e as Error).message}); give --out FILE in a folder you can write`,
+    );
+  }
+}
+
 /** `kvsieve calibrate`: writes a SurfaceLogicKV profile and prints what it found. */
 export async function calibrateCommand(
   argv: readonly string[],
@@ -98,7 +119,12 @@ export async function calibrateCommand(
     );
   }
   const modelPath = positionals[0]!;
-  const out = o.out ?? `${modelPath.replace(/[/\\]+$/, '')}.slkv-profile.json`;
+  // Beside the user, not beside the model: model folders are often read-only (shared, HF cache).
+  const out = resolve(
+    io.cwd ?? process.cwd(),
+    o.out ?? `${basename(modelPath.replace(/[/\\]+$/, '')).replace(/\.gguf$/i, '')}.slkv-profile.json`,
+  );
+  checkWritable(out);
   const backendName = o.backend ?? 'cpu';
   if (backendName !== 'cpu' && backendName !== 'webgpu')
     throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backendName)}`);
@@ -113,7 +139,7 @@ export async function calibrateCommand(
   const lengths = list(o.lengths, 'lengths', Number);
   const depths = list(o.depths, 'depths', Number);
   const haystack = o.haystack === undefined ? undefined : readHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer);
+  const backend = await resolveBackend(backendName, importer, { verbose: io.verbose ?? false });
   const model = await loadModel(modelPath, { backend });
   try {
     const options: CalibrateOptions = {

@@ -163,7 +163,7 @@ export async function evalCommand(
     for (const b of budgets) {
       resolved.set(
         `${name} ${JSON.stringify(b.budget)}`,
-        await resolveMethod(name, { ...optionsOf(name), budget: b.budget }, importer),
+        await resolveMethod(name, { ...optionsOf(name), budget: b.budget }, importer, io.cwd),
       );
     }
   }
@@ -192,7 +192,7 @@ export async function evalCommand(
   }
   const haystack =
     o.haystack === undefined || o.haystack === 'noise' ? NOISE_HAYSTACK : textHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer);
+  const backend = await resolveBackend(backendName, importer, { verbose: io.verbose ?? false });
   const model = await loadModel(positionals[0]!, { backend });
   try {
     const maxNewTokens = int(o['max-new-tokens'], 'max-new-tokens');

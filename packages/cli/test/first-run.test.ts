@@ -1,0 +1,242 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
+import { describeShared } from '@kvsieve/test-utils';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
+import { capture } from './capture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-first-run-'));
+writeRandomModel(dir, {
+  config: {
+    model_type: 'llama',
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    num_hidden_layers: 2,
+    vocab_size: 260,
+    max_position_embeddings: 256,
+    rms_norm_eps: 1e-5,
+  },
+  tokenizer: byteLevelTokenizerJson(3),
+  seed: 3,
+});
+
+describe('every command answers --help and -h', () => {
+  it.each([
+    ['run', /kvsieve run <model>/],
+    ['inspect', /kvsieve inspect <model>/],
+    ['methods', /kvsieve methods NAME/],
+    ['eval', /kvsieve eval <model>/],
+    ['calibrate', /kvsieve calibrate <model>/],
+    ['conformance', /kvsieve conformance/],
+  ])('%s', async (command, usage) => {
+    for (const flag of ['--help', '-h']) {
+      const io = capture();
+      expect(await main([command, flag], io)).toBe(0);
+      expect(io.stdout).toMatch(usage);
+      expect(io.stderr).toBe('');
+    }
+    const help = capture();
+    expect(await main(['help', command], help)).toBe(0);
+    expect(help.stdout).toMatch(usage);
+    // After other arguments too, as people type it.
+    const late = capture();
+    expect(await main([command, dir, '--prompt', 'x', '--help'], late)).toBe(0);
+    expect(late.stdout).toMatch(usage);
+  });
+});
+
+describe('a first run', () => {
+  it('a percentage budget on a prompt shorter than the window runs, shrinks the window and says so', async () => {
+    const io = capture();
+    const code = await main(
+      [
+        'run',
+        dir,
+        '--prompt',
+        'Once upon a time',
+        '--max-tokens',
+        '5',
+        '--method',
+        'snapkv',
+        '--budget',
+        '50%',
+      ],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(io.stderr).toMatch(
+      /note +layers 0-1: window 32 shrunk to \d+ to fit the budget \(50% of the prompt: \d+ of \d+ tokens\)/,
+    );
+  });
+
+  it('a window given explicitly that cannot fit a budget in tokens is still refused, in one line', async () => {
+    const io = capture();
+    const code = await main(
+      ['run', dir, '--prompt', 'hello', '--method', 'snapkv', '--budget', '8', '--window', '8'],
+      io,
+    );
+    expect(code).toBe(2);
+    expect(io.stderr).toMatch(
+      /^kvsieve: OptionError: snapkv: option "window" must be an integer ≥ 1 and ≤ 7/,
+    );
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('failures are one line without a stack trace; --debug adds the trace', async () => {
+    const io = capture();
+    expect(await main(['run', join(dir, 'missing'), '--prompt', 'x'], io)).toBe(2);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(io.stderr).toMatch(/^kvsieve: ModelFileError: .*missing/);
+    const debug = capture();
+    expect(await main(['run', join(dir, 'missing'), '--prompt', 'x', '--debug'], debug)).toBe(2);
+    expect(debug.stderr.split('\n').length).toBeGreaterThan(2);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('kvsieve methods', () => {
+  it('lists the installed methods with what each keeps', async () => {
+    const io = capture();
+    expect(await main(['methods'], io)).toBe(0);
+    for (const name of [
+      'snapkv',
+      'pyramidkv',
+      'h2o',
+      'streamingllm',
+      'adakv',
+      'chunkkv',
+      'structkv',
+      'surfacelogickv',
+    ])
+      expect(io.stdout).toMatch(new RegExp(`^${name} +\\S`, 'm'));
+  });
+
+  it("shows one method's declared options, and names a missing one", async () => {
+    const io = capture();
+    expect(await main(['methods', 'snapkv'], io)).toBe(0);
+    expect(io.stdout).toMatch(/^budget +.*\(required\)/m);
+    expect(io.stdout).toMatch(/^window +.*32 \(halved to fit a smaller budget in tokens\)/m);
+    expect(io.stdout).toMatch(/^pooling +one of "avgpool", "maxpool", "none" +"avgpool"/m);
+    const missing = capture();
+    expect(await main(['methods', 'nosuch'], missing)).toBe(2);
+    expect(missing.stderr).toMatch(/@kvsieve\/methods-nosuch is not installed/);
+  });
+});
+
+describe('methods from anywhere', () => {
+  /** A method module outside the workspace: no imports, just the contract (kvsieve.method/v1). */
+  const outside = mkdtempSync(join(tmpdir(), 'kvsieve-my-method-'));
+  const file = join(outside, 'keep-last.mjs');
+  writeFileSync(
+    file,
+    `export function createMethod(options) {
+  const keep = options.budget ?? 4;
+  return {
+    spec: 'kvsieve.method/v1',
+    name: 'keep-last',
+    options: { budget: keep },
+    begin(model) {
+      return {
+        observe: { window: 0 },
+        async afterLayer(ctx) {
+          if (ctx.length <= keep) return { keep: 'all', note: 'nothing evicted' };
+          const row = Int32Array.from({ length: keep }, (_, i) => ctx.length - keep + i);
+          return { keep: Array.from({ length: model.numKvHeads }, () => row.slice()) };
+        },
+      };
+    },
+  };
+}
+`,
+  );
+
+  it('kvsieve run --method ./path/to/module.js loads a method file from outside the workspace', async () => {
+    const io = capture({ cwd: outside });
+    const code = await main(
+      [
+        'run',
+        dir,
+        '--prompt',
+        'a prompt long enough',
+        '--max-tokens',
+        '2',
+        '--json',
+        '--method',
+        './keep-last.mjs',
+        '--budget',
+        '6',
+      ],
+      io,
+    );
+    expect(io.stderr).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(io.stdout);
+    expect(out.layers.map((l: { kept: number[] }) => l.kept)).toEqual([
+      [6, 6],
+      [6, 6],
+    ]);
+    // An absolute path and a file: URL name the same module.
+    const abs = capture();
+    expect(
+      await main(
+        ['run', dir, '--prompt', 'a prompt long enough', '--max-tokens', '1', '--method', file],
+        abs,
+      ),
+    ).toBe(0);
+  });
+
+  it('a missing module file or one that is not a method is one typed line', async () => {
+    const io = capture({ cwd: outside });
+    expect(await main(['run', dir, '--prompt', 'x', '--method', './nope.mjs'], io)).toBe(2);
+    expect(io.stderr).toMatch(
+      /^kvsieve: MissingPackageError: --method \.\/nope\.mjs: there is no file .*nope\.mjs; check the path/,
+    );
+    writeFileSync(join(outside, 'not-a-method.mjs'), 'export const x = 1;\n');
+    const other = capture({ cwd: outside });
+    expect(await main(['run', dir, '--prompt', 'x', '--method', './not-a-method.mjs'], other)).toBe(2);
+    expect(other.stderr).toMatch(/exports neither createMethod\(options\) nor a definition/);
+    writeFileSync(join(outside, 'broken.mjs'), 'export const = ;\n');
+    const broken = capture({ cwd: outside });
+    expect(await main(['run', dir, '--prompt', 'x', '--method', './broken.mjs'], broken)).toBe(2);
+    expect(broken.stderr).toMatch(/the module .*broken\.mjs failed to load/);
+  });
+});
+
+describeShared('kvsieve conformance --method NAME=SPEC', ['golden'], (shared) => {
+  it('runs the checks of a method with another implementation of it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'kvsieve-conformance-method-'));
+    // A "SnapKV" that keeps the first tokens: it must fail the SnapKV checks.
+    writeFileSync(
+      join(outside, 'wrong-snapkv.mjs'),
+      `export function createMethod(o) {
+  return {
+    spec: 'kvsieve.method/v1',
+    name: 'wrong-snapkv',
+    options: o,
+    begin(model) {
+      return {
+        observe: { window: o.window ?? 32 },
+        async afterLayer(ctx) {
+          const row = Int32Array.from({ length: Math.min(o.budget, ctx.length) }, (_, i) => i);
+          return { keep: Array.from({ length: model.numKvHeads }, () => row) };
+        },
+      };
+    },
+  };
+}
+`,
+    );
+    const io = capture({ cwd: outside });
+    const code = await main(
+      ['conformance', join(shared, 'golden'), '--method', 'snapkv=./wrong-snapkv.mjs'],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.stdout).toMatch(/snapkv/);
+    expect(io.stdout).toMatch(/\d+ passed, [1-9]\d* failed/);
+  });
+});
