@@ -1,6 +1,6 @@
 import type { DType } from '../dtype/dtype.js';
 import type { Shape } from '../tensor/shape.js';
-import type { HostArray, Tensor } from '../tensor/tensor.js';
+import type { HostArray, Tensor, TensorOwner } from '../tensor/tensor.js';
 
 export type PoolMode = 'avg' | 'max';
 export type ReduceOp = 'sum' | 'mean' | 'max';
@@ -46,7 +46,7 @@ export interface AttentionOptions {
  * Layouts: activations are token-major (`[tokens, heads, headDim]`); scoring inputs are head-major
  * (`[heads, tokens, headDim]`), like the cache.
  */
-export interface Backend {
+export interface Backend extends TensorOwner {
   readonly name: string;
   readonly features: BackendFeatures;
 

@@ -1,4 +1,3 @@
-import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype/dtype.js';
 import { DTypeError, formatShape, ShapeError, TensorStateError } from '../errors.js';
 import { resolveShape, type Shape, sizeOf } from './shape.js';
@@ -18,15 +17,25 @@ export type HostArray = Float32Array | Int32Array | Uint32Array;
 let nextId = 1;
 
 /**
- * An n-dimensional array owned by a {@link Backend}. Row-major, contiguous. Data crosses between host
- * and device only through {@link Backend.upload} and {@link Tensor.read}.
+ * What a tensor needs of the backend that owns it; every `Backend` is one. Declared here, so that a
+ * tensor does not import the backend interface that imports it.
+ */
+export interface TensorOwner {
+  readonly name: string;
+  read(t: Tensor): Promise<HostArray>;
+  dispose(t: Tensor): void;
+}
+
+/**
+ * An n-dimensional array owned by a backend. Row-major, contiguous. Data crosses between host
+ * and device only through the backend's `upload` and {@link Tensor.read}.
  */
 export class Tensor<S extends TensorStorage = TensorStorage> {
   readonly id = nextId++;
   readonly size: number;
 
   constructor(
-    readonly backend: Backend,
+    readonly backend: TensorOwner,
     readonly storage: S,
     readonly dtype: DType,
     readonly shape: Shape,
