@@ -7,8 +7,6 @@ export interface CliIO {
   /** True when stderr is a terminal (progress bars redraw in place). */
   readonly interactive: boolean;
   readFile(path: string): string;
-  /** Let the GPU driver's own warnings through (`--verbose`). */
-  readonly verbose?: boolean;
   /** Where relative output paths and method modules resolve (default: the process's). */
   readonly cwd?: string;
 }
@@ -16,6 +14,8 @@ export interface CliIO {
 export const processIO: CliIO = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
-  interactive: Boolean(process.stderr.isTTY),
+  // A run relaunched to filter the GPU driver's notices (bin.ts) has a pipe for stderr; the parent
+  // says whether its own was a terminal.
+  interactive: Boolean(process.stderr.isTTY) || process.env.KVSIEVE_FILTERED_STDERR === 'tty',
   readFile: (p) => readFileSync(p, 'utf8'),
 };

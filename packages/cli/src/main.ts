@@ -26,7 +26,7 @@ function oneLine(text: string): string {
 /**
  * Run the CLI; resolves to the exit code (0 ok, 2 bad input, 1 a failure kvsieve did not expect).
  * Every failure is one line on stderr starting `kvsieve:`; `--debug` adds the stack trace.
- * `--verbose` lets the GPU driver's own warnings through.
+ * `--verbose` lets the GPU driver's own warnings through (bin.ts acts on it; here it is only dropped).
  */
 export async function main(
   argv: readonly string[],
@@ -34,9 +34,8 @@ export async function main(
   importer?: ModuleImporter,
 ): Promise<number> {
   const debug = argv.includes('--debug');
-  const verbose = argv.includes('--verbose') && argv[0] !== 'conformance';
   const args = argv.filter((a) => a !== '--debug' && (argv[0] === 'conformance' || a !== '--verbose'));
-  const cio: CliIO = { ...io, verbose };
+  const cio = io;
   try {
     const [command, ...rest] = args;
     // --help anywhere in a command's arguments shows that command's usage, whatever else is there.

@@ -41,15 +41,9 @@ async function importOptional(
   }
 }
 
-export interface BackendOptions {
-  /** Let the GPU driver's own warnings through to stderr. */
-  readonly verbose?: boolean;
-}
-
 export async function resolveBackend(
   name: 'cpu' | 'webgpu',
   importer: ModuleImporter = defaultImporter,
-  opts: BackendOptions = {},
 ): Promise<Backend> {
   if (name === 'cpu') return new CpuBackend();
   const mod = await importOptional(importer, '@kvsieve/kernels-webgpu');
@@ -64,7 +58,7 @@ export async function resolveBackend(
       '@kvsieve/kernels-webgpu does not export createWebGpuBackend(); update it to a matching version',
     );
   }
-  return (await create({ verbose: opts.verbose ?? false })) as Backend;
+  return (await create()) as Backend;
 }
 
 /** A method name the CLI maps to `@kvsieve/methods-NAME`. */

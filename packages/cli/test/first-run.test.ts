@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describeShared } from '@kvsieve/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -238,5 +240,40 @@ describeShared('kvsieve conformance --method NAME=SPEC', ['golden'], (shared) =>
     expect(code).toBe(1);
     expect(io.stdout).toMatch(/snapkv/);
     expect(io.stdout).toMatch(/\d+ passed, [1-9]\d* failed/);
+  });
+});
+
+describe('the WebGPU driver notices', () => {
+  // bin.ts relaunches a WebGPU run so that Dawn's two clamped-limit notices (printed from native
+  // code) stay off the user's screen; --verbose shows them.
+  const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+  const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+  const runBin = (extra: string[]) =>
+    spawnSync(
+      tsx,
+      [
+        '--conditions=@kvsieve/source',
+        bin,
+        'run',
+        dir,
+        '--prompt',
+        'hello',
+        '--max-tokens',
+        '2',
+        '--backend',
+        'webgpu',
+        ...extra,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+
+  it('are filtered from a normal run and shown with --verbose', () => {
+    const quiet = runBin([]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toMatch(/backend +webgpu/);
+    expect(quiet.stderr).not.toMatch(/artificially reduced/);
+    const verbose = runBin(['--verbose']);
+    expect(verbose.status).toBe(0);
+    expect(verbose.stderr).toMatch(/maxDynamicUniformBuffersPerPipelineLayout artificially reduced/);
   });
 });

@@ -139,7 +139,7 @@ export async function calibrateCommand(
   const lengths = list(o.lengths, 'lengths', Number);
   const depths = list(o.depths, 'depths', Number);
   const haystack = o.haystack === undefined ? undefined : readHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer, { verbose: io.verbose ?? false });
+  const backend = await resolveBackend(backendName, importer);
   const model = await loadModel(modelPath, { backend });
   try {
     const options: CalibrateOptions = {

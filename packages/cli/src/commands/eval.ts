@@ -192,7 +192,7 @@ export async function evalCommand(
   }
   const haystack =
     o.haystack === undefined || o.haystack === 'noise' ? NOISE_HAYSTACK : textHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer, { verbose: io.verbose ?? false });
+  const backend = await resolveBackend(backendName, importer);
   const model = await loadModel(positionals[0]!, { backend });
   try {
     const maxNewTokens = int(o['max-new-tokens'], 'max-new-tokens');

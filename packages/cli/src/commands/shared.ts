@@ -17,7 +17,7 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
   // Resolve the method first: a missing package should fail before a large model loads.
   const method =
     a.method === null ? undefined : await resolveMethod(a.method, a.methodOptions, importer, io.cwd);
-  const backend = await resolveBackend(a.backend, importer, { verbose: io.verbose ?? false });
+  const backend = await resolveBackend(a.backend, importer);
   const model = await loadModel(a.model, { backend });
   const text = a.chat ? applyChatTemplate(model.tokenizer, [{ role: 'user', content: a.prompt }]) : a.prompt;
   const ids = model.tokenizer.encode(text, { addSpecial: !a.chat });
