@@ -105,6 +105,9 @@ run('npx', [
   'packages/cli/package.json',
   'packages/conformance/package.json',
 ]);
+// The README shows the example exactly as formatted (its test compares them).
+const example = readFileSync(join(pkgDir, 'test/readme-example.ts'), 'utf8');
+writeFileSync(join(pkgDir, 'README.md'), t.readme(name, example));
 if (!args.includes('--no-install')) {
   run('pnpm', ['install', '--prefer-offline']);
   run('pnpm', ['--filter', pkgName, 'build']);
