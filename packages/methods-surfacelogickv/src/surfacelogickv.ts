@@ -159,10 +159,12 @@ export const definition = defineMethod({
       doc: "How a GQA group's INFsc becomes its KV head's score.",
     }),
   },
-  report: (o) => ({
+  // In declaration order; alpha is reported even when taken from the profile.
+  report: ({ headReduce, ...o }) => ({
     ...o,
     profile: o.profile.source === 'object' ? `${o.profile.profile.model.name} (object)` : o.profile.source,
     alpha: o.alpha ?? o.profile.profile.alpha,
+    headReduce,
   }),
   build(o) {
     const { profile, source } = o.profile;
