@@ -1,6 +1,6 @@
 import { USAGE as CONFORMANCE_USAGE, main as conformanceMain } from '@kvsieve/conformance';
 import { KvsieveError } from '@kvsieve/core';
-import { INSPECT_USAGE, parseCommand, RUN_USAGE, USAGE } from './args.js';
+import { INSPECT_USAGE, parseCommand, RUN_USAGE } from './args.js';
 import { CALIBRATE_USAGE, calibrateCommand } from './commands/calibrate.js';
 import { EVAL_USAGE, evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -35,7 +35,6 @@ export async function main(
 ): Promise<number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((a) => a !== '--debug' && (argv[0] === 'conformance' || a !== '--verbose'));
-  const cio = io;
   try {
     const [command, ...rest] = args;
     // --help anywhere in a command's arguments shows that command's usage, whatever else is there.
@@ -63,15 +62,15 @@ export async function main(
       );
     }
     if (command === 'calibrate') {
-      await calibrateCommand(rest, cio, importer);
+      await calibrateCommand(rest, io, importer);
       return 0;
     }
     if (command === 'eval') {
-      await evalCommand(rest, cio, importer);
+      await evalCommand(rest, io, importer);
       return 0;
     }
     if (command === 'methods') {
-      await methodsCommand(rest, cio, importer);
+      await methodsCommand(rest, io, importer);
       return 0;
     }
     const cmd = parseCommand(args, io.readFile);
@@ -79,8 +78,8 @@ export async function main(
       io.out(`${cmd.usage}\n`);
       return 0;
     }
-    if (cmd.command === 'run') await runCommand(cmd.args, cio, importer);
-    else await inspectCommand(cmd.args, cio, importer);
+    if (cmd.command === 'run') await runCommand(cmd.args, io, importer);
+    else await inspectCommand(cmd.args, io, importer);
     return 0;
   } catch (e) {
     const err = e as Error;

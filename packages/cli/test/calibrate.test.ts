@@ -2,34 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseProfileJson } from '@kvsieve/methods-surfacelogickv';
-import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
 import { capture } from './capture.js';
-
-function writeModel(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-calibrate-'));
-  writeRandomModel(dir, {
-    config: {
-      model_type: 'llama',
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      num_hidden_layers: 2,
-      vocab_size: 260,
-      max_position_embeddings: 256,
-      rms_norm_eps: 1e-5,
-      eos_token_id: 256,
-    },
-    tokenizer: byteLevelTokenizerJson(3),
-    seed: 5,
-  });
-  return dir;
-}
+import { tinyModelDir } from './tiny-model.js';
 
 describe('kvsieve calibrate', () => {
-  const dir = writeModel();
+  const dir = tinyModelDir(5);
 
   it('writes a profile to the current folder by default (not beside the model), and run --method surfacelogickv reads it', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'kvsieve-calibrate-cwd-'));

@@ -1,36 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { observationScorer, scoreAllocateSelect } from '@kvsieve/core';
-import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
-
-const TINY = { layers: 2, kvHeads: 2 };
-
-/** A tiny random Llama folder (2 layers, 2 KV heads) with a byte-level tokenizer. */
-function writeHfFolder(_shape: typeof TINY, opts: { seed: number }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-'));
-  writeRandomModel(dir, {
-    config: {
-      model_type: 'llama',
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_attention_heads: 4,
-      num_key_value_heads: TINY.kvHeads,
-      num_hidden_layers: TINY.layers,
-      vocab_size: 260,
-      max_position_embeddings: 256,
-      rms_norm_eps: 1e-5,
-      eos_token_id: 256,
-    },
-    tokenizer: byteLevelTokenizerJson(3),
-    seed: opts.seed,
-  });
-  return dir;
-}
 
 import { type ModuleImporter, main, parseBudget } from '../src/index.js';
 import { capture } from './capture.js';
+import { TINY, tinyModelDir } from './tiny-model.js';
 
 /** Stands in for an installed @kvsieve/methods-window package: SnapKV-like, built from core's parts. */
 const fakeMethods: ModuleImporter = async (specifier) => {
@@ -52,7 +27,7 @@ const fakeMethods: ModuleImporter = async (specifier) => {
 };
 
 describe('kvsieve run', () => {
-  const dir = writeHfFolder(TINY, { seed: 4 });
+  const dir = tinyModelDir(4);
 
   it('streams text and prints a summary on the CPU backend', async () => {
     const io = capture();
@@ -121,7 +96,7 @@ describe('kvsieve run', () => {
 
 describe('kvsieve run --chat', () => {
   it('renders the model’s chat template around the prompt, or says the model has none', async () => {
-    const dir = writeHfFolder(TINY, { seed: 4 });
+    const dir = tinyModelDir(4);
     const bare = capture();
     expect(await main(['run', dir, '--chat', '--prompt', 'hi'], bare)).toBe(2);
     expect(bare.stderr).toMatch(/ships no chat template; pass the prompt as plain text/);
@@ -136,7 +111,7 @@ describe('kvsieve run --chat', () => {
 
 describe('kvsieve inspect', () => {
   it('lists what each layer and head kept', async () => {
-    const dir = writeHfFolder(TINY, { seed: 4 });
+    const dir = tinyModelDir(4);
     const io = capture();
     const prompt = 'abcdefghijklmnopqrstuvwxyz';
     const code = await main(

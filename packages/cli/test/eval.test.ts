@@ -1,35 +1,15 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
 import { capture } from './capture.js';
+import { tinyModelDir } from './tiny-model.js';
 
 /** A tiny random Llama folder (2 layers, 2 KV heads, 1024 positions) with a byte-level tokenizer. */
-function tinyFolder(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-eval-'));
-  writeRandomModel(dir, {
-    config: {
-      model_type: 'llama',
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      num_hidden_layers: 2,
-      vocab_size: 260,
-      max_position_embeddings: 1024,
-      rms_norm_eps: 1e-5,
-      eos_token_id: 256,
-    },
-    tokenizer: byteLevelTokenizerJson(3),
-    seed: 9,
-  });
-  return dir;
-}
 
 describe('kvsieve eval', () => {
-  const model = tinyFolder();
+  const model = tinyModelDir(9, { maxPositions: 1024 });
   const args = (out: string) => [
     'eval',
     model,

@@ -3,28 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describeShared } from '@kvsieve/test-utils';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
 import { capture } from './capture.js';
+import { tinyModelDir } from './tiny-model.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-first-run-'));
-writeRandomModel(dir, {
-  config: {
-    model_type: 'llama',
-    hidden_size: 32,
-    intermediate_size: 64,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    num_hidden_layers: 2,
-    vocab_size: 260,
-    max_position_embeddings: 256,
-    rms_norm_eps: 1e-5,
-  },
-  tokenizer: byteLevelTokenizerJson(3),
-  seed: 3,
-});
+const dir = tinyModelDir(3, { eos: false });
 
 describe('every command answers --help and -h', () => {
   it.each([

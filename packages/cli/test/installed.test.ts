@@ -1,33 +1,16 @@
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteLevelTokenizerJson, writeRandomModel } from '@kvsieve/runtime';
 import { describeShared } from '@kvsieve/test-utils';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/index.js';
 import { capture } from './capture.js';
+import { tinyModelDir } from './tiny-model.js';
 
 // The CLI with the packages it depends on, resolved as a user's install resolves them: no injected
 // importer, so `--method snapkv` loads @kvsieve/methods-snapkv itself.
 
 describe('kvsieve run with the installed method packages', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvsieve-cli-installed-'));
-  writeRandomModel(dir, {
-    config: {
-      model_type: 'llama',
-      hidden_size: 32,
-      intermediate_size: 64,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      num_hidden_layers: 2,
-      vocab_size: 260,
-      max_position_embeddings: 256,
-      rms_norm_eps: 1e-5,
-      eos_token_id: 256,
-    },
-    tokenizer: byteLevelTokenizerJson(3),
-    seed: 7,
-  });
+  const dir = tinyModelDir(7);
   const prompt = 'a long enough prompt for the budget to bite';
 
   it.each([

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 /** The repository root (the folder holding pnpm-workspace.yaml). */
 export function repoRoot(): string {
@@ -53,5 +53,27 @@ export function describeShared(name: string, paths: readonly string[], body: (sh
     describe.skip(`${name} (skipped: ${reason})`, () => {
       it.skip('runs when ../shared is present', () => {});
     });
+  }
+}
+
+/**
+ * A package's README example check: the README (`../README.md` from the test) contains
+ * `exampleFile` (beside the test, default `readme-example.ts`) verbatim, and the example runs. Returns what it logged,
+ * one array of arguments per `console.log` call, for the test's own expectations.
+ */
+export async function runReadmeExample(
+  testFileUrl: string,
+  exampleFile = 'readme-example.ts',
+): Promise<unknown[][]> {
+  const examplePath = fileURLToPath(new URL(`./${exampleFile}`, testFileUrl));
+  const example = readFileSync(examplePath, 'utf8');
+  const readme = readFileSync(new URL('../README.md', testFileUrl), 'utf8');
+  expect(readme).toContain(example.trim());
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    await import(examplePath);
+    return log.mock.calls.map((c) => [...c]);
+  } finally {
+    log.mockRestore();
   }
 }
