@@ -7,15 +7,9 @@
  *   pnpm --filter @kvsieve/runtime fuzz [--cases 100000] [--seed N] [--formats gguf,safetensors,index,json]
  */
 import { parseArgs } from 'node:util';
-import {
-  type FuzzFormat,
-  type FuzzStats,
-  ggufFormat,
-  indexFormat,
-  jsonFormat,
-  runFormat,
-  safetensorsFormat,
-} from '../test/fuzz/harness.js';
+import { ggufFormat, safetensorsFormat } from '../test/fuzz/formats-binary.js';
+import { indexFormat, jsonFormat } from '../test/fuzz/formats-folder.js';
+import { type FuzzFormat, type FuzzStats, runFormat } from '../test/fuzz/harness.js';
 
 const { values: o } = parseArgs({
   options: {

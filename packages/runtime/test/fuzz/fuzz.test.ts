@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type FuzzFormat,
-  type FuzzStats,
-  ggufFormat,
-  indexFormat,
-  jsonFormat,
-  runFormat,
-  safetensorsFormat,
-} from './harness.js';
+import { ggufFormat, safetensorsFormat } from './formats-binary.js';
+import { indexFormat, jsonFormat } from './formats-folder.js';
+import { type FuzzFormat, type FuzzStats, runFormat } from './harness.js';
 
 /**
  * A short fuzz run in the default suite (the long one: `pnpm --filter @kvsieve/runtime fuzz`).
