@@ -3,5 +3,5 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   resolve: { conditions: ['@kvsieve/source'] },
   ssr: { resolve: { conditions: ['@kvsieve/source'] } },
-  test: { name: 'methods-adakv', include: ['test/**/*.test.ts'] },
+  test: { name: 'methods-adakv', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
 });

@@ -52,7 +52,7 @@ export function vitestConfig(name) {
 export default defineProject({
   resolve: { conditions: ['@kvsieve/source'] },
   ssr: { resolve: { conditions: ['@kvsieve/source'] } },
-  test: { name: 'methods-${name}', include: ['test/**/*.test.ts'] },
+  test: { name: 'methods-${name}', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
 });
 `;
 }
