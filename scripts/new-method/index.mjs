@@ -94,14 +94,23 @@ const edited = [
   ),
 ];
 
-const run = (cmd, argv) => execFileSync(cmd, argv, { cwd: ROOT, stdio: 'inherit' });
+const run = (cmd, argv) => {
+  try {
+    execFileSync(cmd, argv, { cwd: ROOT, stdio: 'inherit' });
+  } catch {
+    fail(
+      `\`${cmd} ${argv.join(' ')}\` failed (its output is above); the package is in packages/methods-${name}`,
+    );
+  }
+};
 // Imports in a sorted place, and the generated files in the project's format.
 run('npx', ['biome', 'check', '--write', relative(ROOT, pkgDir), 'packages/conformance/test/methods.ts']);
 // The README shows the example exactly as formatted (its test compares them).
 const example = readFileSync(join(pkgDir, 'test/readme-example.ts'), 'utf8');
 writeFileSync(join(pkgDir, 'README.md'), t.readme(name, example));
 if (!args.includes('--no-install')) {
-  run('pnpm', ['install', '--prefer-offline']);
+  // The lockfile gains the new package: CI=true would otherwise refuse to change it.
+  run('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile']);
   run('pnpm', ['--filter', pkgName, 'build']);
 }
 process.stdout.write(`

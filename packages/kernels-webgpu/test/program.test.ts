@@ -131,8 +131,9 @@ describe('dispatch binds buffers by name', () => {
 
   it('two kernels with one name cannot share a cached pipeline', () => {
     const twin = kernel({ name: 'demo', params: P, buffers: DEMO_BUFFERS, body: () => '' });
-    const x = be.binding(be.upload([1], [1], 'f32'));
-    const buffers = { x, ids: x, w: x, out: x };
+    // Separate buffers: one bound both read-only and read-write in a pass is a (logged) Dawn error.
+    const one = () => be.binding(be.upload([1], [1], 'f32'));
+    const buffers = { x: one(), ids: one(), w: one(), out: one() };
     const batch = be.ctx.batch();
     batch.dispatch(DEMO({ w: 'f16' }), buffers, { n: 0, scale: 1 }, [1]);
     expect(() => batch.dispatch(twin({ w: 'f16' }), buffers, { n: 0, scale: 1 }, [1])).toThrow(
@@ -146,6 +147,7 @@ describe('dispatch binds buffers by name', () => {
     const batch = be.ctx.batch();
     const prog = DEMO({ w: 'f32' });
     const b = be.binding(x);
+    // Both dispatches are refused before anything is recorded, so the pass stays empty.
     expect(() => batch.dispatch(prog, { x: b, ids: b, w: b }, { n: 1, scale: 1 }, [1])).toThrow(
       /demo\(w="f32"\): buffer 'out' was not given/,
     );
