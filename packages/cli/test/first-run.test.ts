@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeShared } from '@kvsieve/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -260,5 +260,61 @@ describe('the WebGPU driver notices', () => {
     const verbose = runBin(['--verbose']);
     expect(verbose.status).toBe(0);
     expect(verbose.stderr).toMatch(/maxDynamicUniformBuffersPerPipelineLayout artificially reduced/);
+  });
+});
+
+describe('bad model files through the command line', () => {
+  /** A copy of the tiny model folder with one thing broken. */
+  function broken(edit: (dir: string) => void): string {
+    const dir = tinyModelDir(6);
+    edit(dir);
+    return dir;
+  }
+  const config = (dir: string) => JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+
+  it.each([
+    [
+      'a layer count of 10^9',
+      (d: string) =>
+        writeFileSync(join(d, 'config.json'), JSON.stringify({ ...config(d), num_hidden_layers: 1e9 })),
+      /^kvsieve: Model(File|Config)Error: .*1000000000/,
+    ],
+    [
+      'config.json that is null',
+      (d: string) => writeFileSync(join(d, 'config.json'), 'null'),
+      /^kvsieve: Model(File|Config)Error: .*config\.json/,
+    ],
+    [
+      'a truncated safetensors file',
+      (d: string) => {
+        const p = join(d, 'model.safetensors');
+        writeFileSync(p, readFileSync(p).subarray(0, 5000));
+      },
+      /^kvsieve: ModelFileError: .*model\.safetensors/,
+    ],
+    [
+      'an index whose shard path leaves the folder',
+      (d: string) => {
+        renameSync(join(d, 'model.safetensors'), join(d, '..', `${basename(d)}-outside.safetensors`));
+        const shard = readFileSync(join(d, '..', `${basename(d)}-outside.safetensors`));
+        const names = Object.keys(
+          JSON.parse(shard.subarray(8, 8 + Number(shard.readBigUInt64LE(0))).toString('utf8')),
+        );
+        const weight_map = Object.fromEntries(
+          names.filter((n) => n !== '__metadata__').map((n) => [n, `../${basename(d)}-outside.safetensors`]),
+        );
+        writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map }));
+      },
+      /^kvsieve: ModelFileError: .*leaves the model folder|^kvsieve: ModelFileError: .*\.\.\//,
+    ],
+  ])('%s: exit 2, one kvsieve: line, in well under a few seconds', async (_what, edit, message) => {
+    const dir = broken(edit);
+    const io = capture();
+    const t0 = performance.now();
+    expect(await main(['run', dir, '--prompt', 'hello'], io)).toBe(2);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(io.stderr).toMatch(message);
+    expect(io.stderr).not.toMatch(/\n\s+at /);
   });
 });
