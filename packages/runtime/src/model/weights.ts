@@ -120,8 +120,12 @@ function checkLayerCount(src: WeightSource, names: WeightNames, c: ModelConfig, 
   // Bounded by the file's tensor count: each step needs one more tensor to be present.
   let present = 0;
   while (src.has(names.layer(present, 'attnNorm'))) present++;
+  // A GGUF's configuration is its own metadata: name the file once.
+  const where = configFile.startsWith(src.description)
+    ? `${src.description}: its ${configFile.slice(src.description.length).replace(/[() ]/g, '') || 'configuration'}`
+    : `${src.description}: ${configFile}`;
   throw new ModelConfigError(
-    `${src.description}: ${configFile} says ${c.numLayers} layers (${names.layerCountField}) but the weights hold ${present} (tensor ${last} is missing); the configuration does not belong to these weights`,
+    `${where} says ${c.numLayers} layers (${names.layerCountField}) but the weights hold ${present} (tensor ${last} is missing); the configuration does not belong to these weights`,
   );
 }
 
