@@ -14,8 +14,17 @@ export interface BackendFeatures {
   readonly maxTensorBytes: number;
 }
 
-/** Data accepted by {@link Backend.upload}: numbers (converted to `dtype`) or raw 16-bit storage. */
-export type UploadData = Float32Array | Int32Array | Uint32Array | Uint16Array | readonly number[];
+/**
+ * Data accepted by {@link Backend.upload}: numbers (converted to `dtype`), raw 16-bit storage, or
+ * the block bytes of a quantized dtype.
+ */
+export type UploadData =
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Uint16Array
+  | Uint8Array
+  | readonly number[];
 
 /**
  * A ragged per-KV-head cache as attention reads it: head `h` owns rows
@@ -55,13 +64,22 @@ export interface Backend extends TensorOwner {
   read(t: Tensor): Promise<HostArray>;
   dispose(t: Tensor): void;
   /** Resolves when all submitted work has finished. */
+  /**
+   * A tensor holding `data`. Quantized dtypes take the block bytes (a `Uint8Array` whose length
+   * matches the `[rows, cols]` shape's whole blocks) and serve only as matmul's transposed `b` and
+   * embedding's table; every other op refuses them with a `DTypeError`.
+   */
   sync(): Promise<void>;
-  /** Bytes held by live tensors of this backend. */
+  /** Bytes held by live tensors of this backend (quantized tensors: their block bytes). */
   liveBytes(): number;
   /** Release the backend's device resources (GPU backends); tensors become unusable. Optional. */
   destroy?(): void;
 
-  /** `a [M, K] · b [K, N]`, or `a · bᵀ` for `b [N, K]` with `transposeB`. `b` may be f16/bf16. */
+  /**
+   * `a [M, K] · b [K, N]`, or `a · bᵀ` for `b [N, K]` with `transposeB`. `b` may be f16/bf16, or
+   * a quantized weight (`q4_0` … `q6_k`, `iq4_*`) with `transposeB`: backends read its blocks
+   * directly, dequantized exactly as core's `dequantize`, and keep no f32 copy of it.
+   */
   matmul(a: Tensor, b: Tensor, opts?: { transposeB?: boolean }): Tensor;
   /** Elementwise sum; `b` may also be a vector over the last dimension of `a` (bias). */
   add(a: Tensor, b: Tensor): Tensor;
@@ -79,7 +97,7 @@ export interface Backend extends TensorOwner {
   siluMul(gate: Tensor, up: Tensor): Tensor;
   /** Softmax over the last dimension, computed in f32. */
   softmax(x: Tensor): Tensor;
-  /** Rows `ids i32 [n]` of `table [vocab, D]` as f32 `[n, D]`. */
+  /** Rows `ids i32 [n]` of `table [vocab, D]` as f32 `[n, D]`; the table may be 16-bit or quantized. */
   embedding(table: Tensor, ids: Tensor): Tensor;
   /**
    * Attention of `q [n, H, d]` at `qPositions i32 [n]` over a ragged per-KV-head cache: key row r

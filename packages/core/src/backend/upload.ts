@@ -1,18 +1,39 @@
 import { assertDTypeName, type DType, encodeHalf, isFloatDType } from '../dtype/dtype.js';
+import { isQuantDType, quantByteLength } from '../dtype/quant.js';
 import { DTypeError, formatShape, ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import type { UploadData } from './backend.js';
 
-export type StorageArray = Float32Array | Uint16Array | Int32Array | Uint32Array;
+export type StorageArray = Float32Array | Uint16Array | Int32Array | Uint32Array | Uint8Array;
 
 /**
  * Checks `upload` arguments and converts the data to the storage array of `dtype` (f16/bf16 as raw
- * bits), shared by every backend so uploads fail and round the same way. May return `data` itself
- * when it already is that array: a backend that keeps it must copy.
+ * bits, quantized dtypes as their block bytes), shared by every backend so uploads fail and round
+ * the same way. May return `data` itself when it already is that array: a backend that keeps it
+ * must copy.
  */
 export function toStorageArray(data: UploadData, shape: Shape, dtype: DType, name: string): StorageArray {
   assertDTypeName(dtype, `upload ${name}`);
   assertValidShape(shape, `upload ${name}`);
+  if (isQuantDType(dtype)) {
+    const need = quantByteLength(dtype, shape, `upload ${name}`);
+    if (!(data instanceof Uint8Array)) {
+      throw new DTypeError(
+        `upload ${name}: ${dtype} data is the raw block bytes as a Uint8Array (a GGUF tensor's bytes), not numbers`,
+      );
+    }
+    if (data.byteLength !== need) {
+      throw new ShapeError(
+        `upload ${name}: a ${dtype} tensor ${formatShape(shape)} is ${need} bytes of blocks, got ${data.byteLength}`,
+      );
+    }
+    return data;
+  }
+  if (data instanceof Uint8Array) {
+    throw new DTypeError(
+      `upload ${name}: a Uint8Array holds quantized block bytes, not ${dtype} values; pass a quantized dtype (q4_0, …, q6_k) or a typed array of values`,
+    );
+  }
   if (data.length !== sizeOf(shape)) {
     throw new ShapeError(
       `upload ${name}: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)})`,

@@ -1,24 +1,59 @@
-import { isFloatDType } from '../dtype/dtype.js';
-import { formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
+import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
+import { isQuantDType, QUANT_DTYPES } from '../dtype/quant.js';
+import { DTypeError, formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
+import { assertValidShape, type Shape } from '../tensor/shape.js';
 import { checkDType, checkShape, type Tensor } from '../tensor/tensor.js';
 import type { PoolMode, RaggedKV, ReduceOp } from './backend.js';
 
 // Shared input checks: every backend calls these first, so a mistake fails the same way everywhere.
 
 const FLOAT = ['f32', 'f16', 'bf16'] as const;
+const WEIGHT: readonly DType[] = [...FLOAT, ...QUANT_DTYPES];
 
+/**
+ * Every op checks its inputs here: live, and not quantized. Quantized tensors are weights that
+ * only matmul's transposed `b` and embedding's table read; those pass through {@link liveWeight}.
+ */
 function live(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) t.assertLive(op);
+  for (const t of ts) {
+    t.assertLive(op);
+    if (isQuantDType(t.dtype)) {
+      throw new DTypeError(
+        `${op}: ${t.name} is ${t.dtype}, a quantized weight; quantized tensors are read only by matmul (as b, with transposeB) and embedding (as the table)`,
+      );
+    }
+  }
+}
+
+function liveWeight(op: string, t: Tensor): void {
+  t.assertLive(op);
 }
 
 export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
   const op = 'matmul';
-  live(op, a, b);
+  live(op, a);
+  liveWeight(op, b);
   checkDType(a, ['f32'], op);
-  checkDType(b, FLOAT, op);
+  checkDType(b, WEIGHT, op);
+  if (isQuantDType(b.dtype) && !transposeB) {
+    throw new DTypeError(
+      `matmul: ${b.name} is a ${b.dtype} weight [N, K] (rows of blocks along K); multiply with { transposeB: true }`,
+    );
+  }
   const d = checkShape(a, ['M', 'K'], op);
   checkShape(b, transposeB ? ['N', 'K'] : ['K', 'N'], op, d);
   return { M: d.M!, K: d.K!, N: d.N! };
+}
+
+/** `zeros` arguments: a known dense dtype (a quantized tensor of zeros is no weight) and a valid shape. */
+export function validateZeros(shape: Shape, dtype: DType, name: string): void {
+  assertDTypeName(dtype, `zeros ${name}`);
+  if (isQuantDType(dtype)) {
+    throw new DTypeError(
+      `zeros ${name}: ${dtype} is a quantized weight format; upload its block bytes instead`,
+    );
+  }
+  assertValidShape(shape, `zeros ${name}`);
 }
 
 export function validateBinary(op: string, a: Tensor, b: Tensor): { broadcast: boolean } {
@@ -83,8 +118,9 @@ export function validateLastDim(op: string, x: Tensor): { rows: number; n: numbe
 
 export function validateEmbedding(table: Tensor, ids: Tensor) {
   const op = 'embedding';
-  live(op, table, ids);
-  checkDType(table, FLOAT, op);
+  liveWeight(op, table);
+  live(op, ids);
+  checkDType(table, WEIGHT, op);
   checkDType(ids, ['i32'], op);
   const d = checkShape(table, ['vocab', 'D'], op);
   checkShape(ids, ['n'], op, d);
@@ -276,6 +312,11 @@ export function validateTranspose01(x: Tensor) {
 export function validateCast(x: Tensor, dtype: string): void {
   live('cast', x);
   if (!isFloatDType(x.dtype) || !(FLOAT as readonly string[]).includes(dtype)) {
+  if (isQuantDType(dtype)) {
+    throw new DTypeError(
+      `cast: ${x.name} cannot become ${dtype}; quantized weights are uploaded as block bytes`,
+    );
+  }
     throw new OptionError(`cast: only float dtypes convert (${FLOAT.join(', ')}); got ${x.dtype} → ${dtype}`);
   }
 }

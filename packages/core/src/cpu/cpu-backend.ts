@@ -9,15 +9,25 @@ import type {
 } from '../backend/backend.js';
 import { toStorageArray } from '../backend/upload.js';
 import * as check from '../backend/validate.js';
-import { assertDTypeName, type DType, isFloatDType } from '../dtype/dtype.js';
+import { type DType, isFloatDType } from '../dtype/dtype.js';
+import { isQuantDType } from '../dtype/quant.js';
 import { ShapeError } from '../errors.js';
-import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
+import { type Shape, sizeOf } from '../tensor/shape.js';
 import { type HostArray, Tensor } from '../tensor/tensor.js';
 import { attentionColumnSumsCpu, attentionMassCpu, raggedAttentionCpu } from './ops/attention.js';
 import { binaryCpu, matmulCpu } from './ops/linear.js';
 import { rmsnormCpu, ropeCpu, siluMulCpu, softmaxRows } from './ops/pointwise.js';
 import { pool1dCpu, reduceGroupsCpu, reduceLastCpu, topkCpu } from './ops/selection.js';
-import { allocate, type CpuData, CpuStorage, type CpuTensor, encode, floats, ints } from './storage.js';
+import {
+  allocate,
+  type CpuData,
+  CpuStorage,
+  type CpuTensor,
+  encode,
+  floats,
+  ints,
+  weightRows,
+} from './storage.js';
 
 /**
  * The reference backend: plain TypeScript loops written to be read, not to be fast. Every other
@@ -40,19 +50,21 @@ export class CpuBackend implements Backend {
 
   upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
     const array = toStorageArray(data, shape, dtype, name);
-    // The caller keeps its array: store a copy when no conversion made one already.
-    return this.make(array === data ? array.slice() : array, shape, dtype, name);
+    // The caller keeps its array: store a copy when no conversion made one already. (A Node Buffer's
+    // slice() is a view, so bytes are copied through the Uint8Array constructor.)
+    const owned =
+      array !== data ? array : array instanceof Uint8Array ? new Uint8Array(array) : array.slice();
+    return this.make(owned, shape, dtype, name);
   }
 
   zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
-    assertDTypeName(dtype, `zeros ${name}`);
-    assertValidShape(shape, `zeros ${name}`);
+    check.validateZeros(shape, dtype, name);
     return this.make(allocate(dtype, sizeOf(shape)), shape, dtype, name);
   }
 
   async read(t: Tensor): Promise<HostArray> {
     t.assertLive('read');
-    if (isFloatDType(t.dtype)) return Float32Array.from(floats(t));
+    if (isFloatDType(t.dtype) || isQuantDType(t.dtype)) return Float32Array.from(floats(t));
     return t.dtype === 'i32' ? Int32Array.from(ints(t)) : Uint32Array.from(ints(t));
   }
 
@@ -131,9 +143,9 @@ export class CpuBackend implements Backend {
     const { vocab, D, n } = check.validateEmbedding(table, ids);
     const idx = ints(ids);
     check.checkRowIndices('embedding', idx, vocab, ids.name);
-    const src = floats(table);
+    const rowOf = weightRows(table, D);
     const out = new Float32Array(n * D);
-    for (let i = 0; i < n; i++) out.set(src.subarray(idx[i]! * D, (idx[i]! + 1) * D), i * D);
+    for (let i = 0; i < n; i++) out.set(rowOf(idx[i]!), i * D);
     return this.f32(out, [n, D], 'embedding');
   }
 

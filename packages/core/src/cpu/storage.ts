@@ -1,7 +1,11 @@
-import { type DType, decodeHalf, encodeHalf } from '../dtype/dtype.js';
+import { dequantize, dequantizeRow } from '../dtype/dequantize.js';
+import { bf16BitsToF32, type DType, decodeHalf, encodeHalf, f16BitsToF32 } from '../dtype/dtype.js';
+import { isQuantDType } from '../dtype/quant.js';
+import { DTypeError } from '../errors.js';
 import type { Tensor, TensorStorage } from '../tensor/tensor.js';
 
-export type CpuData = Float32Array | Uint16Array | Int32Array | Uint32Array;
+/** A tensor's storage: f32, raw 16-bit floats, indices, or a quantized weight's block bytes. */
+export type CpuData = Float32Array | Uint16Array | Int32Array | Uint32Array | Uint8Array;
 
 export class CpuStorage implements TensorStorage {
   disposed = false;
@@ -24,15 +28,51 @@ export function allocate(dtype: DType, size: number): CpuData {
       return new Int32Array(size);
     case 'u32':
       return new Uint32Array(size);
+    default:
+      throw new DTypeError(`allocate: ${dtype} tensors are uploaded as block bytes, never allocated empty`);
   }
 }
 
-/** The tensor's values as f32 (decoding f16/bf16 storage; f32 storage is returned without copying). */
+/**
+ * The tensor's values as f32 (decoding f16/bf16 storage, dequantizing blocks; f32 storage is
+ * returned without copying). Ops on weights read rows through {@link weightRows} instead.
+ */
 export function floats(t: Tensor): Float32Array {
   const { data } = (t as CpuTensor).storage;
   if (t.dtype === 'f32') return data as Float32Array;
   if (t.dtype === 'f16' || t.dtype === 'bf16') return decodeHalf(data as Uint16Array, t.dtype);
+  if (isQuantDType(t.dtype)) return dequantize(t.dtype, data as Uint8Array, t.shape);
   return Float32Array.from(data);
+}
+
+/**
+ * Row r of a 2-D weight `[rows, cols]` as f32, one row at a time: f32 rows are views, 16-bit and
+ * quantized rows are decoded into one reused `cols`-long buffer (valid until the next call), so a
+ * matmul or an embedding never holds an f32 copy of the whole weight.
+ */
+export function weightRows(t: Tensor, cols: number): (r: number) => Float32Array {
+  const { data } = (t as CpuTensor).storage;
+  const dtype = t.dtype;
+  if (dtype === 'f32') {
+    const v = data as Float32Array;
+    return (r) => v.subarray(r * cols, (r + 1) * cols);
+  }
+  const row = new Float32Array(cols);
+  if (isQuantDType(dtype)) {
+    return (r) => {
+      dequantizeRow(dtype, data as Uint8Array, cols, r, row);
+      return row;
+    };
+  }
+  if (dtype === 'f16' || dtype === 'bf16') {
+    const bits = data as Uint16Array;
+    const dec = dtype === 'f16' ? f16BitsToF32 : bf16BitsToF32;
+    return (r) => {
+      for (let i = 0; i < cols; i++) row[i] = dec(bits[r * cols + i]!);
+      return row;
+    };
+  }
+  throw new DTypeError(`weightRows: ${dtype} is not a float or quantized dtype`);
 }
 
 export function ints(t: Tensor): Int32Array | Uint32Array {

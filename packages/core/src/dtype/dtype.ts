@@ -1,14 +1,32 @@
 import { DTypeError } from '../errors.js';
+import { type Shape, sizeOf } from '../tensor/shape.js';
+import { isQuantDType, QUANT_DTYPES, type QuantDType, quantByteLength } from './quant.js';
 
-/** Storage types. Floats are computed in f32; f16 and bf16 are storage formats (weights, caches). */
-export type DType = 'f32' | 'f16' | 'bf16' | 'i32' | 'u32';
+/**
+ * Storage types. Floats are computed in f32; f16 and bf16 are storage formats (weights, caches);
+ * the quantized dtypes ({@link QuantDType}) are ggml's block formats, for weights only.
+ */
+export type DType = DenseDType | QuantDType;
+/** Dtypes stored one element after another, a whole number of bytes each. */
+export type DenseDType = 'f32' | 'f16' | 'bf16' | 'i32' | 'u32';
 export type FloatDType = 'f32' | 'f16' | 'bf16';
 export type IntDType = 'i32' | 'u32';
 
-export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'u32'];
+export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'u32', ...QUANT_DTYPES];
 
+/** Bytes per element of a dense dtype; quantized dtypes store blocks (see {@link byteLengthOf}). */
 export function bytesPerElement(dtype: DType): number {
+  if (isQuantDType(dtype)) {
+    throw new DTypeError(
+      `bytesPerElement: ${dtype} stores blocks, not single elements; use byteLengthOf(dtype, shape)`,
+    );
+  }
   return dtype === 'f16' || dtype === 'bf16' ? 2 : 4;
+}
+
+/** Bytes a tensor of `dtype` and `shape` stores (quantized: whole blocks per row, checked). */
+export function byteLengthOf(dtype: DType, shape: Shape, what = 'tensor'): number {
+  return isQuantDType(dtype) ? quantByteLength(dtype, shape, what) : sizeOf(shape) * bytesPerElement(dtype);
 }
 
 export function isFloatDType(dtype: DType): dtype is FloatDType {

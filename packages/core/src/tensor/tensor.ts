@@ -1,4 +1,5 @@
 import type { DType } from '../dtype/dtype.js';
+import { isQuantDType } from '../dtype/quant.js';
 import { DTypeError, formatShape, ShapeError, TensorStateError } from '../errors.js';
 import { resolveShape, type Shape, sizeOf } from './shape.js';
 
@@ -11,7 +12,7 @@ export interface TensorStorage {
   readonly byteLength: number;
 }
 
-/** Host-side copy of a tensor: f32/f16/bf16 read back as f32, indices as they are. */
+/** Host-side copy of a tensor: f32/f16/bf16 and quantized read back as f32, indices as they are. */
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
 let nextId = 1;
@@ -52,13 +53,22 @@ export class Tensor<S extends TensorStorage = TensorStorage> {
     return this.storage.disposed;
   }
 
-  /** A view with another shape over the same storage (one -1 is inferred). */
+  /**
+   * A view with another shape over the same storage (one -1 is inferred). Quantized weights keep
+   * their `[rows, cols]`: their blocks are laid out along rows.
+   */
   reshape(shape: Shape, name = this.name): Tensor<S> {
     this.assertLive('reshape');
-    return new Tensor(this.backend, this.storage, this.dtype, resolveShape(shape, this.size, name), name);
+    const next = resolveShape(shape, this.size, name);
+    if (isQuantDType(this.dtype) && (next.length !== 2 || next[1] !== this.shape[1])) {
+      throw new DTypeError(
+        `reshape: ${this.name} is a ${this.dtype} weight ${formatShape(this.shape)}; quantized tensors keep their [rows, cols] shape`,
+      );
+    }
+    return new Tensor(this.backend, this.storage, this.dtype, next, name);
   }
 
-  /** Copy the data to the host. Floats come back as f32. */
+  /** Copy the data to the host. Floats come back as f32, quantized weights dequantized to f32. */
   read(): Promise<HostArray> {
     return this.backend.read(this);
   }
