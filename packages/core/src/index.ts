@@ -1,3 +1,4 @@
+export { attentionOptions } from './backend/attention-options.js';
 export type * from './backend/backend.js';
 export { type StorageArray, toStorageArray } from './backend/upload.js';
 export * as validate from './backend/validate.js';

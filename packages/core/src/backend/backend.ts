@@ -41,6 +41,11 @@ export interface RaggedKV {
 export interface AttentionOptions {
   /** Multiplies q·k before the softmax; default 1/√d. */
   readonly scale?: number;
+  /**
+   * Sliding-window attention (Mistral): a query at position p sees keys at positions in
+   * (p − slidingWindow, p] only. 0 or absent: every earlier position (plain causal attention).
+   */
+  readonly slidingWindow?: number;
 }
 
 /**

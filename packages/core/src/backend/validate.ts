@@ -137,8 +137,9 @@ function checkGroups(op: string, H: number, Hkv: number): number {
 export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, op = 'raggedAttention') {
   live(op, q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions);
   checkDType(q, ['f32'], op);
-  checkDType(kv.keys, ['f32'], op);
-  checkDType(kv.values, ['f32'], op);
+  // The cache may store keys and values in f16 (both alike).
+  checkDType(kv.keys, ['f32', 'f16'], op);
+  checkDType(kv.values, [kv.keys.dtype], op);
   for (const t of [kv.positions, kv.offsets, kv.lengths, qPositions]) checkDType(t, ['i32'], op);
   const d = checkShape(q, ['n', 'H', 'd'], op);
   checkShape(kv.keys, ['rows', 'd'], op, d);
@@ -175,7 +176,7 @@ export function validateWindowScores(q: Tensor, k: Tensor) {
   const op = 'attentionColumnSums';
   live(op, q, k);
   checkDType(q, ['f32'], op);
-  checkDType(k, ['f32'], op);
+  checkDType(k, ['f32', 'f16'], op);
   const d = checkShape(q, ['H', 'w', 'd'], op);
   checkShape(k, ['Hkv', 'L', 'd'], op, d);
   if (d.w! > d.L!)

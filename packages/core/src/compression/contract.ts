@@ -17,6 +17,8 @@ export interface ModelInfo {
   readonly headDim: number;
   readonly maxPositions?: number;
   readonly name?: string;
+  /** Sliding-window attention of the model (Mistral), in positions; absent or 0: none. */
+  readonly slidingWindow?: number;
 }
 
 export interface PromptInfo {

@@ -50,7 +50,12 @@ export function createLayerContext(init: LayerContextInit): LayerContext & { rel
     return windowQueries;
   };
   const windowColumnSums = (): Tensor => {
-    raw ??= backend.attentionColumnSums(queries(), keys);
+    // The model's own attention: a sliding-window model's queries do not see keys past the window.
+    raw ??= backend.attentionColumnSums(
+      queries(),
+      keys,
+      model.slidingWindow ? { slidingWindow: model.slidingWindow } : {},
+    );
     return raw;
   };
   return {

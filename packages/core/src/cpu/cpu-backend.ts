@@ -1,3 +1,4 @@
+import { attentionOptions } from '../backend/attention-options.js';
 import type {
   AttentionOptions,
   Backend,
@@ -160,21 +161,25 @@ export class CpuBackend implements Backend {
         );
       }
     }
-    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
-    return this.f32(raggedAttentionCpu(q, kv, qPositions, dims, scale), q.shape, 'raggedAttention');
+    const { scale, window } = attentionOptions('raggedAttention', opts, dims.d);
+    return this.f32(raggedAttentionCpu(q, kv, qPositions, dims, scale, window), q.shape, 'raggedAttention');
   }
 
   attentionMass(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateRaggedAttention(q, kv, qPositions, 'attentionMass');
     check.checkRaggedSegments('attentionMass', ints(kv.offsets), ints(kv.lengths), dims.rows);
-    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
-    return this.f32(attentionMassCpu(q, kv, qPositions, dims, scale), [dims.rows], 'attentionMass');
+    const { scale, window } = attentionOptions('attentionMass', opts, dims.d);
+    return this.f32(attentionMassCpu(q, kv, qPositions, dims, scale, window), [dims.rows], 'attentionMass');
   }
 
   attentionColumnSums(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateWindowScores(q, k);
-    const scale = opts.scale ?? 1 / Math.sqrt(dims.d);
-    return this.f32(attentionColumnSumsCpu(q, k, dims, scale), [dims.H, dims.L], 'attentionColumnSums');
+    const { scale, window } = attentionOptions('attentionColumnSums', opts, dims.d);
+    return this.f32(
+      attentionColumnSumsCpu(q, k, dims, scale, window),
+      [dims.H, dims.L],
+      'attentionColumnSums',
+    );
   }
 
   reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { OptionError } from '../errors.js';
-import { LayerCache } from './layer-cache.js';
+import { type KVDType, LayerCache } from './layer-cache.js';
 
 export interface KVCacheOptions {
   readonly numLayers: number;
@@ -8,6 +8,8 @@ export interface KVCacheOptions {
   readonly headDim: number;
   /** Rows added per head when an append overflows a head's capacity (default 64). */
   readonly growBy?: number;
+  /** How keys and values are stored (default f32). */
+  readonly dtype?: KVDType;
 }
 
 function positiveInt(value: number, name: string): void {
@@ -27,9 +29,12 @@ export class KVCache {
     positiveInt(growBy, 'growBy');
     this.layers = Array.from(
       { length: opts.numLayers },
-      (_, l) => new LayerCache(backend, l, opts.kvHeads, opts.headDim, growBy),
+      (_, l) => new LayerCache(backend, l, opts.kvHeads, opts.headDim, growBy, opts.dtype ?? 'f32'),
     );
+    this.dtype = opts.dtype ?? 'f32';
   }
+
+  readonly dtype: KVDType;
 
   layer(l: number): LayerCache {
     const c = this.layers[l];

@@ -1,9 +1,13 @@
 import type { Backend, RaggedKV } from '../backend/backend.js';
-import { formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
+import { DTypeError, formatShape, IndexError, OptionError, ShapeError } from '../errors.js';
 import { checkDType, checkShape, type Tensor } from '../tensor/tensor.js';
 
 /** Per KV head, ascending indices into that head's current entries. */
 export type Selection = readonly Int32Array[];
+
+/** How a cache stores keys and values: f32, or f16 (half the bytes; attention reads it as stored). */
+export type KVDType = 'f32' | 'f16';
+export const KV_DTYPES: readonly KVDType[] = ['f32', 'f16'];
 
 interface Store {
   keys: Tensor; // [rows, d]
@@ -30,7 +34,11 @@ export class LayerCache {
     readonly kvHeads: number,
     readonly headDim: number,
     private readonly growBy: number,
+    readonly dtype: KVDType = 'f32',
   ) {
+    if (!KV_DTYPES.includes(dtype)) {
+      throw new DTypeError(`cache layer ${layer}: keys and values are stored as f32 or f16, got ${dtype}`);
+    }
     this.offsets = new Int32Array(kvHeads);
     this.lens = new Int32Array(kvHeads);
     this.caps = new Int32Array(kvHeads);
@@ -47,11 +55,11 @@ export class LayerCache {
     return s ? s.keys.storage.byteLength + s.values.storage.byteLength + s.positions.storage.byteLength : 0;
   }
 
-  /** Bytes of the entries actually held (lengths × (2·d·4 + 4)). */
+  /** Bytes of the entries actually held (lengths × (2·d·element bytes + 4 for the position)). */
   usedBytes(): number {
     let rows = 0;
     for (const n of this.lens) rows += n;
-    return rows * (2 * this.headDim * 4 + 4);
+    return rows * entryBytes(this.headDim, this.dtype);
   }
 
   /** Make room for `extra` more entries in every head without reallocating on the next appends. */
@@ -69,8 +77,8 @@ export class LayerCache {
    */
   append(k: Tensor, v: Tensor, positions: Int32Array): void {
     const op = `cache layer ${this.layer} append`;
-    checkDType(k, ['f32'], op);
-    checkDType(v, ['f32'], op);
+    checkDType(k, ['f32', this.dtype], op);
+    checkDType(v, ['f32', this.dtype], op);
     const dims = checkShape(k, ['n', this.kvHeads, this.headDim], op);
     checkShape(v, ['n', this.kvHeads, this.headDim], op, dims);
     const n = dims.n!;
@@ -95,11 +103,18 @@ export class LayerCache {
     const b = this.backend;
     const rows = b.upload(dst, [n * H], 'i32', 'cache rows');
     const posT = b.upload(pos, [n * H], 'i32', 'cache positions');
-    const kFlat = k.reshape([n * H, this.headDim], 'keys');
-    const vFlat = v.reshape([n * H, this.headDim], 'values');
-    b.scatterRows(s.keys, rows, kFlat);
-    b.scatterRows(s.values, rows, vFlat);
+    // Stored in the cache's dtype: f32 projections are rounded once here (to nearest even).
+    const stored = (x: Tensor, name: string) => {
+      const flat = x.reshape([n * H, this.headDim], name);
+      return x.dtype === this.dtype ? { t: flat, own: false } : { t: b.cast(flat, this.dtype), own: true };
+    };
+    const kS = stored(k, 'keys');
+    const vS = stored(v, 'values');
+    b.scatterRows(s.keys, rows, kS.t);
+    b.scatterRows(s.values, rows, vS.t);
     b.scatterRows(s.positions, rows, posT);
+    if (kS.own) kS.t.dispose();
+    if (vS.own) vS.t.dispose();
     rows.dispose();
     posT.dispose();
     for (let h = 0; h < H; h++) this.lens[h]! += n;
@@ -288,8 +303,8 @@ export class LayerCache {
     }
     const b = this.backend;
     const next: Store = {
-      keys: b.zeros([rows, d], 'f32', `layer ${this.layer} keys`),
-      values: b.zeros([rows, d], 'f32', `layer ${this.layer} values`),
+      keys: b.zeros([rows, d], this.dtype, `layer ${this.layer} keys`),
+      values: b.zeros([rows, d], this.dtype, `layer ${this.layer} values`),
       positions: b.zeros([rows], 'i32', `layer ${this.layer} positions`),
     };
     const live = this.lens.reduce((a, n) => a + n, 0);
@@ -336,6 +351,11 @@ export class LayerCache {
   }
 
   toString(): string {
-    return `LayerCache(${this.layer}, lengths ${formatShape([...this.lens])})`;
+    return `LayerCache(${this.layer}, ${this.dtype}, lengths ${formatShape([...this.lens])})`;
   }
+}
+
+/** Bytes one cache entry takes: its key and value (`d` elements each) and its position. */
+export function entryBytes(headDim: number, dtype: KVDType): number {
+  return 2 * headDim * (dtype === 'f16' ? 2 : 4) + 4;
 }

@@ -1,3 +1,4 @@
+import { visible } from '../../backend/attention-options.js';
 import type { RaggedKV } from '../../backend/backend.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floats, ints } from '../storage.js';
@@ -45,6 +46,7 @@ export function raggedAttentionCpu(
   qPositions: Tensor,
   dims: { n: number; H: number; d: number; G: number; rows: number; Hkv: number },
   scale: number,
+  window: number,
 ): Float32Array {
   const { n, H, d, G } = dims;
   const qs = floats(q);
@@ -59,18 +61,24 @@ export function raggedAttentionCpu(
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor(h / G);
       const rows: number[] = [];
-      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) rows.push(r);
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++)
+        if (visible(pos[r]!, qpos[i]!, window)) rows.push(r);
       attendOne(qs, (i * H + h) * d, ks, vs, rows, d, scale, out, (i * H + h) * d);
     }
   }
   return out;
 }
 
+/**
+ * Column sums of the window's attention. Keys are addressed by index (the sequence's own order):
+ * query t sits at index L − w + t; with a sliding window it sees the `window` indices up to its own.
+ */
 export function attentionColumnSumsCpu(
   q: Tensor,
   k: Tensor,
   dims: { H: number; w: number; d: number; L: number; G: number },
   scale: number,
+  window: number,
 ): Float32Array {
   const { H, w, d, L, G } = dims;
   const qs = floats(q);
@@ -80,20 +88,21 @@ export function attentionColumnSumsCpu(
   for (let h = 0; h < H; h++) {
     const kvh = Math.floor(h / G);
     for (let t = 0; t < w; t++) {
-      const visible = L - w + t + 1;
+      const last = L - w + t;
+      const first = window === 0 ? 0 : Math.max(0, last - window + 1);
       let max = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < visible; j++) {
+      for (let j = first; j <= last; j++) {
         let dot = 0;
         for (let c = 0; c < d; c++) dot += qs[(h * w + t) * d + c]! * ks[(kvh * L + j) * d + c]!;
         probs[j] = dot * scale;
         max = Math.max(max, probs[j]!);
       }
       let sum = 0;
-      for (let j = 0; j < visible; j++) {
+      for (let j = first; j <= last; j++) {
         probs[j] = Math.exp(probs[j]! - max);
         sum += probs[j]!;
       }
-      for (let j = 0; j < visible; j++) out[h * L + j]! += probs[j]! / sum;
+      for (let j = first; j <= last; j++) out[h * L + j]! += probs[j]! / sum;
     }
   }
   return out;
@@ -109,6 +118,7 @@ export function attentionMassCpu(
   qPositions: Tensor,
   dims: { n: number; H: number; d: number; G: number; rows: number },
   scale: number,
+  window: number,
 ): Float32Array {
   const { n, H, d, G } = dims;
   const qs = floats(q);
@@ -122,7 +132,8 @@ export function attentionMassCpu(
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor(h / G);
       const rows: number[] = [];
-      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) rows.push(r);
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++)
+        if (visible(pos[r]!, qpos[i]!, window)) rows.push(r);
       if (rows.length === 0) continue;
       const logits = rows.map((r) => {
         let dot = 0;
