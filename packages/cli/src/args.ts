@@ -10,6 +10,8 @@ export interface CommonArgs {
   readonly chat: boolean;
   readonly chunkSize: number | undefined;
   readonly json: boolean;
+  /** How the KV cache stores keys and values; undefined: f16 on WebGPU with shader-f16, else f32. */
+  readonly kvDtype: 'f32' | 'f16' | undefined;
 }
 
 export interface RunArgs extends CommonArgs {
@@ -47,6 +49,8 @@ const COMMON_OPTIONS = `Options:
   --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
   --chat                   wrap the prompt in the model's chat template as a user message
   --chunk-size N           prompt tokens per prefill chunk (default 256)
+  --kv-dtype f16|f32       how the KV cache stores keys and values (default f16 on WebGPU with
+                           shader-f16, else f32); cache bytes are reported as stored
   --json                   print the summary (run) or the kept entries (inspect) as JSON`;
 
 export const RUN_USAGE = `Usage:
@@ -163,6 +167,9 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     }
   }
   if (prompt.length === 0) throw new OptionError(`${command}: the prompt is empty`);
+  const kvDtype = o['kv-dtype'];
+  if (kvDtype !== undefined && kvDtype !== 'f16' && kvDtype !== 'f32')
+    throw new OptionError(`--kv-dtype must be f16 or f32, got ${JSON.stringify(kvDtype)}`);
   const backend = o.backend ?? 'cpu';
   if (backend !== 'cpu' && backend !== 'webgpu')
     throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backend)}`);
@@ -189,6 +196,7 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     chat: o.chat ?? false,
     chunkSize: positiveInt(o['chunk-size'], 'chunk-size', undefined),
     json: o.json ?? false,
+    kvDtype,
   };
   if (command === 'inspect') return { command, args: common };
   return {
@@ -221,6 +229,7 @@ function parse(args: string[]) {
       option: { type: 'string', multiple: true },
       chat: { type: 'boolean' },
       'chunk-size': { type: 'string' },
+      'kv-dtype': { type: 'string' },
       json: { type: 'boolean' },
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },

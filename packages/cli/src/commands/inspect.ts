@@ -22,6 +22,7 @@ export async function inspectCommand(
   const s = await openSession(a, io, importer);
   try {
     const pre = await s.model.start(s.ids, {
+      kvDtype: s.kvDtype,
       ...(s.method ? { method: s.method } : {}),
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onLayer: s.onLayer,
@@ -39,7 +40,7 @@ export async function inspectCommand(
         });
       }
       const kept = pre.usedBytes();
-      const full = s.model.fullCacheBytes(s.ids.length);
+      const full = s.model.fullCacheBytes(s.ids.length, pre.cache.dtype);
       if (a.json) {
         io.out(
           `${JSON.stringify({ model: s.model.source, method: a.method, methodOptions: a.methodOptions, promptTokens: s.ids.length, cache: { fullBytes: full, keptBytes: kept }, layers }, null, 2)}\n`,

@@ -22,6 +22,7 @@ export async function runCommand(
       stop: a.stop,
       ...(s.method ? { method: s.method } : {}),
       ...(a.decodeBudget !== undefined ? { decodeBudget: a.decodeBudget } : {}),
+      kvDtype: s.kvDtype,
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onPrefillLayer: s.onLayer,
     });
@@ -73,7 +74,7 @@ function summaryTable(a: RunArgs, sum: GenerationSummary): string {
   return [
     '',
     table([
-      ['backend', a.backend],
+      ['backend', `${a.backend}, KV cache ${sum.cache.dtype}`],
       [
         'method',
         a.method

@@ -1,4 +1,4 @@
-import type { Backend, CompressionMethod } from '@kvsieve/core';
+import type { Backend, CompressionMethod, KVDType } from '@kvsieve/core';
 import { applyChatTemplate, loadModel, type Model } from '@kvsieve/runtime';
 import type { CommonArgs } from '../args.js';
 import { progressBar } from '../format.js';
@@ -10,6 +10,8 @@ export interface Session {
   model: Model;
   method: CompressionMethod | undefined;
   ids: number[];
+  /** How the cache stores keys and values (the flag, else f16 on WebGPU with shader-f16, else f32). */
+  kvDtype: KVDType;
   onLayer: (layer: number, numLayers: number) => void;
 }
 
@@ -26,5 +28,6 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
     io.err(progressBar('prefill', layer + 1, numLayers));
     if (layer + 1 === numLayers) io.err('\n');
   };
-  return { backend, model, method, ids, onLayer };
+  const kvDtype = a.kvDtype ?? (a.backend === 'webgpu' && backend.features.shaderF16 ? 'f16' : 'f32');
+  return { backend, model, method, ids, kvDtype, onLayer };
 }

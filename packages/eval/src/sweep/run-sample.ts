@@ -89,7 +89,7 @@ export async function decodeSample(
     const bytes = {
       used: session.usedBytes(),
       allocated: session.allocatedBytes(),
-      full: model.fullCacheBytes(promptTokens),
+      full: model.fullCacheBytes(promptTokens, session.cache.dtype),
     };
     let logits: Float32Array | null = session.logits;
     let unfed: number[] = [];

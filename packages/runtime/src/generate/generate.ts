@@ -1,4 +1,4 @@
-import { type CompressionMethod, OptionError } from '@kvsieve/core';
+import { type CompressionMethod, type KVDType, OptionError } from '@kvsieve/core';
 import type { Model } from '../model/model.js';
 import type { LayerStats } from '../model/prefill.js';
 import { createSampler, type SamplingOptions } from './sampler.js';
@@ -15,6 +15,8 @@ export interface GenerateOptions extends SamplingOptions {
   readonly method?: CompressionMethod | null;
   /** Keep at most about this many entries per KV head while generating (a sliding budget around the method). */
   readonly decodeBudget?: number;
+  /** How the cache stores keys and values: f32 (default) or f16. */
+  readonly kvDtype?: KVDType;
   /** Prompt tokens per prefill chunk (default 256). */
   readonly chunkSize?: number;
   /** Add the tokenizer's special tokens (BOS) to a text prompt (default true). */
@@ -61,8 +63,9 @@ export interface GenerationSummary {
     readonly layers: readonly LayerStats[];
   };
   readonly decode: { readonly seconds: number; readonly tokensPerSecond: number };
-  /** Bytes a full cache would hold for the same tokens, and bytes actually kept. */
+  /** Bytes a full cache would hold for the same tokens, and bytes actually kept (in the cache's dtype). */
   readonly cache: {
+    readonly dtype: KVDType;
     readonly fullBytes: number;
     readonly keptBytes: number;
     readonly perLayer: readonly number[];
@@ -96,6 +99,7 @@ export async function* generate(
   const session = await model.start(ids, {
     ...(opts.method ? { method: opts.method } : {}),
     ...(opts.decodeBudget !== undefined ? { decodeBudget: opts.decodeBudget } : {}),
+    ...(opts.kvDtype ? { kvDtype: opts.kvDtype } : {}),
     ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
     ...(opts.onPrefillLayer ? { onLayer: opts.onPrefillLayer } : {}),
   });
@@ -167,7 +171,8 @@ export async function* generate(
       },
       decode: { seconds: decodeSeconds, tokensPerSecond: decodeSeconds > 0 ? out.length / decodeSeconds : 0 },
       cache: {
-        fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1)),
+        dtype: session.cache.dtype,
+        fullBytes: model.fullCacheBytes(ids.length + Math.max(0, out.length - 1), session.cache.dtype),
         keptBytes: perLayer.reduce((a, b) => a + b, 0),
         perLayer,
       },

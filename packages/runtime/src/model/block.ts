@@ -44,7 +44,7 @@ export function decoderLayer(
   cache.append(k, v, positions);
   k.dispose();
   v.dispose();
-  const att = b.raggedAttention(q, cache.view(), pos);
+  const att = b.raggedAttention(q, cache.view(), pos, attentionOpts(c));
   pos.dispose();
   const o = b.matmul(att.reshape([n, H * d]), w.wo, { transposeB: true });
   att.dispose();
@@ -63,6 +63,11 @@ export function decoderLayer(
   x1.dispose();
   down.dispose();
   return { out, queries: q };
+}
+
+/** The model's attention as the backend applies it: a sliding window when it has one. */
+export function attentionOpts(c: ModelConfig): { slidingWindow?: number } {
+  return c.slidingWindow > 0 ? { slidingWindow: c.slidingWindow } : {};
 }
 
 function swap(old: Tensor, next: Tensor): Tensor {

@@ -34,6 +34,8 @@ export interface ModelConfig {
   readonly ropeStyle: RopeStyle;
   readonly maxPositions: number;
   readonly tiedEmbeddings: boolean;
+  /** Sliding-window attention (Mistral): a token sees the last `slidingWindow` positions; 0: all. */
+  readonly slidingWindow: number;
   readonly qkvBias: boolean;
   readonly qkNorm: boolean;
 }
@@ -124,12 +126,40 @@ function ropeScalingFromHf(rs: unknown, where: string): RopeScaling | null {
   );
 }
 
+/** Mixture-of-experts models (Mixtral, Qwen-MoE) have other feed-forward weights: refused by name. */
+function refuseExperts(count: unknown, key: string, where: string): void {
+  if (count === undefined || count === null || count === 0) return;
+  throw new ModelConfigError(
+    `${where}: ${key} is ${show(count)}: mixture-of-experts models are not supported (dense Llama, Mistral, Qwen2 and Qwen3 are)`,
+  );
+}
+
+/**
+ * Mistral's `sliding_window` applies to every layer. Qwen2/Qwen3 turn theirs on per layer
+ * (`use_sliding_window` with `max_window_layers`), which no released checkpoint uses and kvsieve does
+ * not implement: refused rather than ignored.
+ */
+function slidingWindowFromHf(arch: Architecture, json: Record<string, unknown>, where: string): number {
+  if (arch === 'mistral') {
+    return json.sliding_window === undefined || json.sliding_window === null
+      ? 0
+      : int(json.sliding_window, 'sliding_window', where);
+  }
+  if ((arch === 'qwen2' || arch === 'qwen3') && json.use_sliding_window === true) {
+    throw new ModelConfigError(
+      `${where}: use_sliding_window is true: per-layer sliding windows (max_window_layers) are not supported; set it to false if the checkpoint was trained without one`,
+    );
+  }
+  return 0;
+}
+
 /** A Hugging Face `config.json`. */
 export function configFromHf(json: Record<string, unknown>, where: string): ModelConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ModelFileError(`${where}: the file must be a JSON object, got ${show(json)}`);
   }
   const arch = checkArch(json.model_type, where);
+  refuseExperts(json.num_local_experts ?? json.num_experts, 'num_local_experts', where);
   const hidden = int(json.hidden_size, 'hidden_size', where);
   const heads = int(json.num_attention_heads, 'num_attention_heads', where);
   const headDim =
@@ -158,6 +188,7 @@ export function configFromHf(json: Record<string, unknown>, where: string): Mode
       ropeStyle: 'half',
       maxPositions: int(json.max_position_embeddings ?? 2048, 'max_position_embeddings', where),
       tiedEmbeddings: flag(json.tie_word_embeddings, 'tie_word_embeddings', where),
+      slidingWindow: slidingWindowFromHf(arch, json, where),
       qkvBias: arch === 'qwen2' || flag(json.attention_bias, 'attention_bias', where),
       qkNorm: arch === 'qwen3',
     },
@@ -173,6 +204,7 @@ export function configFromHf(json: Record<string, unknown>, where: string): Mode
 export function configFromGguf(g: GgufFile, where: string): ModelConfig {
   const arch = checkArch(g.get('general.architecture'), where);
   const k = (s: string) => g.get(`${arch}.${s}`);
+  refuseExperts(k('expert_count'), `${arch}.expert_count`, where);
   const hidden = int(k('embedding_length'), `${arch}.embedding_length`, where);
   const heads = int(k('attention.head_count'), `${arch}.attention.head_count`, where);
   const headDim =
@@ -217,6 +249,11 @@ export function configFromGguf(g: GgufFile, where: string): ModelConfig {
       ropeStyle: arch === 'llama' || arch === 'mistral' ? 'interleaved' : 'half',
       maxPositions: int(k('context_length') ?? 2048, 'context_length', where),
       tiedEmbeddings: !g.tensors.has('output.weight'),
+      // llama.cpp runs its llama/qwen architectures without one unless the file states it.
+      slidingWindow:
+        k('attention.sliding_window') === undefined
+          ? 0
+          : int(k('attention.sliding_window'), `${arch}.attention.sliding_window`, where),
       qkvBias: g.tensors.has('blk.0.attn_q.bias'),
       qkNorm: g.tensors.has('blk.0.attn_q_norm.weight'),
     },

@@ -1,6 +1,9 @@
 import {
   type Backend,
   type CompressionMethod,
+  entryBytes,
+  KV_DTYPES,
+  type KVDType,
   METHOD_SPEC,
   type MethodRun,
   type ModelInfo,
@@ -28,6 +31,8 @@ export interface StartOptions {
   readonly chunkSize?: number;
   /** Called after each prefill layer (for progress bars). */
   readonly onLayer?: (layer: number, numLayers: number) => void;
+  /** How the cache stores keys and values: f32 (default) or f16 (half the bytes). */
+  readonly kvDtype?: KVDType;
 }
 
 export interface StartSharedOptions {
@@ -42,6 +47,8 @@ export interface StartSharedOptions {
    */
   readonly onPropagate?: 'throw' | 'skip';
   readonly onLayer?: (layer: number, numLayers: number) => void;
+  /** How every cache stores keys and values (default f32). */
+  readonly kvDtype?: KVDType;
 }
 
 export interface SharedStart {
@@ -72,6 +79,7 @@ export class Model {
       headDim: config.headDim,
       maxPositions: config.maxPositions,
       name: source,
+      ...(config.slidingWindow > 0 ? { slidingWindow: config.slidingWindow } : {}),
     };
     this.invFreq = backend.upload(
       ropeInvFreq(config, weights.ropeFactors),
@@ -81,10 +89,10 @@ export class Model {
     );
   }
 
-  /** Bytes a full (uncompressed) cache holds for `tokens` tokens, as LayerCache counts them. */
-  fullCacheBytes(tokens: number): number {
+  /** Bytes a full (uncompressed) cache of `dtype` holds for `tokens` tokens, as LayerCache counts them. */
+  fullCacheBytes(tokens: number, dtype: KVDType = 'f32'): number {
     const c = this.config;
-    return c.numLayers * c.numKvHeads * tokens * (2 * c.headDim * 4 + 4);
+    return c.numLayers * c.numKvHeads * tokens * entryBytes(c.headDim, dtype);
   }
 
   /**
@@ -93,6 +101,7 @@ export class Model {
    */
   async start(ids: readonly number[], opts: StartOptions = {}): Promise<DecodeSession> {
     const parts = this.parts();
+    const kvDtype = checkKvDtype(opts.kvDtype, 'start');
     let method = opts.method ?? null;
     if (method) checkSpec(method, 'start: method');
     if (opts.decodeBudget !== undefined) method = withDecodeBudget(method, { budget: opts.decodeBudget });
@@ -104,6 +113,7 @@ export class Model {
       onPropagate: 'throw',
       ...(opts.onLayer ? { onLayer: opts.onLayer } : {}),
       what: 'start',
+      kvDtype,
     });
     const { cache, layers } = out.results[0]!;
     return open(cache, () => ({
@@ -130,6 +140,7 @@ export class Model {
     opts: StartSharedOptions = {},
   ): Promise<SharedStart> {
     const parts = this.parts();
+    const kvDtype = checkKvDtype(opts.kvDtype, 'startShared');
     const onPropagate = opts.onPropagate ?? 'throw';
     if (onPropagate !== 'throw' && onPropagate !== 'skip') {
       throw new OptionError(`startShared: onPropagate must be 'throw' or 'skip', got ${String(onPropagate)}`);
@@ -155,6 +166,7 @@ export class Model {
         onPropagate,
         ...(opts.onLayer ? { onLayer: opts.onLayer } : {}),
         what: 'startShared',
+        kvDtype,
       });
     } catch (e) {
       // The engine ends the runs it was given; these are the ones begun before it ran.
@@ -211,6 +223,16 @@ export class Model {
       source: this.source,
     };
   }
+}
+
+function checkKvDtype(dtype: KVDType | undefined, where: string): KVDType {
+  if (dtype === undefined) return 'f32';
+  if (!KV_DTYPES.includes(dtype)) {
+    throw new OptionError(
+      `${where}: kvDtype must be one of ${KV_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`,
+    );
+  }
+  return dtype;
 }
 
 function checkSpec(method: CompressionMethod, where: string): void {

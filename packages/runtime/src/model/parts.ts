@@ -1,6 +1,6 @@
 import { type Backend, type KVCache, type ModelInfo, OptionError, type Tensor } from '@kvsieve/core';
 import { NumericalError } from '../errors.js';
-import { decoderLayer } from './block.js';
+import { attentionOpts, decoderLayer } from './block.js';
 import type { ModelConfig } from './config.js';
 import { checkIds } from './layer-pass.js';
 import type { ModelWeights } from './weights.js';
@@ -107,7 +107,8 @@ export function decodeForward(
         pos,
       );
       // The layer's view still holds exactly what the token attended to (nothing appended since).
-      if (posT) attention.push(b.attentionMass(queries, cache.layer(l).view(), posT));
+      if (posT)
+        attention.push(b.attentionMass(queries, cache.layer(l).view(), posT, attentionOpts(m.config)));
       queries.dispose();
       x.dispose();
       x = out;

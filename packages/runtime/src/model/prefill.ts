@@ -2,6 +2,7 @@ import {
   type Backend,
   createLayerContext,
   KVCache,
+  type KVDType,
   type LayerCache,
   type LayerDecision,
   type MethodRun,
@@ -45,6 +46,8 @@ export interface PrefillRequest {
   readonly onLayer?: (layer: number, numLayers: number) => void;
   /** The caller's name for messages ("prefill", "startShared"). */
   readonly what: string;
+  /** How the caches store keys and values (default f32). */
+  readonly kvDtype?: KVDType;
 }
 
 /** A track's share of the prefill. */
@@ -97,7 +100,12 @@ export async function runPrefill(
   const N = ids.length;
   const b = m.backend;
   const c = m.config;
-  const shape = { numLayers: c.numLayers, kvHeads: c.numKvHeads, headDim: c.headDim };
+  const shape = {
+    numLayers: c.numLayers,
+    kvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    dtype: req.kvDtype ?? 'f32',
+  };
   const single = req.tracks.length === 1;
   const ownerIndex = single ? 0 : req.tracks.findIndex((t) => t.run === null);
   const pass = new KVCache(b, shape);
@@ -236,9 +244,16 @@ class LayerView {
     readonly positions: Int32Array,
   ) {}
 
-  /** `[kvHeads, n, d]`, owned by the view. */
+  /** `[kvHeads, n, d]` f32 (methods read f32 keys whatever the cache stores), owned by the view. */
   keys(): Tensor {
-    this.headKeys ??= this.cache.headMajor('keys');
+    if (!this.headKeys) {
+      const stored = this.cache.headMajor('keys');
+      if (stored.tensor.dtype === 'f32') this.headKeys = stored;
+      else {
+        this.headKeys = { tensor: this.b.cast(stored.tensor, 'f32'), copied: true };
+        if (stored.copied) stored.tensor.dispose();
+      }
+    }
     return this.headKeys.tensor;
   }
 
@@ -249,7 +264,9 @@ class LayerView {
    */
   copyInto(dst: LayerCache): void {
     if (!this.tokenMajor) {
-      const keys = this.keys();
+      // In the cache's own dtype: a copy of an f16 layer stays f16, bit for bit.
+      const stored = this.cache.headMajor('keys');
+      const keys = stored.tensor;
       const values = this.cache.headMajor('values');
       try {
         const k = this.b.transpose01(keys);
@@ -261,6 +278,7 @@ class LayerView {
         }
       } finally {
         if (values.copied) values.tensor.dispose();
+        if (stored.copied) keys.dispose();
       }
     }
     dst.reserve(this.positions.length);
