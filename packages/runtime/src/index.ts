@@ -30,7 +30,13 @@ export {
   type StepOptions,
   type StepResult,
 } from './model/session.js';
+export { BpeTokenizer, type BpeVocab, SUPPORTED_PRE } from './tokenizer/bpe.js';
 export { applyChatTemplate, type ChatMessage } from './tokenizer/chat.js';
+export {
+  type GgufMetadataSource,
+  SUPPORTED_TOKENIZER_MODELS,
+  tokenizerFromGguf,
+} from './tokenizer/gguf-vocab.js';
 export { HfTokenizer, type HfTokenizerSources } from './tokenizer/hf.js';
 export { SpmTokenizer } from './tokenizer/spm.js';
 export type { TextTokenizer } from './tokenizer/tokenizer.js';
