@@ -3,7 +3,7 @@
 //   pnpm --filter @kvsieve/kernels-webgpu bench            (add -- --quick for a short run)
 // GPU times are wall time from enqueue to completion (queue.onSubmittedWorkDone), after one warm-up
 // call that compiles the pipelines. CPU times are wall time of the synchronous reference op.
-import { CpuBackend } from '@kvsieve/core';
+import { CpuBackend, randomQuantized, seededRandom } from '@kvsieve/core';
 import { createWebGpuBackend } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -83,6 +83,39 @@ function cases() {
       size: `1×${K}×${N}`,
       flops: 2 * K * N,
       setup: (be, r) => [be.upload(r(K), [1, K], 'f32'), be.upload(r(N * K), [N, K], 'f16')],
+      run: (be, [a, b]) => be.matmul(a, b, { transposeB: true }),
+    });
+  }
+  // Quantized weights (ggml blocks dequantized in the kernels) beside the f16 and f32 rows above.
+  for (const dtype of ['q8_0', 'q6_k', 'q4_k', 'q4_0']) {
+    for (const [K, N] of [
+      [2048, 2048],
+      [2048, 8192],
+    ]) {
+      list.push({
+        op: `matmul decode, ${dtype} weights`,
+        size: `1×${K}×${N}`,
+        flops: 2 * K * N,
+        setup: (be, r) => [
+          be.upload(r(K), [1, K], 'f32'),
+          be.upload(randomQuantized(dtype, [N, K], seededRandom(1)), [N, K], dtype),
+        ],
+        run: (be, [a, b]) => be.matmul(a, b, { transposeB: true }),
+      });
+    }
+  }
+  for (const dtype of ['f32', 'f16', 'q4_k']) {
+    const [M, K, N] = [128, 2048, 2048];
+    list.push({
+      op: `matmul prefill, ${dtype} weights`,
+      size: `${M}×${K}×${N}`,
+      flops: 2 * M * K * N,
+      setup: (be, r) => [
+        be.upload(r(M * K), [M, K], 'f32'),
+        dtype === 'q4_k'
+          ? be.upload(randomQuantized(dtype, [N, K], seededRandom(1)), [N, K], dtype)
+          : be.upload(r(N * K), [N, K], dtype),
+      ],
       run: (be, [a, b]) => be.matmul(a, b, { transposeB: true }),
     });
   }

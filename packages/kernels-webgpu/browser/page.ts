@@ -1,7 +1,15 @@
 // Runs in the browser (bundled by browser/run.mjs): a few ops on navigator.gpu through
 // createWebGpuBackend(), each compared with core's CpuBackend in the same page. The result goes to
 // the console and to globalThis.__kvsieveBrowserResult, which the driver waits for.
-import { type Backend, CpuBackend, type Tensor } from '@kvsieve/core';
+import {
+  type Backend,
+  CpuBackend,
+  QUANT_DTYPES,
+  QUANT_LAYOUTS,
+  randomQuantized,
+  seededRandom,
+  type Tensor,
+} from '@kvsieve/core';
 import { createWebGpuBackend } from '../src/index.js';
 
 export interface BrowserRow {
@@ -126,6 +134,31 @@ async function runAll(): Promise<BrowserResult> {
     );
     return compare(`matmul ${M}x${K}·(${N}x${K} ${wDType})ᵀ`, g, c, 2e-6 * K, 0);
   });
+
+  // Quantized weights (ggml blocks, dequantized in the kernels): decode (GEMV, M = 1), prefill
+  // (tiled, M = 33) and an embedding lookup per format.
+  for (const dtype of QUANT_DTYPES) {
+    const Kq = 2 * QUANT_LAYOUTS[dtype].blockSize;
+    const Nq = 70;
+    const wq = randomQuantized(dtype, [Nq, Kq], seededRandom(QUANT_DTYPES.indexOf(dtype) + 1));
+    for (const Mq of [1, 33]) {
+      const op = `matmul ${Mq}x${Kq}·(${Nq}x${Kq} ${dtype})ᵀ`;
+      const aq = r.array(Mq * Kq);
+      await attempt(op, async () => {
+        const [g, c] = await both(gpu, cpu, (be) =>
+          be.matmul(be.upload(aq, [Mq, Kq], 'f32'), be.upload(wq, [Nq, Kq], dtype), { transposeB: true }),
+        );
+        return compare(op, g, c, 2e-6 * Kq, 1e-5);
+      });
+    }
+    const ids = r.ints(9, 0, Nq);
+    await attempt(`embedding ${dtype} [${Nq},${Kq}] 9 ids`, async () => {
+      const [g, c] = await both(gpu, cpu, (be) =>
+        be.embedding(be.upload(wq, [Nq, Kq], dtype), be.upload(ids, [9], 'i32')),
+      );
+      return compare(`embedding ${dtype} [${Nq},${Kq}] 9 ids`, g, c, 1e-6, 1e-6);
+    });
+  }
 
   const [rowsN, D] = [17, 320];
   const x = r.array(rowsN * D, -3, 3);

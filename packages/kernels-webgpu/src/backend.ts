@@ -1,22 +1,23 @@
 import {
   type AttentionOptions,
-  assertDTypeName,
-  assertValidShape,
   type Backend,
   type BackendFeatures,
-  bytesPerElement,
+  byteLengthOf,
   validate as check,
   type DType,
   decodeHalf,
+  dequantize,
   formatShape,
   type HostArray,
+  isFloatDType,
+  isQuantDType,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
   type RopeStyle,
   type Shape,
   ShapeError,
-  sizeOf,
+  type StorageArray,
   Tensor,
   TensorStateError,
   toStorageArray,
@@ -24,7 +25,7 @@ import {
 } from '@kvsieve/core';
 import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
-import { GpuStorage, type GpuTensor, type OpEnv } from './gpu/storage.js';
+import { GpuStorage, type GpuTensor, type OpEnv, type RowPart, SplitStorage } from './gpu/storage.js';
 import { raggedAttentionGpu } from './ops/attention/attention.js';
 import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
 import { attentionMassGpu } from './ops/attention-mass/attention-mass.js';
@@ -56,7 +57,7 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly features: BackendFeatures;
   readonly ctx: GpuContext;
-  private readonly live = new Set<GpuStorage>();
+  private readonly live = new Set<GpuStorage | SplitStorage>();
   private readonly env: OpEnv;
 
   constructor(
@@ -75,12 +76,13 @@ export class WebGpuBackend implements Backend {
       ctx: this.ctx,
       out: (shape, dtype, name) => this.alloc(shape, dtype, name),
       bind: (t, op) => this.storageOf(t, op).binding,
+      parts: (t, op) => this.partsOf(t, op),
       kind: (dtype) => (dtype === 'f16' && nativeF16 ? 'f16n' : dtype),
     };
   }
 
-  private storageOf(t: Tensor, op: string): GpuStorage {
-    if (!(t.storage instanceof GpuStorage) || t.backend !== this) {
+  private owned(t: Tensor, op: string): GpuStorage | SplitStorage {
+    if (!(t.storage instanceof GpuStorage || t.storage instanceof SplitStorage) || t.backend !== this) {
       throw new TensorStateError(
         `${op}: tensor '${t.name}' belongs to backend '${t.backend.name}', not this webgpu backend`,
       );
@@ -88,9 +90,25 @@ export class WebGpuBackend implements Backend {
     return t.storage;
   }
 
+  private storageOf(t: Tensor, op: string): GpuStorage {
+    const s = this.owned(t, op);
+    if (s instanceof SplitStorage) {
+      throw new BindingLimitError(
+        `${op}: ${t.name} ${formatShape(t.shape)} ${t.dtype} is ${s.byteLength} bytes, more than one binding may hold on this device (${this.features.maxTensorBytes}), so it is kept in ${s.parts.length} row ranges; only matmul (as b, with transposeB) and embedding (as the table) read such a weight`,
+      );
+    }
+    return s;
+  }
+
+  private partsOf(t: Tensor, op: string): readonly RowPart[] {
+    const s = this.owned(t, op);
+    if (s instanceof SplitStorage) return s.parts;
+    return [{ binding: s.binding, rowStart: 0, rows: t.shape[0] ?? 1 }];
+  }
+
   private alloc(shape: Shape, dtype: DType, name: string): GpuTensor {
     this.ctx.assertAlive(name);
-    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    const bytes = byteLengthOf(dtype, shape, name);
     const limit = this.features.maxTensorBytes;
     if (bytes > limit) {
       throw new BindingLimitError(
@@ -105,11 +123,43 @@ export class WebGpuBackend implements Backend {
 
   upload(data: UploadData, shape: Shape, dtype: DType, name = 'upload'): Tensor {
     const bytes = toStorageArray(data, shape, dtype, name);
+    const size = byteLengthOf(dtype, shape, `upload ${name}`);
+    const weightLike = shape.length === 2 && shape[0]! > 1 && (isFloatDType(dtype) || isQuantDType(dtype));
+    if (size > this.features.maxTensorBytes && weightLike)
+      return this.uploadSplit(bytes, shape, dtype, name, size);
     const t = this.alloc(shape, dtype, name);
     // Small index tensors keep a host copy so gathers can be range-checked without a read-back.
     if (dtype === 'i32' && bytes.length <= HOST_INDEX_COPY_LIMIT) t.storage.host = Int32Array.from(bytes);
     this.writeBytes(t.storage.buffer, bytes);
     return t;
+  }
+
+  /**
+   * A 2-D weight over the binding limit, as row ranges of at most the limit each (see
+   * {@link SplitStorage}); one row over the limit cannot be split and is refused.
+   */
+  private uploadSplit(data: StorageArray, shape: Shape, dtype: DType, name: string, size: number): Tensor {
+    this.ctx.assertAlive(name);
+    const rows = shape[0]!;
+    const rowBytes = size / rows;
+    const limit = this.features.maxTensorBytes;
+    const per = Math.floor(limit / rowBytes);
+    if (per < 1) {
+      throw new BindingLimitError(
+        `${name}: one row of ${formatShape(shape)} ${dtype} is ${rowBytes} bytes, more than this device's binding limit of ${limit} bytes; use a device with a larger maxStorageBufferBindingSize`,
+      );
+    }
+    const all = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const parts: RowPart[] = [];
+    for (let r0 = 0; r0 < rows; r0 += per) {
+      const n = Math.min(per, rows - r0);
+      const buffer = this.ctx.acquire(n * rowBytes);
+      this.writeBytes(buffer, all.subarray(r0 * rowBytes, (r0 + n) * rowBytes));
+      parts.push({ binding: { buffer, size: n * rowBytes }, rowStart: r0, rows: n });
+    }
+    const storage = new SplitStorage(parts);
+    this.live.add(storage);
+    return new Tensor(this, storage, dtype, shape, name);
   }
 
   private writeBytes(buffer: GPUBuffer, view: ArrayBufferView): void {
@@ -124,8 +174,7 @@ export class WebGpuBackend implements Backend {
   }
 
   zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
-    assertDTypeName(dtype, `zeros ${name}`);
-    assertValidShape(shape, `zeros ${name}`);
+    check.validateZeros(shape, dtype, name);
     const t = this.alloc(shape, dtype, name);
     const enc = this.device.createCommandEncoder();
     enc.clearBuffer(t.storage.buffer);
@@ -136,21 +185,37 @@ export class WebGpuBackend implements Backend {
 
   async read(t: Tensor): Promise<HostArray> {
     t.assertLive('read');
-    const s = this.storageOf(t, 'read');
+    const parts = this.partsOf(t, 'read');
     this.ctx.throwIfErrors('read');
-    const raw = await this.ctx.readBytes(s.buffer, s.byteLength);
+    let raw: ArrayBuffer;
+    if (parts.length === 1) {
+      raw = await this.ctx.readBytes(parts[0]!.binding.buffer, parts[0]!.binding.size);
+    } else {
+      const all = new Uint8Array(t.storage.byteLength);
+      let at = 0;
+      for (const p of parts) {
+        all.set(new Uint8Array(await this.ctx.readBytes(p.binding.buffer, p.binding.size)), at);
+        at += p.binding.size;
+      }
+      raw = all.buffer;
+    }
     this.ctx.throwIfErrors('read');
     if (t.dtype === 'f32') return new Float32Array(raw);
     if (t.dtype === 'f16' || t.dtype === 'bf16') return decodeHalf(new Uint16Array(raw), t.dtype);
+    if (isQuantDType(t.dtype)) return dequantize(t.dtype, new Uint8Array(raw), t.shape);
     return t.dtype === 'i32' ? new Int32Array(raw) : new Uint32Array(raw);
   }
 
   dispose(t: Tensor): void {
-    const s = this.storageOf(t, 'dispose');
+    const s = this.owned(t, 'dispose');
     if (s.disposed) return;
     s.disposed = true;
-    s.host = undefined;
     this.live.delete(s);
+    if (s instanceof SplitStorage) {
+      for (const p of s.parts) this.ctx.release(p.binding.buffer);
+      return;
+    }
+    s.host = undefined;
     this.ctx.release(s.buffer);
   }
 

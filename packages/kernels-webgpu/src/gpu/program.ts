@@ -1,3 +1,5 @@
+import { isQuantDType } from '@kvsieve/core';
+import { IQ4_TABLE } from './quant-wgsl.js';
 import { type ElemKind, floatLoader, HALF_CODECS, wgslElem } from './wgsl.js';
 
 // One declaration per kernel (tfjs's webgpu_program.ts, onnxruntime-web's ProgramInfo): its
@@ -16,7 +18,10 @@ export interface BufferDecl<N extends string = string> {
   readonly access: 'read' | 'read_write';
 }
 
-/** A buffer the kernel only reads; a float one also gets `fn load_<name>(i: u32) -> f32`. */
+/**
+ * A buffer the kernel only reads; a float or quantized one also gets `fn load_<name>(i: u32) -> f32`
+ * (quantized: element i dequantized from the packed blocks).
+ */
 export function input<N extends string>(name: N, kind: BufferKind): BufferDecl<N> {
   return { name, kind, access: 'read' };
 }
@@ -92,7 +97,9 @@ function header(buffers: readonly BufferDecl[], params: Params<string>): string 
   const lines: string[] = [];
   // `enable` must open the module; the codecs are needed to unpack or pack 16-bit words.
   if (kinds.includes('f16n')) lines.push('enable f16;');
-  if (kinds.includes('f16') || kinds.includes('bf16')) lines.push(HALF_CODECS);
+  // Quantized blocks keep their scales as f16 bits, decoded with the same codec.
+  if (kinds.some((k) => k === 'f16' || k === 'bf16' || isQuantDType(k))) lines.push(HALF_CODECS);
+  if (kinds.includes('iq4_nl') || kinds.includes('iq4_xs')) lines.push(IQ4_TABLE);
   lines.push(params.struct);
   buffers.forEach((b, i) => {
     const elem = b.kind === 'atomic_u32' ? 'atomic<u32>' : wgslElem(b.kind);

@@ -1,12 +1,14 @@
-import type { DType } from '@kvsieve/core';
+import { type DType, isQuantDType } from '@kvsieve/core';
+import { quantLoader } from './quant-wgsl.js';
 
 /**
  * How a kernel sees a tensor: its dtype, or 'f16n' for f16 read natively as WGSL `f16` (adapters
  * with `shader-f16`). Values are converted to f32 on load either way, so results are identical.
+ * Quantized dtypes are bound as their block bytes and dequantized on load.
  */
 export type ElemKind = DType | 'f16n';
 
-/** The WGSL element type a tensor is bound as (packed 16-bit floats: two per u32). */
+/** The WGSL element type a tensor is bound as (packed 16-bit floats: two per u32; quantized blocks: bytes in u32s). */
 export function wgslElem(dtype: ElemKind): 'f32' | 'i32' | 'u32' | 'f16' {
   if (dtype === 'f16n') return 'f16';
   if (dtype === 'f32') return 'f32';
@@ -60,8 +62,9 @@ fn f32_to_bf16(v: f32) -> u32 {
 }
 `;
 
-/** `fn load_<name>(i: u32) -> f32`: element i of a float tensor of any storage dtype. */
+/** `fn load_<name>(i: u32) -> f32`: element i of a float or quantized tensor of any storage dtype. */
 export function floatLoader(name: string, dtype: ElemKind): string {
+  if (isQuantDType(dtype)) return quantLoader(name, dtype);
   if (dtype === 'f32') return `fn load_${name}(i: u32) -> f32 { return ${name}[i]; }\n`;
   if (dtype === 'f16n') return `fn load_${name}(i: u32) -> f32 { return f32(${name}[i]); }\n`;
   const bits = `((${name}[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)`;

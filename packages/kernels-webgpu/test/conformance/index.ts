@@ -2,6 +2,7 @@ import type { Backend } from '@kvsieve/core';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { attentionTests } from './attention.js';
 import { linearTests } from './linear.js';
+import { quantTests } from './quant.js';
 import { rowsTests } from './rows.js';
 import { selectionTests } from './selection.js';
 import type { BackendFactory } from './util.js';
@@ -27,6 +28,7 @@ export function conformanceSuite(name: string, factory: BackendFactory, teardown
     };
     describe('data movement and errors', () => rowsTests(get));
     describe('linear and pointwise', () => linearTests(get));
+    describe('quantized weights', () => quantTests(get));
     describe('attention', () => attentionTests(get));
     describe('selection', () => selectionTests(get));
   });

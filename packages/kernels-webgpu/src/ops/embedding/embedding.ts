@@ -7,10 +7,15 @@ const P = new Params([
   ['n', 'u32'],
   ['D', 'u32'],
   ['vocab', 'u32'],
+  ['r0', 'u32'],
+  ['rows', 'u32'],
+  ['first', 'u32'],
 ] as const);
 
-// An id outside the table (only possible for ids computed on the GPU; uploaded ids are checked on
-// the host) gives a zero row instead of reading another row.
+// One dispatch per row range of the table (one range unless the table was split for being larger
+// than a binding): each writes the ids that fall in its rows. An id outside the table (only
+// possible for ids computed on the GPU; uploaded ids are checked on the host) gives a zero row,
+// written by the first range, instead of reading another row.
 const EMBEDDING = kernel({
   name: 'embedding',
   params: P,
@@ -21,8 +26,13 @@ fn main(${BUILTINS}) {
   let o = wg * 256u + lid;
   if (o >= u.n * u.D) { return; }
   let id = ids[o / u.D];
-  if (id < 0 || u32(id) >= u.vocab) { out[o] = 0.0; return; }
-  out[o] = load_table(u32(id) * u.D + o % u.D);
+  if (id < 0 || u32(id) >= u.vocab) {
+    if (u.first == 1u) { out[o] = 0.0; }
+    return;
+  }
+  let r = u32(id);
+  if (r < u.r0 || r >= u.r0 + u.rows) { return; }
+  out[o] = load_table((r - u.r0) * u.D + o % u.D);
 }`,
 });
 
@@ -32,14 +42,18 @@ export function embeddingGpu(
   ids: Tensor,
   d: { vocab: number; D: number; n: number },
 ): Tensor {
+  const parts = env.parts(table, 'embedding');
   const out = env.out([d.n, d.D], 'f32', 'embedding');
+  const idsBinding = env.bind(ids, 'embedding');
   const batch = env.ctx.batch();
-  batch.dispatch(
-    EMBEDDING({ table: env.kind(table.dtype) }),
-    { table: env.bind(table, 'embedding'), ids: env.bind(ids, 'embedding'), out: out.storage.binding },
-    { n: d.n, D: d.D, vocab: d.vocab },
-    batch.grid(Math.ceil((d.n * d.D) / 256)),
-  );
+  parts.forEach((p, i) => {
+    batch.dispatch(
+      EMBEDDING({ table: env.kind(table.dtype) }),
+      { table: p.binding, ids: idsBinding, out: out.storage.binding },
+      { n: d.n, D: d.D, vocab: d.vocab, r0: p.rowStart, rows: p.rows, first: i === 0 ? 1 : 0 },
+      batch.grid(Math.ceil((d.n * d.D) / 256)),
+    );
+  });
   batch.submit();
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
+import type { Batch, Binding } from '../../gpu/context.js';
 import { input, kernel, output, Params } from '../../gpu/program.js';
-import type { GpuTensor, OpEnv } from '../../gpu/storage.js';
+import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
@@ -12,12 +13,19 @@ export const GEMV_MAX_ROWS = 8;
 const CHUNK = 256;
 const LANES = 16;
 
-/** Uniforms and buffers of every matmul kernel (tiled and GEMV): `out [M, N] = a [M, K] · b`. */
+/**
+ * Uniforms and buffers of every matmul kernel (tiled and GEMV): `out [M, N] = a [M, K] · b`,
+ * written to columns `col0 …` of an output with rows of `ldo` (a weight split into row ranges is
+ * multiplied one range at a time, each filling its own columns).
+ */
 export const P = new Params([
   ['M', 'u32'],
   ['K', 'u32'],
   ['N', 'u32'],
+  ['ldo', 'u32'],
+  ['col0', 'u32'],
 ] as const);
+export type MatmulUniforms = { M: number; K: number; N: number; ldo: number; col0: number };
 export const MATMUL_BUFFERS = (v: { b: ElemKind }) => [
   input('a', 'f32'),
   input('b', v.b),
@@ -49,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (j < u.N) {
-    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.N + j] = acc[i]; } }
+    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.ldo + u.col0 + j] = acc[i]; } }
   }
 }`,
 });
@@ -78,28 +86,26 @@ fn main(${BUILTINS}) {
     for (var i = 0u; i < MR; i = i + 1u) {
       var s = 0.0;
       for (var t = 0u; t < ${LANES}u; t = t + 1u) { s = s + part[i * 256u + lid + t]; }
-      if (i < u.M) { out[i * u.N + j] = s; }
+      if (i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
     }
   }
 }`,
 });
 
+/** One GEMV dispatch over `b` (one row range of it, for a split weight). */
 export function gemvDispatch(
   env: OpEnv,
-  a: Tensor,
+  batch: Batch,
+  buffers: { a: Binding; b: Binding; out: Binding },
   b: Tensor,
-  out: GpuTensor,
-  d: { M: number; K: number; N: number },
+  d: MatmulUniforms,
   transposeB: boolean,
 ) {
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
-  const batch = env.ctx.batch();
-  const buffers = { a: env.bind(a, 'matmul'), b: env.bind(b, 'matmul'), out: out.storage.binding };
   const v = { b: env.kind(b.dtype), MR };
   if (transposeB) {
     batch.dispatch(ROWS(v), buffers, d, batch.grid(Math.ceil(d.N / COLS_PER_WG)));
   } else {
     batch.dispatch(COLUMNS(v), buffers, d, [Math.ceil(d.N / 256)]);
   }
-  batch.submit();
 }

@@ -1,4 +1,5 @@
 import type { Tensor } from '@kvsieve/core';
+import { BindingLimitError } from '../../errors.js';
 import { kernel } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import type { ElemKind } from '../../gpu/wgsl.js';
@@ -6,8 +7,9 @@ import { GEMV_MAX_ROWS, gemvDispatch, MATMUL_BUFFERS, P } from './gemv.js';
 
 // 64×64 output tiles; 256 threads each compute a 4×4 block (rows 4ty…, cols 4tx…) as four vec4
 // accumulators; K advances 16 at a time through workgroup memory, where each thread stages one vec4
-// of A (four rows) and one of B (four columns). B is decoded from f16/bf16 while it is staged, so
-// 16-bit weights never need an f32 copy. Out-of-range elements load as zero.
+// of A (four rows) and one of B (four columns). B is decoded from f16/bf16 or dequantized from its
+// blocks while it is staged, so 16-bit and quantized weights never need an f32 copy. Out-of-range
+// elements load as zero.
 const TILE = 64;
 const TK = 16;
 
@@ -55,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l: 
     let row = row0 + 4u * l.y + i;
     for (var j = 0u; j < 4u; j = j + 1u) {
       let col = col0 + 4u * l.x + j;
-      if (row < u.M && col < u.N) { out[row * u.N + col] = rows[i][j]; }
+      if (row < u.M && col < u.N) { out[row * u.ldo + u.col0 + col] = rows[i][j]; }
     }
   }
 }`;
@@ -69,17 +71,28 @@ export function matmulGpu(
   d: { M: number; K: number; N: number },
   transposeB: boolean,
 ): Tensor {
-  const out = env.out([d.M, d.N], 'f32', 'matmul');
-  if (d.M <= GEMV_MAX_ROWS) {
-    gemvDispatch(env, a, b, out, d, transposeB);
-    return out;
+  const parts = env.parts(b, 'matmul');
+  if (parts.length > 1 && !transposeB) {
+    throw new BindingLimitError(
+      `matmul: ${b.name} is larger than one binding and kept in row ranges; such a weight is read as [N, K] with { transposeB: true }`,
+    );
   }
+  const out = env.out([d.M, d.N], 'f32', 'matmul');
+  const a0 = env.bind(a, 'matmul');
   const batch = env.ctx.batch();
-  const buffers = { a: env.bind(a, 'matmul'), b: env.bind(b, 'matmul'), out: out.storage.binding };
-  batch.dispatch(MATMUL({ b: env.kind(b.dtype), transposeB }), buffers, d, [
-    Math.ceil(d.N / TILE),
-    Math.ceil(d.M / TILE),
-  ]);
+  // Each row range of a transposed b is a block of output columns.
+  for (const p of parts) {
+    const u = { M: d.M, K: d.K, N: transposeB ? p.rows : d.N, ldo: d.N, col0: transposeB ? p.rowStart : 0 };
+    const buffers = { a: a0, b: p.binding, out: out.storage.binding };
+    if (d.M <= GEMV_MAX_ROWS) {
+      gemvDispatch(env, batch, buffers, b, u, transposeB);
+    } else {
+      batch.dispatch(MATMUL({ b: env.kind(b.dtype), transposeB }), buffers, u, [
+        Math.ceil(u.N / TILE),
+        Math.ceil(d.M / TILE),
+      ]);
+    }
+  }
   batch.submit();
   return out;
 }
