@@ -31,7 +31,16 @@ export {
   type StepResult,
 } from './model/session.js';
 export { BpeTokenizer, type BpeVocab, SUPPORTED_PRE } from './tokenizer/bpe.js';
-export { applyChatTemplate, type ChatMessage } from './tokenizer/chat.js';
+export {
+  applyChatTemplate,
+  CHATML_TEMPLATE,
+  type ChatMessage,
+  type ChatOptions,
+  type ChatRendering,
+  ChatTemplateError,
+  LLAMA3_TEMPLATE,
+  renderChat,
+} from './tokenizer/chat.js';
 export {
   type GgufMetadataSource,
   SUPPORTED_TOKENIZER_MODELS,

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../src/generate/generate.js';
 import { loadModel } from '../src/load.js';
 import { BpeTokenizer } from '../src/tokenizer/bpe.js';
+import { renderChat } from '../src/tokenizer/chat.js';
 import { wellFormed } from '../src/tokenizer/unicode.js';
 import { SMOLLM2_DIR } from './fixtures/bpe-gguf.js';
 import {
@@ -12,6 +13,7 @@ import {
   prepareSubjects,
   SUBJECTS,
 } from './fixtures/bpe-subjects.js';
+import { CONVERSATION, EXPECTED_RENDERING } from './fixtures/chat-expected.js';
 
 // Our byte-level BPE tokenizer against llama.cpp (node-llama-cpp 3.22.1) on GGUF files built from
 // real vocabularies the way llama.cpp's converter builds them. One child process serves the file.
@@ -91,6 +93,22 @@ for (const subject of SUBJECTS) {
         }
       });
     }
+
+    it('renders its chat template (or the fallback) as documented, tokenizing to llama.cpp’s ids', () => {
+      const r = renderChat(p.tok, CONVERSATION);
+      const key = subject.label.startsWith('Llama 3')
+        ? 'llama3'
+        : subject.label.startsWith('Qwen3')
+          ? 'qwen3'
+          : 'chatml';
+      expect(r.source).toBe(key === 'chatml' ? 'fallback' : 'model');
+      expect(r.text).toBe(EXPECTED_RENDERING[key]);
+      const i = p.texts.indexOf(r.text);
+      // As `kvsieve run --chat` tokenizes it: the template wrote any BOS itself.
+      const ids = p.tok.encode(r.text, { addSpecial: false });
+      expect(ids).toEqual(p.ref.special[i]);
+      if (key === 'llama3') expect(ids.filter((id) => id === p.ref.bos)).toHaveLength(1);
+    });
 
     it('round-trips text through encode and decode', () => {
       // Llama 3 and GPT-2's detokenizers drop spaces before punctuation; compare those on texts
