@@ -64,16 +64,16 @@ export interface Backend extends TensorOwner {
   readonly name: string;
   readonly features: BackendFeatures;
 
-  upload(data: UploadData, shape: Shape, dtype: DType, name?: string): Tensor;
-  zeros(shape: Shape, dtype: DType, name?: string): Tensor;
-  read(t: Tensor): Promise<HostArray>;
-  dispose(t: Tensor): void;
-  /** Resolves when all submitted work has finished. */
   /**
    * A tensor holding `data`. Quantized dtypes take the block bytes (a `Uint8Array` whose length
    * matches the `[rows, cols]` shape's whole blocks) and serve only as matmul's transposed `b` and
    * embedding's table; every other op refuses them with a `DTypeError`.
    */
+  upload(data: UploadData, shape: Shape, dtype: DType, name?: string): Tensor;
+  zeros(shape: Shape, dtype: DType, name?: string): Tensor;
+  read(t: Tensor): Promise<HostArray>;
+  dispose(t: Tensor): void;
+  /** Resolves when all submitted work has finished. */
   sync(): Promise<void>;
   /** Bytes held by live tensors of this backend (quantized tensors: their block bytes). */
   liveBytes(): number;

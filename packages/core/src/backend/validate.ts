@@ -312,12 +312,12 @@ export function validateTranspose01(x: Tensor) {
 
 export function validateCast(x: Tensor, dtype: string): void {
   live('cast', x);
-  if (!isFloatDType(x.dtype) || !(FLOAT as readonly string[]).includes(dtype)) {
   if (isQuantDType(dtype)) {
     throw new DTypeError(
       `cast: ${x.name} cannot become ${dtype}; quantized weights are uploaded as block bytes`,
     );
   }
+  if (!isFloatDType(x.dtype) || !(FLOAT as readonly string[]).includes(dtype)) {
     throw new OptionError(`cast: only float dtypes convert (${FLOAT.join(', ')}); got ${x.dtype} → ${dtype}`);
   }
 }
