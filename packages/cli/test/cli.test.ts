@@ -95,11 +95,16 @@ describe('kvsieve run', () => {
 });
 
 describe('kvsieve run --chat', () => {
-  it('renders the model’s chat template around the prompt, or says the model has none', async () => {
+  it('renders the model’s chat template around the prompt, or kvsieve’s fallback with a note', async () => {
     const dir = tinyModelDir(4);
     const bare = capture();
-    expect(await main(['run', dir, '--chat', '--prompt', 'hi'], bare)).toBe(2);
-    expect(bare.stderr).toMatch(/ships no chat template; pass the prompt as plain text/);
+    expect(await main(['run', dir, '--chat', '--prompt', 'hi', '--max-tokens', '2', '--json'], bare)).toBe(0);
+    expect(bare.stderr).toMatch(
+      /^kvsieve: note: this model ships no chat template; used kvsieve's ChatML fallback/,
+    );
+    // ChatML around the prompt: the byte-level tokenizer makes one token per byte.
+    const chatml = '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n';
+    expect(JSON.parse(bare.stdout).promptTokens).toBe(chatml.length);
     const template =
       '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}';
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: template }));

@@ -1,5 +1,5 @@
 import type { Backend, CompressionMethod, KVDType } from '@kvsieve/core';
-import { applyChatTemplate, loadModel, type Model } from '@kvsieve/runtime';
+import { loadModel, type Model, renderChat } from '@kvsieve/runtime';
 import type { CommonArgs } from '../args.js';
 import { progressBar } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -21,7 +21,13 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
     a.method === null ? undefined : await resolveMethod(a.method, a.methodOptions, importer, io.cwd);
   const backend = await resolveBackend(a.backend, importer);
   const model = await loadModel(a.model, { backend });
-  const text = a.chat ? applyChatTemplate(model.tokenizer, [{ role: 'user', content: a.prompt }]) : a.prompt;
+  let text = a.prompt;
+  if (a.chat) {
+    // The model's own template; a model without one gets kvsieve's fallback, and the user is told.
+    const chat = renderChat(model.tokenizer, [{ role: 'user', content: a.prompt }]);
+    if (chat.note) io.err(`kvsieve: note: ${chat.note}\n`);
+    text = chat.text;
+  }
   const ids = model.tokenizer.encode(text, { addSpecial: !a.chat });
   const onLayer = (layer: number, numLayers: number) => {
     if (!io.interactive) return;
