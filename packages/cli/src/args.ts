@@ -8,6 +8,8 @@ export interface CommonArgs {
   readonly method: string | null;
   readonly methodOptions: Record<string, unknown>;
   readonly chat: boolean;
+  /** A chat template to use instead of the model's (`--chat-template FILE`). */
+  readonly chatTemplate: string | undefined;
   readonly chunkSize: number | undefined;
   readonly json: boolean;
   /** How the KV cache stores keys and values; undefined: f16 on WebGPU with shader-f16, else f32. */
@@ -47,7 +49,9 @@ const METHOD_OPTIONS = `Method options:
 
 const COMMON_OPTIONS = `Options:
   --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
-  --chat                   wrap the prompt in the model's chat template as a user message
+  --chat                   wrap the prompt in the model's chat template as a user message (a model
+                           without one gets a ChatML or Llama 3 fallback, and a note says so)
+  --chat-template FILE     use this Jinja chat template instead of the model's (implies --chat)
   --chunk-size N           prompt tokens per prefill chunk (default 256)
   --kv-dtype f16|f32       how the KV cache stores keys and values (default f16 on WebGPU with
                            shader-f16, else f32); cache bytes are reported as stored
@@ -167,6 +171,16 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     }
   }
   if (prompt.length === 0) throw new OptionError(`${command}: the prompt is empty`);
+  let chatTemplate: string | undefined;
+  if (o['chat-template'] !== undefined) {
+    try {
+      chatTemplate = readFile(o['chat-template']);
+    } catch (e) {
+      throw new OptionError(
+        `--chat-template ${o['chat-template']}: cannot read it (${(e as Error).message})`,
+      );
+    }
+  }
   const kvDtype = o['kv-dtype'];
   if (kvDtype !== undefined && kvDtype !== 'f16' && kvDtype !== 'f32')
     throw new OptionError(`--kv-dtype must be f16 or f32, got ${JSON.stringify(kvDtype)}`);
@@ -193,7 +207,8 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     backend,
     method,
     methodOptions,
-    chat: o.chat ?? false,
+    chat: (o.chat ?? false) || chatTemplate !== undefined,
+    chatTemplate,
     chunkSize: positiveInt(o['chunk-size'], 'chunk-size', undefined),
     json: o.json ?? false,
     kvDtype,
@@ -228,6 +243,7 @@ function parse(args: string[]) {
       window: { type: 'string' },
       option: { type: 'string', multiple: true },
       chat: { type: 'boolean' },
+      'chat-template': { type: 'string' },
       'chunk-size': { type: 'string' },
       'kv-dtype': { type: 'string' },
       json: { type: 'boolean' },

@@ -111,6 +111,33 @@ describe('kvsieve run --chat', () => {
     const io = capture();
     expect(await main(['run', dir, '--chat', '--prompt', 'hi', '--max-tokens', '2', '--json'], io)).toBe(0);
     expect(JSON.parse(io.stdout).promptTokens).toBe('<user>hi<assistant>'.length);
+    // --chat-template FILE overrides the model's; a template that cannot render is one typed line.
+    writeFileSync(join(dir, 'mine.jinja'), '[{{ messages[0].content }}]');
+    const own = capture();
+    expect(
+      await main(
+        [
+          'run',
+          dir,
+          '--chat-template',
+          join(dir, 'mine.jinja'),
+          '--prompt',
+          'hi',
+          '--max-tokens',
+          '1',
+          '--json',
+        ],
+        own,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(own.stdout).promptTokens).toBe('[hi]'.length);
+    writeFileSync(join(dir, 'bad.jinja'), '{% for m in messages %}');
+    const bad = capture();
+    expect(await main(['run', dir, '--chat-template', join(dir, 'bad.jinja'), '--prompt', 'hi'], bad)).toBe(
+      2,
+    );
+    expect(bad.stderr).toMatch(/^kvsieve: ChatTemplateError: /);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 

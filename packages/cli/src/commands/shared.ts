@@ -24,7 +24,11 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
   let text = a.prompt;
   if (a.chat) {
     // The model's own template; a model without one gets kvsieve's fallback, and the user is told.
-    const chat = renderChat(model.tokenizer, [{ role: 'user', content: a.prompt }]);
+    const chat = renderChat(
+      model.tokenizer,
+      [{ role: 'user', content: a.prompt }],
+      a.chatTemplate === undefined ? {} : { template: a.chatTemplate },
+    );
     if (chat.note) io.err(`kvsieve: note: ${chat.note}\n`);
     text = chat.text;
   }
