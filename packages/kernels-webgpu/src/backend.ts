@@ -1,5 +1,6 @@
 import {
   type AttentionOptions,
+  attentionOptions,
   type Backend,
   type BackendFeatures,
   byteLengthOf,
@@ -315,7 +316,8 @@ export class WebGpuBackend implements Backend {
       }
     }
     this.alive('raggedAttention');
-    return raggedAttentionGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+    const { scale, window } = attentionOptions('raggedAttention', opts, dims.d);
+    return raggedAttentionGpu(this.env, q, kv, qPositions, dims, scale, window);
   }
 
   attentionMass(q: Tensor, kv: RaggedKV, qPositions: Tensor, opts: AttentionOptions = {}): Tensor {
@@ -326,13 +328,15 @@ export class WebGpuBackend implements Backend {
     this.alive('attentionMass');
     // Nothing to attend with or to: no dispatch over an empty grid or buffer.
     if (dims.n === 0 || dims.rows === 0) return this.zeros([dims.rows], 'f32', 'attentionMass');
-    return attentionMassGpu(this.env, q, kv, qPositions, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+    const { scale, window } = attentionOptions('attentionMass', opts, dims.d);
+    return attentionMassGpu(this.env, q, kv, qPositions, dims, scale, window);
   }
 
   attentionColumnSums(q: Tensor, k: Tensor, opts: AttentionOptions = {}): Tensor {
     const dims = check.validateWindowScores(q, k);
     this.alive('attentionColumnSums');
-    return attentionColumnSumsGpu(this.env, q, k, dims, opts.scale ?? 1 / Math.sqrt(dims.d));
+    const { scale, window } = attentionOptions('attentionColumnSums', opts, dims.d);
+    return attentionColumnSumsGpu(this.env, q, k, dims, scale, window);
   }
 
   reduceGroups(x: Tensor, groupSize: number, op: ReduceOp): Tensor {

@@ -1,7 +1,7 @@
 import type { Backend } from '@kvsieve/core';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { attentionMassRef, causalRef, raggedRef, windowRef } from './reference.js';
-import { causalCache, expectClose, readF32, rng } from './util.js';
+import { asStored, causalCache, expectClose, readF32, rng } from './util.js';
 
 // Attention outputs are convex combinations of values in [-1, 1]: atol 2e-5 covers f32 dot products
 // and exp over d ≤ 64. Window scores are sums of w probabilities: atol 2e-5 · w.
@@ -151,5 +151,95 @@ export function attentionTests(get: () => Backend) {
         `window H=${H} w=${w} L=${L}`,
       );
     }
+  });
+
+  it('a sliding window and an f16 cache: raggedAttention (decode, split over keys, and chunked), attentionMass, attentionColumnSums', async () => {
+    const be = get();
+    const r = rng(25);
+    const d = 16;
+    for (const [kvDtype, window, m] of [
+      ['f32', 7, 40],
+      ['f16', 0, 40],
+      ['f16', 13, 40],
+      ['f16', 100, 1100], // decode over many keys: split over keys on WebGPU
+    ] as const) {
+      const Hkv = 2;
+      const lens = [m, m - 3];
+      const off = Int32Array.from([0, m]);
+      const total = 2 * m - 3;
+      // Positions out of order inside a head (a compacted cache), so the window is by position.
+      const pos = Int32Array.from({ length: total }, (_, i) => (i < m ? (i * 7) % m : ((i - m) * 5) % m));
+      const k = asStored(r.array(total * d, -2, 2), kvDtype);
+      const v = asStored(r.array(total * d), kvDtype);
+      const kv = {
+        keys: be.upload(k, [total, d], kvDtype),
+        values: be.upload(v, [total, d], kvDtype),
+        positions: be.upload(pos, [total], 'i32'),
+        offsets: be.upload(off, [Hkv], 'i32'),
+        lengths: be.upload(lens, [Hkv], 'i32'),
+      };
+      const opts = { slidingWindow: window };
+      const label = `${kvDtype} window ${window} m ${m}`;
+      // Decode, and (for the short cache) a chunk of queries.
+      for (const qp of m > 100 ? [[m - 1]] : [[m - 1], [3, Math.floor(m / 2), m - 1]]) {
+        const qpos = Int32Array.from(qp);
+        const n = qpos.length;
+        const Hq = 2 * Hkv;
+        const q = r.array(n * Hq * d, -2, 2);
+        const qT = be.upload(q, [n, Hq, d], 'f32');
+        const got = await readF32(be.raggedAttention(qT, kv, be.upload(qpos, [n], 'i32'), opts));
+        const want = raggedRef(
+          q,
+          k,
+          v,
+          pos,
+          off,
+          Int32Array.from(lens),
+          qpos,
+          Hq,
+          d,
+          1 / Math.sqrt(d),
+          window,
+        );
+        expectClose(got, want, 2e-5, 1e-4, `raggedAttention ${label} n=${n}`);
+        const mass = await readF32(be.attentionMass(qT, kv, be.upload(qpos, [n], 'i32'), opts));
+        const wantMass = attentionMassRef(
+          q,
+          k,
+          pos,
+          off,
+          Int32Array.from(lens),
+          qpos,
+          Hq,
+          d,
+          total,
+          1 / Math.sqrt(d),
+          window,
+        );
+        expectClose(mass, wantMass, 2e-5 * n * 2, 1e-4, `attentionMass ${label} n=${n}`);
+      }
+      const [H, w, L] = [4, 9, Math.min(m, 300)];
+      const qw = r.array(H * w * d, -2, 2);
+      const kw = asStored(r.array(Hkv * L * d, -2, 2), kvDtype);
+      const cols = await readF32(
+        be.attentionColumnSums(be.upload(qw, [H, w, d], 'f32'), be.upload(kw, [Hkv, L, d], kvDtype), opts),
+      );
+      expectClose(
+        cols,
+        windowRef(qw, kw, H, w, Hkv, L, d, 1 / Math.sqrt(d), window),
+        2e-5 * w,
+        1e-4,
+        `attentionColumnSums ${label}`,
+      );
+    }
+    expect(() =>
+      be.attentionColumnSums(
+        be.upload(new Float32Array(16), [1, 1, 16], 'f32'),
+        be.upload(new Float32Array(16), [1, 1, 16], 'f32'),
+        {
+          slidingWindow: 1.5,
+        },
+      ),
+    ).toThrow(/slidingWindow must be a whole number/);
   });
 }

@@ -79,6 +79,11 @@ export function causalRef(
   return out;
 }
 
+/** Causal, and inside a sliding window of `window` positions when it is not 0. */
+function sees(keyPos: number, queryPos: number, window: number): boolean {
+  return keyPos <= queryPos && (window === 0 || queryPos - keyPos < window);
+}
+
 export function raggedRef(
   q: Float32Array,
   k: Float32Array,
@@ -90,6 +95,7 @@ export function raggedRef(
   H: number,
   d: number,
   scale: number,
+  window = 0,
 ) {
   const n = qpos.length;
   const Hkv = off.length;
@@ -98,7 +104,8 @@ export function raggedRef(
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor((h * Hkv) / H);
       const offs: number[] = [];
-      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) offs.push(r * d);
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++)
+        if (sees(pos[r]!, qpos[i]!, window)) offs.push(r * d);
       out.set(attend(q, (i * H + h) * d, k, v, offs, d, scale), (i * H + h) * d);
     }
   return out;
@@ -116,6 +123,7 @@ export function attentionMassRef(
   d: number,
   rows: number,
   scale: number,
+  window = 0,
 ) {
   const Hkv = off.length;
   const out = new Float64Array(rows);
@@ -123,7 +131,8 @@ export function attentionMassRef(
     for (let h = 0; h < H; h++) {
       const kvh = Math.floor((h * Hkv) / H);
       const seen: number[] = [];
-      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++) if (pos[r]! <= qpos[i]!) seen.push(r);
+      for (let r = off[kvh]!; r < off[kvh]! + len[kvh]!; r++)
+        if (sees(pos[r]!, qpos[i]!, window)) seen.push(r);
       const p = softmax(seen.map((r) => dot(q, (i * H + h) * d, k, r * d, d) * scale));
       seen.forEach((r, j) => {
         out[r]! += p[j]!;
@@ -141,17 +150,18 @@ export function windowRef(
   L: number,
   d: number,
   scale: number,
+  window = 0,
 ) {
   const out = new Float64Array(H * L);
   for (let h = 0; h < H; h++) {
     const kvh = Math.floor((h * Hkv) / H);
     for (let t = 0; t < w; t++) {
-      const visible = L - w + t + 1;
-      const p = softmax(
-        Array.from({ length: visible }, (_, j) => dot(q, (h * w + t) * d, k, (kvh * L + j) * d, d) * scale),
+      const cols = Array.from({ length: L - w + t + 1 }, (_, j) => j).filter((j) =>
+        sees(j, L - w + t, window),
       );
-      p.forEach((x, j) => {
-        out[h * L + j]! += x;
+      const p = softmax(cols.map((j) => dot(q, (h * w + t) * d, k, (kvh * L + j) * d, d) * scale));
+      p.forEach((x, i) => {
+        out[h * L + cols[i]!]! += x;
       });
     }
   }

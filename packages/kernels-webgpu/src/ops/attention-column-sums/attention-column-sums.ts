@@ -1,6 +1,7 @@
 import type { Tensor } from '@kvsieve/core';
 import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
+import type { ElemKind } from '../../gpu/wgsl.js';
 import { windowStatsGpu } from '../attention/attention.js';
 
 // Two passes. The first (attention.ts, 'stats' mode) finds each window query's softmax max and
@@ -16,6 +17,7 @@ const P = new Params([
   ['G', 'u32'],
   ['scale', 'f32'],
   ['splits', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
 function queryTile(d4: number, workgroupBytes: number): number {
@@ -26,8 +28,13 @@ function queryTile(d4: number, workgroupBytes: number): number {
 const COLUMNS = kernel({
   name: 'windowColumns',
   params: P,
-  buffers: () => [input('q', 'f32'), input('k', 'f32'), input('stats', 'f32'), output('out', 'f32')],
-  body: ({ D, TQ }: { D: number; TQ: number }) => {
+  buffers: ({ kv }: { D: number; TQ: number; kv: ElemKind }) => [
+    input('q', 'f32'),
+    input('k', kv),
+    input('stats', 'f32'),
+    output('out', 'f32'),
+  ],
+  body: ({ D, TQ }: { D: number; TQ: number; kv: ElemKind }) => {
     const D4 = Math.ceil(D / 4);
     return `const D: u32 = ${D}u;
 const D4: u32 = ${D4}u;
@@ -48,7 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kb = (kvh * u.L + j) * D;
     for (var c = 0u; c < D4; c = c + 1u) {
       let e = 4u * c;
-      kv[c] = vec4<f32>(ld(k[kb + e], e < D), ld(k[kb + e + 1u], e + 1u < D), ld(k[kb + e + 2u], e + 2u < D), ld(k[kb + e + 3u], e + 3u < D));
+      kv[c] = vec4<f32>(ld(load_k(kb + e), e < D), ld(load_k(kb + e + 1u), e + 1u < D), ld(load_k(kb + e + 2u), e + 2u < D), ld(load_k(kb + e + 3u), e + 3u < D));
     }
   }
   // Window query t sits at position L − w + t; queries before the block's first key see none of it.
@@ -81,7 +88,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     if (isLive) {
       for (var tt = 0u; tt < tn; tt = tt + 1u) {
-        if (j <= first + t0 + tt && Ls[tt] > 0.0) {
+        // Causal, and within the sliding window when there is one (keys addressed by index).
+        let qi = first + t0 + tt;
+        if (j <= qi && (u.window == 0u || qi - j < u.window) && Ls[tt] > 0.0) {
           var dv = vec4<f32>(0.0);
           for (var c = 0u; c < D4; c = c + 1u) { dv = dv + Qs[tt * D4 + c] * kv[c]; }
           acc = acc + exp(dv.x + dv.y + dv.z + dv.w - Ms[tt]) / Ls[tt];
@@ -100,13 +109,14 @@ export function attentionColumnSumsGpu(
   k: Tensor,
   d: { H: number; w: number; d: number; Hkv: number; L: number; G: number },
   scale: number,
+  window: number,
 ): Tensor {
   const out = env.out([d.H, d.L], 'f32', 'attentionColumnSums');
   // About 64 keys' worth of work per split at least, and at most 32 splits.
   const chunk = Math.max(256, Math.ceil(d.L / 32 / 64) * 64);
   const split = { chunk, count: Math.ceil(d.L / chunk) };
   const stats = env.out([split.count, d.H, d.w, 2], 'f32', 'attentionColumnSums stats');
-  windowStatsGpu(env, q, k, d, scale, stats, split);
+  windowStatsGpu(env, q, k, d, scale, window, stats, split);
   const batch = env.ctx.batch();
   const TQ = queryTile(Math.ceil(d.d / 4), env.ctx.device.limits.maxComputeWorkgroupStorageSize);
   const op = 'attentionColumnSums';
@@ -117,9 +127,9 @@ export function attentionColumnSumsGpu(
     out: out.storage.binding,
   };
   batch.dispatch(
-    COLUMNS({ D: d.d, TQ }),
+    COLUMNS({ D: d.d, TQ, kv: env.kind(k.dtype) }),
     buffers,
-    { H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count },
+    { H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count, window },
     [Math.ceil(d.L / COLS), d.H],
   );
   batch.submit();

@@ -1,7 +1,7 @@
 import type { RaggedKV, Tensor } from '@kvsieve/core';
 import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
+import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Two passes, no float atomics (WGSL has none). The first gives each (query, head) a workgroup that
 // finds the softmax max and denominator over the visible rows of its KV head's segment. The second
@@ -17,31 +17,37 @@ const P = new Params([
   ['Hkv', 'u32'],
   ['rows', 'u32'],
   ['scale', 'f32'],
+  ['window', 'u32'],
 ] as const);
 
-const INPUTS = [
-  input('q', 'f32'),
-  input('k', 'f32'),
-  input('pos', 'i32'),
-  input('offsets', 'i32'),
-  input('lengths', 'i32'),
-  input('qpos', 'i32'),
-] as const;
+type Variant = { D: number; kv: ElemKind };
 
+const inputs = (kv: ElemKind) =>
+  [
+    input('q', 'f32'),
+    input('k', kv),
+    input('pos', 'i32'),
+    input('offsets', 'i32'),
+    input('lengths', 'i32'),
+    input('qpos', 'i32'),
+  ] as const;
+
+// Keys are read through their loader (an f16 cache as stored); a sliding window hides old keys.
 function dotFn(D: number): string {
   return `fn logit(qb: u32, r: u32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < ${D}u; c = c + 1u) { s = s + q[qb + c] * k[r * ${D}u + c]; }
+  for (var c = 0u; c < ${D}u; c = c + 1u) { s = s + q[qb + c] * load_k(r * ${D}u + c); }
   return s * u.scale;
 }
+fn seen(p: i32, qp: i32) -> bool { return p <= qp && (u.window == 0u || qp - p < i32(u.window)); }
 `;
 }
 
 const STATS = kernel({
   name: 'attentionMassStats',
   params: P,
-  buffers: () => [...INPUTS, output('stats', 'f32')],
-  body: ({ D }: { D: number }) => `var<workgroup> red: array<f32, ${WG}>;
+  buffers: ({ kv }: Variant) => [...inputs(kv), output('stats', 'f32')],
+  body: ({ D }: Variant) => `var<workgroup> red: array<f32, ${WG}>;
 ${dotFn(D)}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS}) {
@@ -57,7 +63,7 @@ fn main(${BUILTINS}) {
   let qb = ih * ${D}u;
   var m = -0x1.fffffep+127f;
   for (var r = o + lid; r < end; r = r + ${WG}u) {
-    if (pos[r] <= qp) { m = max(m, logit(qb, r)); }
+    if (seen(pos[r], qp)) { m = max(m, logit(qb, r)); }
   }
   red[lid] = m;
   workgroupBarrier();
@@ -69,7 +75,7 @@ fn main(${BUILTINS}) {
   workgroupBarrier();
   var l = 0.0;
   for (var r = o + lid; r < end; r = r + ${WG}u) {
-    if (pos[r] <= qp) { l = l + exp(logit(qb, r) - M); }
+    if (seen(pos[r], qp)) { l = l + exp(logit(qb, r) - M); }
   }
   red[lid] = l;
   workgroupBarrier();
@@ -87,8 +93,8 @@ fn main(${BUILTINS}) {
 const ROWS = kernel({
   name: 'attentionMassRows',
   params: P,
-  buffers: () => [...INPUTS, input('stats', 'f32'), output('out', 'f32')],
-  body: ({ D }: { D: number }) => `${dotFn(D)}
+  buffers: ({ kv }: Variant) => [...inputs(kv), input('stats', 'f32'), output('out', 'f32')],
+  body: ({ D }: Variant) => `${dotFn(D)}
 @compute @workgroup_size(${WG})
 fn main(${BUILTINS}) {
   ${WG_INDEX}
@@ -103,7 +109,7 @@ fn main(${BUILTINS}) {
   if (g < u.Hkv) {
     let p = pos[r];
     for (var i = 0u; i < u.n; i = i + 1u) {
-      if (p > qpos[i]) { continue; }
+      if (!seen(p, qpos[i])) { continue; }
       for (var hh = g * u.G; hh < (g + 1u) * u.G; hh = hh + 1u) {
         let ih = i * u.H + hh;
         let l = stats[2u * ih + 1u];
@@ -122,6 +128,7 @@ export function attentionMassGpu(
   qPositions: Tensor,
   d: { n: number; H: number; d: number; G: number; rows: number; Hkv: number },
   scale: number,
+  window: number,
 ): Tensor {
   const out = env.out([d.rows], 'f32', 'attentionMass');
   const stats = env.out([d.n * d.H, 2], 'f32', 'attentionMass stats');
@@ -134,9 +141,9 @@ export function attentionMassGpu(
     lengths: env.bind(kv.lengths, op),
     qpos: env.bind(qPositions, op),
   };
-  const params = { n: d.n, H: d.H, G: d.G, Hkv: d.Hkv, rows: d.rows, scale };
+  const params = { n: d.n, H: d.H, G: d.G, Hkv: d.Hkv, rows: d.rows, scale, window };
   const batch = env.ctx.batch();
-  const v = { D: d.d };
+  const v = { D: d.d, kv: env.kind(kv.keys.dtype) };
   batch.dispatch(STATS(v), { ...inputs, stats: stats.storage.binding }, params, batch.grid(d.n * d.H));
   batch.dispatch(
     ROWS(v),

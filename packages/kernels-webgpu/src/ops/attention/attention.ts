@@ -1,8 +1,8 @@
-import type { RaggedKV, Tensor } from '@kvsieve/core';
+import { DTypeError, type RaggedKV, type Tensor } from '@kvsieve/core';
 import type { Binding } from '../../gpu/context.js';
 import { input, kernel, output, Params, type UniformsOf } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
+import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Flash-style attention: a workgroup owns one KV head and a block of ROWS (query, group-member)
 // pairs, so the G query heads that share a KV head read each staged K/V tile once (GQA without
@@ -12,6 +12,8 @@ import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
 //           positions[r] <= qPositions[i];
 //   stats:  attentionColumnSums' first pass: q [H, w, d], k [Hkv, L, d], causal inside the window; writes
 //           each query's softmax max and denominator instead of an output.
+// A sliding window (u.window > 0) hides keys more than window − 1 positions before the query. Keys
+// and values are read through their loaders, so an f16 cache is read as it is stored.
 export type AttentionMode = 'ragged' | 'stats';
 
 const MAX_ROWS = 64;
@@ -31,6 +33,7 @@ const P = new Params([
   ['rows', 'u32'],
   ['chunk', 'u32'],
   ['splits', 'u32'],
+  ['window', 'u32'],
 ] as const);
 
 // Key splits (grid z): split z takes keys [z·chunk, (z + 1)·chunk) of the visible range, the last
@@ -39,17 +42,17 @@ const SPLIT = `let start = first + min(wid.z * u.chunk, total);
   let rest = total - min(wid.z * u.chunk, total);
   let count = select(min(u.chunk, rest), rest, wid.z + 1u == u.splits);`;
 
-type Variant = { mode: AttentionMode; D: number; TK: number; ROWS: number; split: boolean };
+type Variant = { mode: AttentionMode; D: number; TK: number; ROWS: number; split: boolean; kv: ElemKind };
 
 const ATTENTION = kernel({
   name: 'attention',
   params: P,
-  buffers: ({ mode, split }: Variant) =>
+  buffers: ({ mode, split, kv }: Variant) =>
     mode === 'ragged'
       ? [
           input('q', 'f32'),
-          input('k', 'f32'),
-          input('v', 'f32'),
+          input('k', kv),
+          input('v', kv),
           input('kpos', 'i32'),
           input('off', 'i32'),
           input('len', 'i32'),
@@ -57,7 +60,7 @@ const ATTENTION = kernel({
           // Split-key partial results: [splits, n, H, D + 2] (accumulator, max, denominator).
           output(split ? 'parts' : 'out', 'f32'),
         ]
-      : [input('q', 'f32'), input('k', 'f32'), output('stats', 'f32')],
+      : [input('q', 'f32'), input('k', kv), output('stats', 'f32')],
   body: (v: Variant) => body(v),
 });
 
@@ -81,7 +84,10 @@ function body({ mode, D, TK, ROWS, split }: Variant): string {
   let total = u.m - u.n + lastRow / u.G + 1u;
   ${SPLIT}`;
   const keyOff = mode === 'stats' ? '(kvh * u.m + j) * D' : 'j * D';
-  const visible = mode === 'ragged' ? 'kpos[j] <= qpos[i]' : 'j <= u.m - u.n + i';
+  const visible =
+    mode === 'ragged'
+      ? 'kpos[j] <= qpos[i] && (u.window == 0u || qpos[i] - kpos[j] < i32(u.window))'
+      : 'j <= u.m - u.n + i && (u.window == 0u || u.m - u.n + i - j < u.window)';
   const finish = split
     ? `if (isLive) {
     let o = ((wid.z * u.n + i) * u.H + h) * (D + 2u);
@@ -136,8 +142,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let j = start + t0 + e4 / D4;
       let kb = ${keyOff};
       let e = 4u * (e4 % D4);
-      Ks[e4] = vec4<f32>(ld(k[kb + e], e < D), ld(k[kb + e + 1u], e + 1u < D), ld(k[kb + e + 2u], e + 2u < D), ld(k[kb + e + 3u], e + 3u < D));
-      ${withV ? 'Vs[e4] = vec4<f32>(ld(v[kb + e], e < D), ld(v[kb + e + 1u], e + 1u < D), ld(v[kb + e + 2u], e + 2u < D), ld(v[kb + e + 3u], e + 3u < D));' : ''}
+      Ks[e4] = vec4<f32>(ld(load_k(kb + e), e < D), ld(load_k(kb + e + 1u), e + 1u < D), ld(load_k(kb + e + 2u), e + 2u < D), ld(load_k(kb + e + 3u), e + 3u < D));
+      ${withV ? 'Vs[e4] = vec4<f32>(ld(load_v(kb + e), e < D), ld(load_v(kb + e + 1u), e + 1u < D), ld(load_v(kb + e + 2u), e + 2u < D), ld(load_v(kb + e + 3u), e + 3u < D));' : ''}
     }
     workgroupBarrier();
     if (isLive) {
@@ -170,6 +176,7 @@ type Uniforms = Omit<UniformsOf<typeof P>, 'splits'>;
 function dispatch(
   env: OpEnv,
   mode: AttentionMode,
+  kv: ElemKind,
   D: number,
   inputs: Readonly<Record<string, Binding>>,
   p: Uniforms,
@@ -184,13 +191,13 @@ function dispatch(
   const ROWS = rowsPerHead <= 8 ? 8 : MAX_ROWS;
   const grid = [Math.ceil(rowsPerHead / ROWS), Hkv, splits] as const;
   if (mode === 'stats' || splits === 1) {
-    const prog = ATTENTION({ mode, D, TK, ROWS, split: false });
+    const prog = ATTENTION({ mode, D, TK, ROWS, split: false, kv });
     batch.dispatch(prog, { ...inputs, [out.name]: out.binding }, { ...p, splits }, grid);
   } else {
     // Flash-decoding: splits write unnormalized partial results, a second kernel merges them.
     const parts = batch.scratch(splits * p.n * p.H * (D + 2) * 4);
     batch.dispatch(
-      ATTENTION({ mode, D, TK, ROWS, split: true }),
+      ATTENTION({ mode, D, TK, ROWS, split: true, kv }),
       { ...inputs, parts },
       { ...p, splits },
       grid,
@@ -258,11 +265,12 @@ export function raggedAttentionGpu(
   qPositions: Tensor,
   d: { n: number; H: number; d: number; rows: number; Hkv: number; G: number },
   scale: number,
+  window: number,
 ): Tensor {
   const out = env.out(q.shape, 'f32', 'raggedAttention');
   // Per-head lengths live on the device; the mean sizes the splits and the last split takes the rest.
   const split = decodeSplits(d.n * d.G, Math.ceil(d.rows / d.Hkv));
-  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: split.chunk };
+  const p = { n: d.n, m: 0, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: d.rows, chunk: split.chunk, window };
   const op = 'raggedAttention';
   const inputs = {
     q: env.bind(q, op),
@@ -274,7 +282,18 @@ export function raggedAttentionGpu(
     qpos: env.bind(qPositions, op),
   };
   const target = { name: 'out', binding: env.bind(out, op) } as const;
-  dispatch(env, 'ragged', d.d, inputs, p, d.n * d.G, d.Hkv, target, split.splits);
+  dispatch(
+    env,
+    'ragged',
+    kvKind(env, kv.keys, kv.values),
+    d.d,
+    inputs,
+    p,
+    d.n * d.G,
+    d.Hkv,
+    target,
+    split.splits,
+  );
   return out;
 }
 
@@ -289,12 +308,23 @@ export function windowStatsGpu(
   k: Tensor,
   d: { H: number; w: number; d: number; Hkv: number; L: number; G: number },
   scale: number,
+  window: number,
   stats: Tensor,
   split: { count: number; chunk: number },
 ): void {
-  const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk };
+  const p = { n: d.w, m: d.L, H: d.H, Hkv: d.Hkv, G: d.G, scale, rows: 0, chunk: split.chunk, window };
   const op = 'attentionColumnSums';
   const inputs = { q: env.bind(q, op), k: env.bind(k, op) };
   const target = { name: 'stats', binding: env.bind(stats, op) } as const;
-  dispatch(env, 'stats', d.d, inputs, p, d.w * d.G, d.Hkv, target, split.count);
+  dispatch(env, 'stats', env.kind(k.dtype), d.d, inputs, p, d.w * d.G, d.Hkv, target, split.count);
+}
+
+/** How keys and values are read: one element kind for both (the cache stores them alike). */
+export function kvKind(env: OpEnv, keys: Tensor, values: Tensor): ElemKind {
+  if (keys.dtype !== values.dtype) {
+    throw new DTypeError(
+      `attention: keys are ${keys.dtype} but values are ${values.dtype}; store them alike`,
+    );
+  }
+  return env.kind(keys.dtype);
 }
