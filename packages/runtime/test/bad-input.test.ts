@@ -109,11 +109,11 @@ describe('bad model folders and files', () => {
       ModelFileError,
       /tensor blk\.1\.ffn_down\.weight needs bytes .* the file is truncated/,
     );
-    writeTinyGguf(p, TINY, randomWeights(TINY), 'Q4_0');
+    writeTinyGguf(p, TINY, randomWeights(TINY), 'Q8_1');
     await expectLoadError(
       p,
       ModelFileError,
-      /tensor token_embd\.weight is Q4_0; supported GGUF tensor types are F32, F16, BF16 and Q8_0/,
+      /tensor token_embd\.weight is Q8_1; supported GGUF tensor types are F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, BF16 \(/,
     );
   });
 });

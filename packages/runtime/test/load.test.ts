@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend } from '@kvsieve/core';
+import { CpuBackend, dequantize } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
 import {
   byteLevelTokenizerJson,
@@ -117,7 +117,7 @@ describe('GGUF files', () => {
     expect(backend.liveBytes()).toBe(0);
   });
 
-  it('F16 and Q8_0 tensors load (Q8_0 dequantized exactly as scale × int8)', async () => {
+  it('F16 and Q8_0 tensors load (Q8_0 kept as its blocks, dequantized exactly as scale × int8)', async () => {
     for (const type of ['F16', 'Q8_0'] as const) {
       const path = join(writeHfFolder(TINY), `tiny-${type}.gguf`);
       writeTinyGguf(path, TINY, weights, type);
@@ -131,7 +131,10 @@ describe('GGUF files', () => {
     const g = new GgufFile(path);
     const info = g.tensors.get('blk.0.ffn_up.weight')!;
     const raw = readFileSync(path).subarray(info.offset, info.offset + 34);
-    const values = g.readTensor('blk.0.ffn_up.weight').data as Float32Array;
+    const stored = g.readTensor('blk.0.ffn_up.weight');
+    expect(stored.dtype).toBe('q8_0');
+    expect(Buffer.from(stored.data.buffer, stored.data.byteOffset, 34).equals(raw)).toBe(true);
+    const values = dequantize('q8_0', stored.data as Uint8Array, stored.shape);
     const d = halfToFloat(raw.readUInt16LE(0));
     for (let i = 0; i < 32; i++) expect(values[i]).toBe(Math.fround(d * raw.readInt8(2 + i)));
     g.close();

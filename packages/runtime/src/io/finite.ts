@@ -1,3 +1,4 @@
+import type { QuantLayout } from '@kvsieve/core';
 import { ModelFileError } from '../errors.js';
 import { showName } from './show.js';
 
@@ -93,4 +94,33 @@ export function assertFinite(
   }
   const i = firstNonFiniteHalf(data as Uint16Array, dtype);
   if (i >= 0) throw nonFiniteError(file, tensor, halfKind(data[i]!, dtype), `element ${i}`);
+}
+
+/**
+ * Throw a {@link ModelFileError} naming the tensor, block and field if a quantized tensor's f16
+ * scale or min is NaN or ±Infinity. Those fields are the only floats in ggml's blocks (every other
+ * bit pattern is a valid weight), so this is the whole finiteness check for quantized data.
+ */
+export function assertFiniteBlocks(
+  bytes: Uint8Array,
+  layout: QuantLayout,
+  tensor: string,
+  file: string,
+): void {
+  const { blockBytes, blockSize, halfFields, ggmlName } = layout;
+  const blocks = bytes.byteLength / blockBytes;
+  for (const field of halfFields) {
+    for (let b = 0, at = field.offset + 1; b < blocks; b++, at += blockBytes) {
+      // The exponent is bits 10–14 of the little-endian f16: bits 2–6 of its high byte.
+      if ((bytes[at]! & 0x7c) === 0x7c) {
+        const bits = bytes[at - 1]! | (bytes[at]! << 8);
+        throw nonFiniteError(
+          file,
+          tensor,
+          halfKind(bits, 'f16'),
+          `the ${field.name} of ${ggmlName} block ${b} (element ${b * blockSize})`,
+        );
+      }
+    }
+  }
 }

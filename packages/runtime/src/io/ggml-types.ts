@@ -1,3 +1,5 @@
+import { type DType, QUANT_LAYOUTS } from '@kvsieve/core';
+
 /** A ggml tensor type: `blockSize` elements along a row are stored in `blockBytes` bytes. */
 export interface GgmlType {
   readonly name: string;
@@ -5,13 +7,28 @@ export interface GgmlType {
   readonly blockBytes: number;
 }
 
-/** ggml tensor types this reader can turn into f32/f16/bf16 (others are rejected by name). */
-export const GGML_TYPES: Record<number, GgmlType> = {
-  0: { name: 'F32', blockSize: 1, blockBytes: 4 },
-  1: { name: 'F16', blockSize: 1, blockBytes: 2 },
-  8: { name: 'Q8_0', blockSize: 32, blockBytes: 34 },
-  30: { name: 'BF16', blockSize: 1, blockBytes: 2 },
+/**
+ * ggml tensor types this reader loads, with the kvsieve dtype each is uploaded as: floats as they
+ * are, quantized types as their raw blocks (core's quantized dtypes, one per ggml block format).
+ * Others are rejected by name.
+ */
+export const GGML_TYPES: Record<number, GgmlType & { readonly dtype: DType }> = {
+  0: { name: 'F32', blockSize: 1, blockBytes: 4, dtype: 'f32' },
+  1: { name: 'F16', blockSize: 1, blockBytes: 2, dtype: 'f16' },
+  30: { name: 'BF16', blockSize: 1, blockBytes: 2, dtype: 'bf16' },
+  ...Object.fromEntries(
+    Object.values(QUANT_LAYOUTS).map((l) => [
+      l.ggmlType,
+      { name: l.ggmlName, blockSize: l.blockSize, blockBytes: l.blockBytes, dtype: l.dtype },
+    ]),
+  ),
 };
+
+/** The names of the types {@link GGML_TYPES} loads, in id order, for messages. */
+export const GGML_LOADED_NAMES = Object.keys(GGML_TYPES)
+  .map(Number)
+  .sort((a, b) => a - b)
+  .map((id) => GGML_TYPES[id]!.name);
 
 /**
  * Every ggml type a GGUF file may hold, with ggml's block layout (ggml.c `type_traits`), so byte
@@ -19,11 +36,13 @@ export const GGML_TYPES: Record<number, GgmlType> = {
  * removed from ggml; llama.cpp refuses them like any unknown id.
  */
 export const GGML_ALL_TYPES: Record<number, GgmlType> = {
-  ...GGML_TYPES,
+  0: { name: 'F32', blockSize: 1, blockBytes: 4 },
+  1: { name: 'F16', blockSize: 1, blockBytes: 2 },
   2: { name: 'Q4_0', blockSize: 32, blockBytes: 18 },
   3: { name: 'Q4_1', blockSize: 32, blockBytes: 20 },
   6: { name: 'Q5_0', blockSize: 32, blockBytes: 22 },
   7: { name: 'Q5_1', blockSize: 32, blockBytes: 24 },
+  8: { name: 'Q8_0', blockSize: 32, blockBytes: 34 },
   9: { name: 'Q8_1', blockSize: 32, blockBytes: 36 },
   10: { name: 'Q2_K', blockSize: 256, blockBytes: 84 },
   11: { name: 'Q3_K', blockSize: 256, blockBytes: 110 },
@@ -45,6 +64,7 @@ export const GGML_ALL_TYPES: Record<number, GgmlType> = {
   27: { name: 'I64', blockSize: 1, blockBytes: 8 },
   28: { name: 'F64', blockSize: 1, blockBytes: 8 },
   29: { name: 'IQ1_M', blockSize: 256, blockBytes: 56 },
+  30: { name: 'BF16', blockSize: 1, blockBytes: 2 },
   34: { name: 'TQ1_0', blockSize: 256, blockBytes: 54 },
   35: { name: 'TQ2_0', blockSize: 256, blockBytes: 66 },
   39: { name: 'MXFP4', blockSize: 32, blockBytes: 17 },

@@ -1,8 +1,8 @@
-import { f16BitsToF32 } from '@kvsieve/core';
+import { type DType, isQuantDType, QUANT_LAYOUTS } from '@kvsieve/core';
 import { ModelFileError } from '../errors.js';
 import { RandomAccessFile } from './file.js';
-import { assertFinite, halfKind, nonFiniteError } from './finite.js';
-import { GGML_ALL_TYPES, GGML_TYPES } from './ggml-types.js';
+import { assertFinite, assertFiniteBlocks } from './finite.js';
+import { GGML_ALL_TYPES, GGML_LOADED_NAMES, GGML_TYPES } from './ggml-types.js';
 import { type GgufValue, readGgufHeader } from './gguf-header.js';
 import { type GgufTensorInfo, ggufAlignment, layoutTensors } from './gguf-layout.js';
 import { showName } from './show.js';
@@ -41,14 +41,22 @@ export class GgufFile {
     return this.metadata.get(key);
   }
 
+  /** Bytes of tensor data the file holds (every tensor, as stored: quantized ones as blocks). */
+  get tensorBytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) n += t.byteLength;
+    return n;
+  }
+
   /**
-   * One tensor's values: F32 and Q8_0 as f32, F16/BF16 as raw 16-bit storage. Q8_0 is dequantized
-   * block by block (scale · int8), which is what llama.cpp's reference dequantization computes.
-   * NaN or ±Infinity anywhere is a {@link ModelFileError} naming the tensor.
+   * One tensor as stored: F32 as f32 values, F16/BF16 as raw 16-bit storage, quantized types
+   * (Q4_0 … Q6_K, IQ4_NL, IQ4_XS) as their raw block bytes with core's quantized dtype, to be
+   * uploaded as they are. NaN or ±Infinity anywhere (for quantized types: in a block's f16 scale
+   * or min, their only float fields) is a {@link ModelFileError} naming the tensor.
    */
   readTensor(name: string): {
-    data: Float32Array | Uint16Array;
-    dtype: 'f32' | 'f16' | 'bf16';
+    data: Float32Array | Uint16Array | Uint8Array;
+    dtype: DType;
     shape: number[];
   } {
     const info = this.tensors.get(name);
@@ -57,23 +65,21 @@ export class GgufFile {
     if (!t) {
       const typeName = GGML_ALL_TYPES[info.type]?.name ?? `type ${info.type}`;
       throw new ModelFileError(
-        `${this.path}: tensor ${showName(name)} is ${typeName}; supported GGUF tensor types are F32, F16, BF16 and Q8_0 (convert the model with one of those)`,
+        `${this.path}: tensor ${showName(name)} is ${typeName}; supported GGUF tensor types are ${GGML_LOADED_NAMES.join(', ')} (convert the model with one of those)`,
       );
     }
     const buf = this.file.read(info.offset, info.byteLength, `tensor ${showName(name)}`);
-    if (t.name === 'Q8_0') {
-      return {
-        data: dequantizeQ8_0(buf, info.byteLength / 34, name, this.path),
-        dtype: 'f32',
-        shape: info.shape,
-      };
+    // The buffer is fresh and unpooled (RandomAccessFile.read), so views need no copy.
+    if (isQuantDType(t.dtype)) {
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, info.byteLength);
+      assertFiniteBlocks(bytes, QUANT_LAYOUTS[t.dtype], name, this.path);
+      return { data: bytes, dtype: t.dtype, shape: info.shape };
     }
-    // The buffer is fresh and unpooled (RandomAccessFile.read), so a view needs no copy.
     const data =
-      t.name === 'F32'
+      t.dtype === 'f32'
         ? new Float32Array(buf.buffer, buf.byteOffset, info.byteLength / 4)
         : new Uint16Array(buf.buffer, buf.byteOffset, info.byteLength / 2);
-    const dtype = t.name === 'F32' ? 'f32' : t.name === 'F16' ? 'f16' : 'bf16';
+    const dtype = t.dtype as 'f32' | 'f16' | 'bf16';
     assertFinite(data, dtype, name, this.path);
     return { data, dtype, shape: info.shape };
   }
@@ -81,23 +87,4 @@ export class GgufFile {
   close(): void {
     this.file.close();
   }
-}
-
-/** Q8_0 values are int8, always finite: only the f16 block scales can be NaN or ±Infinity. */
-function dequantizeQ8_0(buf: Buffer, blocks: number, name: string, path: string): Float32Array {
-  const out = new Float32Array(blocks * 32);
-  for (let b = 0; b < blocks; b++) {
-    const bits = buf.readUInt16LE(b * 34);
-    if ((bits & 0x7c00) === 0x7c00) {
-      throw nonFiniteError(
-        path,
-        name,
-        halfKind(bits, 'f16'),
-        `the scale of Q8_0 block ${b} (element ${b * 32})`,
-      );
-    }
-    const d = f16BitsToF32(bits);
-    for (let i = 0; i < 32; i++) out[b * 32 + i] = d * buf.readInt8(b * 34 + 2 + i);
-  }
-  return out;
 }

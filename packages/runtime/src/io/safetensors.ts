@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { DType } from '@kvsieve/core';
 import { ModelConfigError, ModelFileError } from '../errors.js';
 import { RandomAccessFile } from './file.js';
 import { assertFinite } from './finite.js';
@@ -20,7 +21,8 @@ export interface WeightSource {
   readonly description: string;
   has(name: string): boolean;
   info(name: string): { shape: number[]; dtype: string; file: string } | undefined;
-  read(name: string): { data: Float32Array | Uint16Array; dtype: 'f32' | 'f16' | 'bf16'; shape: number[] };
+  /** Values as stored: f32, raw f16/bf16 bits, or a quantized dtype's block bytes (GGUF). */
+  read(name: string): { data: Float32Array | Uint16Array | Uint8Array; dtype: DType; shape: number[] };
   close(): void;
 }
 

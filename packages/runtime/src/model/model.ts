@@ -16,7 +16,7 @@ import { type ModelConfig, ropeInvFreq } from './config.js';
 import type { ModelParts } from './parts.js';
 import { type PrefillTrack, runPrefill } from './prefill.js';
 import { DecodeSession } from './session.js';
-import { disposeWeights, type ModelWeights } from './weights.js';
+import { disposeWeights, type ModelWeights, weightBytes } from './weights.js';
 
 export interface StartOptions {
   /** Compression applied to each layer's cache as soon as that layer is complete (and while decoding, if the method says so). */
@@ -203,6 +203,14 @@ export class Model {
       throw e;
     }
     return { sessions, skipped: out.skipped };
+  }
+
+  /**
+   * Bytes the model's weights hold on its backend: quantized weights as their blocks, 16-bit ones
+   * as 16-bit (compare with the file's tensor bytes, e.g. `GgufFile.tensorBytes`).
+   */
+  weightBytes(): number {
+    return weightBytes(this.weights);
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-import type { Backend, Tensor } from '@kvsieve/core';
+import { type Backend, QUANT_LAYOUTS, type Tensor } from '@kvsieve/core';
 import { ModelConfigError, ModelFileError } from '../errors.js';
 import type { WeightSource } from '../io/safetensors.js';
 import type { ModelConfig } from './config.js';
@@ -90,6 +90,11 @@ export const GGUF_NAMES: WeightNames = {
   layerCountField: 'block_count',
 };
 
+/** Roles read only by matmul or embedding, which may be stored quantized. */
+const MATRIX_ROLES: ReadonlySet<keyof LayerWeights> = new Set(['wq', 'wk', 'wv', 'wo', 'gate', 'up', 'down']);
+/** ggml's quantized type names (GGUF files). */
+const QUANTIZED_NAMES: ReadonlySet<string> = new Set(Object.values(QUANT_LAYOUTS).map((l) => l.ggmlName));
+
 function expectedShapes(c: ModelConfig): Record<keyof LayerWeights, number[] | null> {
   const { hiddenSize: D, numHeads: H, numKvHeads: Hkv, headDim: d, intermediateSize: I } = c;
   return {
@@ -144,7 +149,8 @@ export function loadWeights(
   const plan: { name: string; shape: number[]; set: (t: Tensor) => void }[] = [];
   const shapes = expectedShapes(c);
   const top: Partial<ModelWeights> = {};
-  const want = (name: string, shape: number[], set: (t: Tensor) => void) => {
+  /** `matrix`: read only by matmul or embedding, so it may be stored quantized. */
+  const want = (name: string, shape: number[], matrix: boolean, set: (t: Tensor) => void) => {
     const info = src.info(name);
     if (!info) {
       throw new ModelFileError(
@@ -156,19 +162,26 @@ export function loadWeights(
         `${info.file}: tensor ${name} has shape [${info.shape.join(', ')}] but ${configFile} implies [${shape.join(', ')}]`,
       );
     }
+    // Norms and biases are added and multiplied elementwise, which no backend does on blocks;
+    // llama.cpp's quantizer never quantizes them either.
+    if (!matrix && QUANTIZED_NAMES.has(info.dtype)) {
+      throw new ModelConfigError(
+        `${info.file}: tensor ${name} is ${info.dtype}, but norm weights and biases must be F32, F16 or BF16 (llama.cpp keeps them F32); re-convert the model`,
+      );
+    }
     plan.push({ name, shape, set });
   };
   // Vocabulary and hidden size first: every later shape is built from them.
-  want(names.embed, [c.vocabSize, c.hiddenSize], (t) => (top.embed = t));
-  want(names.finalNorm, [c.hiddenSize], (t) => (top.finalNorm = t));
-  if (!c.tiedEmbeddings) want(names.lmHead, [c.vocabSize, c.hiddenSize], (t) => (top.lmHead = t));
+  want(names.embed, [c.vocabSize, c.hiddenSize], true, (t) => (top.embed = t));
+  want(names.finalNorm, [c.hiddenSize], false, (t) => (top.finalNorm = t));
+  if (!c.tiedEmbeddings) want(names.lmHead, [c.vocabSize, c.hiddenSize], true, (t) => (top.lmHead = t));
   checkLayerCount(src, names, c, configFile);
   const layers: Partial<LayerWeights>[] = [];
   for (let i = 0; i < c.numLayers; i++) {
     const layer: Partial<LayerWeights> = {};
     layers.push(layer);
     for (const [role, shape] of Object.entries(shapes) as [keyof LayerWeights, number[] | null][]) {
-      if (shape) want(names.layer(i, role), shape, (t) => (layer[role] = t));
+      if (shape) want(names.layer(i, role), shape, MATRIX_ROLES.has(role), (t) => (layer[role] = t));
     }
   }
   const rope = src.info('rope_freqs.weight');
@@ -209,11 +222,17 @@ export function loadWeights(
   }
 }
 
+function allWeights(w: ModelWeights): Set<Tensor> {
+  return new Set([w.embed, w.finalNorm, w.lmHead, ...w.layers.flatMap((l) => Object.values(l) as Tensor[])]);
+}
+
 export function disposeWeights(w: ModelWeights): void {
-  const seen = new Set<Tensor>();
-  const all = [w.embed, w.finalNorm, w.lmHead, ...w.layers.flatMap((l) => Object.values(l) as Tensor[])];
-  for (const t of all) {
-    if (!seen.has(t)) t.dispose();
-    seen.add(t);
-  }
+  for (const t of allWeights(w)) t.dispose();
+}
+
+/** Bytes the weights hold on their backend, each tensor once (tied embeddings are one tensor). */
+export function weightBytes(w: ModelWeights): number {
+  let n = 0;
+  for (const t of allWeights(w)) n += t.storage.byteLength;
+  return n;
 }

@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeHalf } from '@kvsieve/core';
+import { encodeHalf, randomQuantized, seededRandom } from '@kvsieve/core';
 import fc from 'fast-check';
 import { GgufFile, SafetensorsSource } from '../../src/index.js';
+import { GGML_TYPES } from '../../src/io/ggml-types.js';
 import { byteLevelTokenizerJson } from '../../src/io/random-model.js';
 import { encodeSafetensorsHeader } from '../../src/io/safetensors.js';
 import { decodeGgufTensor, walkGguf } from '../fixtures/gguf-walk.js';
@@ -36,12 +37,18 @@ export interface GgufCase {
   readonly target: 'file' | 'model';
 }
 
-/** A small GGUF mixing F32, F16 and Q8_0, plus an unused Q4_0 tensor the reader must place but not decode. */
+/**
+ * A small GGUF mixing F32, F16, Q8_0 and Q4_0 (random blocks), plus an unused Q8_1 tensor the
+ * reader must place but not decode.
+ */
 function ggufFixture(path: string): void {
   let i = 0;
-  const types = ['Q8_0', 'F16', 'F32'] as const;
-  const tensors = ggufTensors(FUZZ_SHAPE, randomWeights(FUZZ_SHAPE, 1), () => types[i++ % 3]!);
-  tensors.push({ name: 'extra.q4', shape: [2, 64], data: new Float32Array(128), type: 'Q4_0' });
+  const types = ['Q8_0', 'F16', 'F32', 'Q4_0'] as const;
+  const rand = seededRandom(1);
+  const tensors = ggufTensors(FUZZ_SHAPE, randomWeights(FUZZ_SHAPE, 1), () => types[i++ % 4]!).map((t) =>
+    t.type === 'Q4_0' ? { ...t, data: randomQuantized('q4_0', t.shape, rand) } : t,
+  );
+  tensors.push({ name: 'extra.q8_1', shape: [2, 64], data: new Float32Array(128), type: 'Q8_1' });
   writeGguf(path, ggufMetadata(FUZZ_SHAPE), tensors);
 }
 
@@ -80,8 +87,8 @@ function readGgufFile(path: string, buf: Buffer): Outcome {
     if (typeof layout === 'string') return other(layout);
     let typed = false;
     for (const [name, t] of layout) {
-      if (![0, 1, 8, 30].includes(t.type)) {
-        // A type the reader places but does not decode (the Q4_0 extra): refused, by name.
+      if (!(t.type in GGML_TYPES)) {
+        // A type the reader places but does not decode (the Q8_1 extra): refused, by name.
         const refused = refusal(() => g.readTensor(name));
         if (refused) return refused;
         continue;

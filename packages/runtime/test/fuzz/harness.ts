@@ -73,7 +73,7 @@ export function classify(e: unknown): Outcome {
 /** Load through `loadModel`, then compare every uploaded weight with `expected(name)`. */
 export async function loadAndCompare(
   path: string,
-  expected: (name: string) => { data: Float32Array | Uint16Array; shape: number[] } | string,
+  expected: (name: string) => { data: Float32Array | Uint16Array | Uint8Array; shape: number[] } | string,
 ): Promise<Outcome> {
   const backend = new RecordingBackend();
   let model: Awaited<ReturnType<typeof loadModel>>;

@@ -12,6 +12,7 @@ const GGML_SIZES: Record<number, [number, number]> = {
   1: [1, 2],
   2: [32, 18],
   8: [32, 34],
+  9: [32, 36],
   30: [1, 2],
 };
 
@@ -23,8 +24,11 @@ export interface PlacedTensor {
 }
 
 /** Same element type and identical bytes (NaN payloads included). */
-export function sameBits(a: unknown, b: Float32Array | Uint16Array): boolean {
-  if (!(a instanceof Float32Array || a instanceof Uint16Array) || a.constructor !== b.constructor)
+export function sameBits(a: unknown, b: Float32Array | Uint16Array | Uint8Array): boolean {
+  if (
+    !(a instanceof Float32Array || a instanceof Uint16Array || a instanceof Uint8Array) ||
+    a.constructor !== b.constructor
+  )
     return false;
   if (a.length !== b.length) return false;
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
