@@ -1,5 +1,5 @@
 import { dequantize, dequantizeRow } from '../dtype/dequantize.js';
-import { bf16BitsToF32, type DType, decodeHalf, encodeHalf, f16BitsToF32 } from '../dtype/dtype.js';
+import { type DType, decodeHalf, encodeHalf, f16Values } from '../dtype/dtype.js';
 import { isQuantDType } from '../dtype/quant.js';
 import { DTypeError } from '../errors.js';
 import type { Tensor, TensorStorage } from '../tensor/tensor.js';
@@ -64,11 +64,21 @@ export function weightRows(t: Tensor, cols: number): (r: number) => Float32Array
       return row;
     };
   }
-  if (dtype === 'f16' || dtype === 'bf16') {
-    const bits = data as Uint16Array;
-    const dec = dtype === 'f16' ? f16BitsToF32 : bf16BitsToF32;
+  const bits = data as Uint16Array;
+  if (dtype === 'f16') {
+    const table = f16Values();
     return (r) => {
-      for (let i = 0; i < cols; i++) row[i] = dec(bits[r * cols + i]!);
+      const at = r * cols;
+      for (let i = 0; i < cols; i++) row[i] = table[bits[at + i]!]!;
+      return row;
+    };
+  }
+  if (dtype === 'bf16') {
+    // bf16 is the top half of an f32: shift the bits into place through an integer view.
+    const rowBits = new Uint32Array(row.buffer);
+    return (r) => {
+      const at = r * cols;
+      for (let i = 0; i < cols; i++) rowBits[i] = bits[at + i]! << 16;
       return row;
     };
   }
