@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend, dequantize } from '@kvsieve/core';
+import { CpuBackend, decodeHalf, dequantize, encodeHalf } from '@kvsieve/core';
 import { describe, expect, it } from 'vitest';
 import {
   byteLevelTokenizerJson,
@@ -16,6 +16,7 @@ import { writeTinyGguf } from './fixtures/tiny-gguf.js';
 import {
   hfConfig,
   randomWeights,
+  type Tensors,
   TINY,
   type TinyShape,
   writeHfFolder,
@@ -62,15 +63,30 @@ describe('Hugging Face folders against an independent f64 forward pass', () => {
     expect(backend.liveBytes()).toBe(0);
   });
 
-  it('f16 and bf16 safetensors load as half-precision weights and stay close to f32', async () => {
+  it('f16 and bf16 safetensors stay 16-bit in memory and compute as f32 weights of the rounded values', async () => {
     const f32 = await loadModel(writeHfFolder(TINY, { seed: 3 }), { backend: new CpuBackend() });
     const ref = await logitsOf(f32, PROMPT);
     for (const dtype of ['F16', 'BF16'] as const) {
       const m = await loadModel(writeHfFolder(TINY, { seed: 3, dtype }), { backend: new CpuBackend() });
-      const d = maxDiff(await logitsOf(m, PROMPT), ref);
+      expect(m.weightBytes()).toBe(f32.weightBytes() / 2);
+      const half = await logitsOf(m, PROMPT);
+      const d = maxDiff(half, ref);
       expect(d).toBeGreaterThan(0);
       expect(d).toBeLessThan(dtype === 'F16' ? 0.02 : 0.2);
+      // The same values rounded to 16 bits and stored as F32: the 16-bit model computes exactly these.
+      const kind = dtype === 'F16' ? 'f16' : 'bf16';
+      const rounded: Tensors = new Map();
+      for (const [name, t] of randomWeights(TINY, 3)) {
+        rounded.set(name, { shape: t.shape, data: decodeHalf(encodeHalf(t.data, kind), kind) });
+      }
+      const dir = writeHfFolder(TINY, { seed: 3 });
+      writeSafetensors(join(dir, 'model.safetensors'), rounded, 'F32');
+      const same = await loadModel(dir, { backend: new CpuBackend() });
+      expect(maxDiff(half, await logitsOf(same, PROMPT))).toBeLessThan(1e-5);
+      same.dispose();
+      m.dispose();
     }
+    f32.dispose();
   });
 
   it('llama3 rope scaling follows the Hugging Face formula', () => {
