@@ -47,6 +47,7 @@ describe('kvsieve run --kv-dtype f16 with every method', () => {
   });
 
   interface Summary {
+    weights: { bytes: number; byDtype: Record<string, number> };
     cache: { dtype: string; keptBytes: number; fullBytes: number };
     layers: { kept: number[] }[];
     generatedTokens: number;
@@ -67,6 +68,9 @@ describe('kvsieve run --kv-dtype f16 with every method', () => {
   it.each(METHODS)('%s: the same entries kept per layer as with f32, each stored in f16', async (method) => {
     const f32 = await run(method, 'f32');
     const f16 = await run(method, 'f16');
+    // The summary also names the resident weights (this model: all f32).
+    expect(f32.weights.bytes).toBeGreaterThan(0);
+    expect(f32.weights.byDtype).toEqual({ f32: f32.weights.bytes });
     expect(f32.cache.dtype).toBe('f32');
     expect(f16.cache.dtype).toBe('f16');
     expect(f16.generatedTokens).toBe(6);

@@ -1,4 +1,4 @@
-import { type GenerationSummary, generate } from '@kvsieve/runtime';
+import { type GenerationSummary, generate, type Model } from '@kvsieve/runtime';
 import type { RunArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
 import type { CliIO } from '../io.js';
@@ -33,10 +33,10 @@ export async function runCommand(
     }
     const sum = r.value;
     if (a.json) {
-      io.out(`${JSON.stringify(summaryJson(a, s.model.source, sum), null, 2)}\n`);
+      io.out(`${JSON.stringify(summaryJson(a, s.model, sum), null, 2)}\n`);
     } else {
       io.out('\n');
-      io.err(`${summaryTable(a, sum)}\n`);
+      io.err(`${summaryTable(a, s.model, sum)}\n`);
     }
     return sum;
   } finally {
@@ -44,9 +44,10 @@ export async function runCommand(
   }
 }
 
-function summaryJson(a: RunArgs, source: string, sum: GenerationSummary) {
+function summaryJson(a: RunArgs, model: Model, sum: GenerationSummary) {
   return {
-    model: source,
+    model: model.source,
+    weights: { bytes: model.weightBytes(), byDtype: Object.fromEntries(model.weightBytesByDtype()) },
     backend: a.backend,
     method: a.method,
     methodOptions: a.methodOptions,
@@ -69,7 +70,13 @@ function summaryJson(a: RunArgs, source: string, sum: GenerationSummary) {
   };
 }
 
-function summaryTable(a: RunArgs, sum: GenerationSummary): string {
+/** Resident weight bytes and their storage types ("762.8 MiB: q4_k 445.5 MiB, q6_k 317.1 MiB, …"). */
+function weightsLine(model: Model): string {
+  const parts = model.weightBytesByDtype().map(([dtype, bytes]) => `${dtype} ${formatBytes(bytes)}`);
+  return `${formatBytes(model.weightBytes())} (${parts.join(', ')})`;
+}
+
+function summaryTable(a: RunArgs, model: Model, sum: GenerationSummary): string {
   const ratio = sum.cache.fullBytes > 0 ? (100 * sum.cache.keptBytes) / sum.cache.fullBytes : 100;
   return [
     '',
@@ -81,6 +88,7 @@ function summaryTable(a: RunArgs, sum: GenerationSummary): string {
           ? `${a.method} ${JSON.stringify(a.methodOptions)}${a.decodeBudget ? `, decode budget ${a.decodeBudget}` : ''}`
           : 'none (full cache)',
       ],
+      ['weights', weightsLine(model)],
       ['prompt', `${sum.promptTokens} tokens`],
       ['prefill', `${sum.prefill.seconds.toFixed(2)} s, ${sum.prefill.tokensPerSecond.toFixed(1)} tokens/s`],
       [

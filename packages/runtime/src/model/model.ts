@@ -1,6 +1,7 @@
 import {
   type Backend,
   type CompressionMethod,
+  type DType,
   entryBytes,
   KV_DTYPES,
   type KVDType,
@@ -16,7 +17,7 @@ import { type ModelConfig, ropeInvFreq } from './config.js';
 import type { ModelParts } from './parts.js';
 import { type PrefillTrack, runPrefill } from './prefill.js';
 import { DecodeSession } from './session.js';
-import { disposeWeights, type ModelWeights, weightBytes } from './weights.js';
+import { disposeWeights, type ModelWeights, weightBytes, weightBytesByDtype } from './weights.js';
 
 export interface StartOptions {
   /** Compression applied to each layer's cache as soon as that layer is complete (and while decoding, if the method says so). */
@@ -211,6 +212,11 @@ export class Model {
    */
   weightBytes(): number {
     return weightBytes(this.weights);
+  }
+
+  /** {@link weightBytes} split by storage dtype, largest first. */
+  weightBytesByDtype(): [DType, number][] {
+    return weightBytesByDtype(this.weights);
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-import { type Backend, QUANT_LAYOUTS, type Tensor } from '@kvsieve/core';
+import { type Backend, type DType, QUANT_LAYOUTS, type Tensor } from '@kvsieve/core';
 import { ModelConfigError, ModelFileError } from '../errors.js';
 import type { WeightSource } from '../io/safetensors.js';
 import type { ModelConfig } from './config.js';
@@ -235,4 +235,11 @@ export function weightBytes(w: ModelWeights): number {
   let n = 0;
   for (const t of allWeights(w)) n += t.storage.byteLength;
   return n;
+}
+
+/** Bytes per storage dtype, largest first (a Q4_K_M file: q4_k, q6_k, f32). */
+export function weightBytesByDtype(w: ModelWeights): [DType, number][] {
+  const by = new Map<DType, number>();
+  for (const t of allWeights(w)) by.set(t.dtype, (by.get(t.dtype) ?? 0) + t.storage.byteLength);
+  return [...by].sort((a, b) => b[1] - a[1]);
 }
