@@ -1,7 +1,7 @@
+import { expectClose, readF32, rng } from '@kvsieve/backend-conformance';
 import { CpuBackend, dequantize, randomQuantized, seededRandom } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BindingLimitError, createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
-import { expectClose, readF32, rng } from './conformance/util.js';
 
 // A 2-D weight over the binding limit (a 128K-vocabulary embedding on lavapipe's 128 MiB bindings)
 // is kept in row ranges. Here the limit is lowered to 16 KiB so small weights split into several

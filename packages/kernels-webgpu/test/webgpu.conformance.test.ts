@@ -1,5 +1,5 @@
+import { conformanceSuite } from '@kvsieve/backend-conformance';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/index.js';
-import { conformanceSuite } from './conformance/index.js';
 
 conformanceSuite(
   'webgpu',

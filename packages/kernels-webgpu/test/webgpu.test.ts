@@ -1,3 +1,4 @@
+import { causalCache, rng, topkRef } from '@kvsieve/backend-conformance';
 import { CpuBackend, KvsieveError } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,8 +8,6 @@ import {
   NoAdapterError,
   type WebGpuBackend,
 } from '../src/index.js';
-import { topkRef } from './conformance/reference.js';
-import { causalCache, rng } from './conformance/util.js';
 
 describe('webgpu backend', () => {
   let be: WebGpuBackend;

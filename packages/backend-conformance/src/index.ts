@@ -7,7 +7,8 @@ import { rowsTests } from './rows.js';
 import { selectionTests } from './selection.js';
 import type { BackendFactory } from './util.js';
 
-export type { BackendFactory } from './util.js';
+export * from './reference.js';
+export * from './util.js';
 
 /**
  * The conformance suite, written once: every backend runs it, checking each op against direct f64
