@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up kvsieve on a fresh Debian 12 machine: system packages (Mesa's lavapipe Vulkan driver from
-# bookworm-backports, which Dawn's WebGPU needs when there is no GPU), pnpm, dependencies, build.
+# bookworm-backports, which Dawn's WebGPU needs when there is no GPU; clang-16 and lld-16 for the
+# WebAssembly kernels), pnpm, dependencies, build.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,13 @@ if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
   echo "==> installing the DejaVu fonts (PNG plots)"
   sudo_ apt-get update -q
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core
+fi
+
+# @kvsieve/kernels-wasm compiles its C kernels to WebAssembly with Debian 12's clang-16 and lld-16.
+if ! command -v clang-16 >/dev/null 2>&1 || ! command -v wasm-ld-16 >/dev/null 2>&1; then
+  echo "==> installing clang-16 and lld-16 (the WebAssembly kernels)"
+  sudo_ apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang-16 lld-16
 fi
 
 pnpm_version=10.34.9

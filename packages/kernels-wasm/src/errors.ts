@@ -1,0 +1,17 @@
+import { KvsieveError } from '@kvsieve/core';
+
+/**
+ * The backend's linear memory cannot hold what an upload or op asked for: WebAssembly's 32-bit
+ * addresses reach 4 GiB, the tensors, weights and caches of one backend included.
+ */
+export class WasmMemoryError extends KvsieveError {
+  override name = 'WasmMemoryError';
+}
+
+/**
+ * The compiled kernels could not be loaded or lack what was asked of them: the package's wasm
+ * build is missing or stale, or the JavaScript engine has no WebAssembly SIMD.
+ */
+export class WasmModuleError extends KvsieveError {
+  override name = 'WasmModuleError';
+}
