@@ -7,8 +7,14 @@
 // dots agree with an f64 dot of the dequantized row to f32 accumulation error.
 //
 // Pointers need no alignment (blocks of 18, 22, 34, 110 … bytes sit at any offset). Nothing is
-// allocated and nothing global is written: every function is safe to call from several threads on
-// one shared memory.
+// allocated and nothing global is written (a call uses under 1 KiB of the C stack, for unpacked
+// block scales): every function is safe to call from several threads on one shared memory, each
+// with its own stack.
+//
+// Cost: the block formats are bound by decoding (unpacking and widening quants to f32), not by
+// loads. kv_row_dot4 shares only x between rows, so per row it costs about what kv_row_dot does
+// (1.0–1.1x faster; 1.3–1.5x for F32/BF16, which are load-bound); kv_row_dot_x4 shares the
+// decoding between four x vectors (1.2–2x per product).
 #ifndef KVSIEVE_QUANT_H
 #define KVSIEVE_QUANT_H
 
@@ -54,11 +60,18 @@ int kv_row_bytes(int type, int k);
 KVQ_EXPORT("kv_row_dot")
 float kv_row_dot(int type, const void *row, const float *x, int k);
 
-// out4[r] = kv_row_dot(type, row + r·row_stride_bytes, x, k) for r = 0..3: the GEMV/matmul inner
-// kernel, each chunk of x loaded once for four rows. The results are those of kv_row_dot up to
+// out4[r] = kv_row_dot(type, row + r·row_stride_bytes, x, k) for r = 0..3: the GEMV inner kernel,
+// each piece of x loaded once for two or four rows. The results are those of kv_row_dot up to
 // f32 summation order. NaNs for an unknown type.
 KVQ_EXPORT("kv_row_dot4")
 void kv_row_dot4(int type, const void *row, int row_stride_bytes, const float *x, int k, float *out4);
+
+// out4[j] = kv_row_dot(type, row, x + j·x_stride, k) for j = 0..3: one row against four vectors
+// (x_stride in floats), a prefill/matmul kernel: each block is decoded once for four x rows.
+// Results are kv_row_dot's up to f32 summation order.
+// NaNs for an unknown type.
+KVQ_EXPORT("kv_row_dot_x4")
+void kv_row_dot_x4(int type, const void *row, const float *x, int x_stride, int k, float *out4);
 
 // The stored row as f32: exactly the values of ggml's dequantize_row_* (core's `dequantize`), bit
 // for bit; F16/BF16 widen exactly. NaNs for an unknown type.
