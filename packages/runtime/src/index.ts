@@ -10,10 +10,11 @@ export {
 } from './generate/generate.js';
 export { argmax, createSampler, type SamplingOptions } from './generate/sampler.js';
 export { StopStringFilter } from './generate/stops.js';
+export { type ByteFile, BytesFile } from './io/file.js';
 export { GgufFile, type GgufTensorInfo, type GgufValue } from './io/gguf.js';
 export { byteLevelTokenizerJson, type RandomModelOptions, writeRandomModel } from './io/random-model.js';
 export { encodeSafetensorsHeader, SafetensorsSource, type WeightSource } from './io/safetensors.js';
-export { type LoadOptions, loadModel } from './load.js';
+export { type LoadOptions, loadModel, type ModelFiles } from './load.js';
 export {
   ARCHITECTURES,
   type Architecture,

@@ -6,10 +6,12 @@ import { loadModel, ModelFileError } from '../src/index.js';
 import { randomWeights, TINY, writeHfFolder, writeSafetensors } from './fixtures/tiny-model.js';
 
 /** Every path the loader asks the file system about, to prove what it never touches. */
-const touched = vi.hoisted(() => [] as string[]);
+const touched: string[] = [];
 
-vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs')>();
+// The runtime reaches node:fs through process.getBuiltinModule (so that browser bundles need no
+// fs): answer it with a file system that records every path it is asked about.
+{
+  const real = process.getBuiltinModule('node:fs');
   const spy =
     <A extends unknown[], R>(f: (p: string, ...rest: A) => R) =>
     (p: string, ...rest: A): R => {
@@ -24,8 +26,10 @@ vi.mock('node:fs', async (importOriginal) => {
     openSync: spy(real.openSync as (p: string, flags: string) => number),
     readFileSync: spy(real.readFileSync as (p: string, o: unknown) => string),
   };
-  return { ...wrapped, default: wrapped };
-});
+  const original = process.getBuiltinModule.bind(process);
+  vi.spyOn(process, 'getBuiltinModule').mockImplementation(((id: string) =>
+    id === 'node:fs' || id === 'fs' ? wrapped : original(id)) as typeof process.getBuiltinModule);
+}
 
 /** A model folder whose index names `shard` for every tensor, and a valid shard outside it. */
 function folderNaming(shard: (outside: string) => string): { dir: string; outside: string } {

@@ -1,15 +1,48 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { ModelFileError } from '../errors.js';
+import { nodeFs } from './node.js';
 import { oneLine } from './show.js';
+
+/**
+ * A model file read piece by piece: a file on disk ({@link RandomAccessFile}, Node) or bytes already
+ * in memory ({@link BytesFile}, anywhere, e.g. fetched in a browser). Parsers read only through
+ * this, so every format works from either.
+ */
+export interface ByteFile {
+  /** How messages name the file: its path, or the name it was given. */
+  readonly path: string;
+  readonly size: number;
+  /**
+   * `length` bytes at `offset`, in a fresh array at offset 0 of its own buffer (so typed views of
+   * it are aligned and nothing else shares it). Out of range is a {@link ModelFileError}.
+   */
+  read(offset: number, length: number, what: string): Uint8Array;
+  close(): void;
+}
+
+function checkRange(path: string, size: number, offset: number, length: number, what: string): void {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new ModelFileError(
+      `${path}: ${what} needs bytes [${offset}, ${offset + length}) but the file has ${size} bytes; the file is truncated or its header is wrong`,
+    );
+  }
+}
 
 /**
  * Refuse anything but a regular file (after symlinks) before opening it: opening a FIFO blocks
  * forever and a device can be endless, so neither may stand in for a model file.
  */
 export function assertRegularFile(path: string, what = 'model file'): number {
-  let st: ReturnType<typeof statSync>;
+  const fs = nodeFs(`reading ${path}`);
+  let st: Stats;
   try {
-    st = statSync(path);
+    st = fs.statSync(path);
   } catch (e) {
     throw new ModelFileError(`cannot open ${path}: ${oneLine(e)}; check the path`);
   }
@@ -21,46 +54,38 @@ export function assertRegularFile(path: string, what = 'model file'): number {
   return st.size;
 }
 
-/** A read-only file read piece by piece, so weights never sit in memory twice. */
-export class RandomAccessFile {
+/** A read-only file on disk (Node), read piece by piece so weights never sit in memory twice. */
+export class RandomAccessFile implements ByteFile {
   readonly size: number;
   private fd: number | null;
+  private readonly fs: ReturnType<typeof nodeFs>;
 
   constructor(readonly path: string) {
+    this.fs = nodeFs(`reading ${path}`);
     assertRegularFile(path);
     try {
-      this.fd = openSync(path, 'r');
+      this.fd = this.fs.openSync(path, 'r');
     } catch (e) {
       throw new ModelFileError(`cannot open ${path}: ${oneLine(e)}; check the path and its permissions`);
     }
     try {
-      this.size = fstatSync(this.fd).size;
+      this.size = this.fs.fstatSync(this.fd).size;
     } catch (e) {
-      closeSync(this.fd);
+      this.fs.closeSync(this.fd);
       throw new ModelFileError(`cannot read ${path}: ${oneLine(e)}`);
     }
   }
 
-  /** `length` bytes at `offset`, in a fresh buffer (offset 0, so typed views are aligned). */
-  read(offset: number, length: number, what: string): Buffer {
+  read(offset: number, length: number, what: string): Uint8Array {
     if (this.fd === null) throw new ModelFileError(`${this.path}: ${what} read after the file was closed`);
-    if (
-      !Number.isSafeInteger(offset) ||
-      !Number.isSafeInteger(length) ||
-      offset < 0 ||
-      length < 0 ||
-      offset + length > this.size
-    ) {
-      throw new ModelFileError(
-        `${this.path}: ${what} needs bytes [${offset}, ${offset + length}) but the file has ${this.size} bytes; the file is truncated or its header is wrong`,
-      );
-    }
-    const buf = Buffer.allocUnsafeSlow(length);
+    checkRange(this.path, this.size, offset, length, what);
+    // Not Buffer.allocUnsafe: its small buffers share a pool, so views could be misaligned.
+    const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = readSync(this.fd, buf, done, length - done, offset + done);
+        n = this.fs.readSync(this.fd, buf, done, length - done, offset + done);
       } catch (e) {
         throw new ModelFileError(`${this.path}: reading ${what} failed: ${oneLine(e)}`);
       }
@@ -75,7 +100,33 @@ export class RandomAccessFile {
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null) this.fs.closeSync(this.fd);
     this.fd = null;
+  }
+}
+
+/** A model file whose bytes are in memory (fetched, picked by the user, generated). */
+export class BytesFile implements ByteFile {
+  readonly size: number;
+  private bytes: Uint8Array | null;
+
+  constructor(
+    readonly path: string,
+    bytes: Uint8Array | ArrayBuffer,
+  ) {
+    this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.size = this.bytes.byteLength;
+  }
+
+  read(offset: number, length: number, what: string): Uint8Array {
+    if (this.bytes === null) throw new ModelFileError(`${this.path}: ${what} read after the file was closed`);
+    checkRange(this.path, this.size, offset, length, what);
+    // A copy: the caller views it as f32/u16 (alignment) and the weights' upload may keep it.
+    return this.bytes.slice(offset, offset + length);
+  }
+
+  close(): void {
+    // Drop the reference so a closed model's file bytes can be collected.
+    this.bytes = null;
   }
 }

@@ -1,5 +1,5 @@
 import { ModelFileError } from '../errors.js';
-import type { RandomAccessFile } from './file.js';
+import type { ByteFile } from './file.js';
 import { showName } from './show.js';
 
 /** A metadata value: numbers (u64/i64 as number when exact, else bigint), strings, booleans, arrays. */
@@ -59,16 +59,20 @@ export interface GgufHeader {
   readonly end: number;
 }
 
+// Invalid bytes become U+FFFD as Buffer#toString did; a BOM is kept, not swallowed.
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** Reads a header progressively: tokenizer arrays can make it megabytes long. */
 class Cursor {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Uint8Array = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
   private base = 0;
   /** Where in `buf` the value of the latest at() starts. */
   private last = 0;
   pos = 0;
   values = 0;
 
-  constructor(readonly file: RandomAccessFile) {}
+  constructor(readonly file: ByteFile) {}
 
   fail(what: string): never {
     throw new ModelFileError(`${this.file.path}: ${what}; the file is corrupt or not GGUF`);
@@ -86,6 +90,7 @@ class Cursor {
         );
       }
       this.buf = this.file.read(this.pos, Math.min(this.left, Math.max(n, 1 << 20)), what);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
       this.base = this.pos;
     }
     const at = this.pos - this.base;
@@ -93,21 +98,21 @@ class Cursor {
     return at;
   }
 
-  // take() may refill `buf`, so it runs before `buf` is read (never `this.buf.readX(this.take())`).
-  private at(n: number, w: string): Buffer {
+  // take() may refill `buf`, so it runs before `view` is read (never `this.view.getX(this.take())`).
+  private at(n: number, w: string): DataView {
     this.last = this.take(n, w);
-    return this.buf;
+    return this.view;
   }
-  u8 = (w: string) => this.at(1, w).readUInt8(this.last);
-  i8 = (w: string) => this.at(1, w).readInt8(this.last);
-  u16 = (w: string) => this.at(2, w).readUInt16LE(this.last);
-  i16 = (w: string) => this.at(2, w).readInt16LE(this.last);
-  u32 = (w: string) => this.at(4, w).readUInt32LE(this.last);
-  i32 = (w: string) => this.at(4, w).readInt32LE(this.last);
-  f32 = (w: string) => this.at(4, w).readFloatLE(this.last);
-  f64 = (w: string) => this.at(8, w).readDoubleLE(this.last);
-  u64 = (w: string): number | bigint => narrow(this.at(8, w).readBigUInt64LE(this.last));
-  i64 = (w: string): number | bigint => narrow(this.at(8, w).readBigInt64LE(this.last));
+  u8 = (w: string) => this.at(1, w).getUint8(this.last);
+  i8 = (w: string) => this.at(1, w).getInt8(this.last);
+  u16 = (w: string) => this.at(2, w).getUint16(this.last, true);
+  i16 = (w: string) => this.at(2, w).getInt16(this.last, true);
+  u32 = (w: string) => this.at(4, w).getUint32(this.last, true);
+  i32 = (w: string) => this.at(4, w).getInt32(this.last, true);
+  f32 = (w: string) => this.at(4, w).getFloat32(this.last, true);
+  f64 = (w: string) => this.at(8, w).getFloat64(this.last, true);
+  u64 = (w: string): number | bigint => narrow(this.at(8, w).getBigUint64(this.last, true));
+  i64 = (w: string): number | bigint => narrow(this.at(8, w).getBigInt64(this.last, true));
 
   /** A u64 count of items at least `minBytes` each, checked against the bytes left and `max`. */
   count(what: string, minBytes: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -122,7 +127,7 @@ class Cursor {
   string(what: string): string {
     const n = this.count(`${what} string length`, 1, MAX_STRING_BYTES);
     const at = this.take(n, what);
-    return this.buf.toString('utf8', at, at + n);
+    return UTF8.decode(this.buf.subarray(at, at + n));
   }
 }
 
@@ -182,7 +187,7 @@ function readValue(c: Cursor, type: number, key: string, depth: number): GgufVal
  * Magic, version, metadata and the tensor directory, every count checked against the bytes left
  * before anything is sized from it. Layout (alignment, byte ranges) is checked by the caller.
  */
-export function readGgufHeader(file: RandomAccessFile): GgufHeader {
+export function readGgufHeader(file: ByteFile): GgufHeader {
   const path = file.path;
   const c: Cursor = new Cursor(file);
   const magic = c.u32('magic');

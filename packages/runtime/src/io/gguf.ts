@@ -1,6 +1,6 @@
 import { type DType, isQuantDType, QUANT_LAYOUTS } from '@kvsieve/core';
 import { ModelFileError } from '../errors.js';
-import { RandomAccessFile } from './file.js';
+import { type ByteFile, RandomAccessFile } from './file.js';
 import { assertFinite, assertFiniteBlocks } from './finite.js';
 import { GGML_ALL_TYPES, GGML_LOADED_NAMES, GGML_TYPES } from './ggml-types.js';
 import { type GgufValue, readGgufHeader } from './gguf-header.js';
@@ -21,10 +21,14 @@ export class GgufFile {
   readonly tensors = new Map<string, GgufTensorInfo>();
   readonly version: number;
   readonly alignment: number;
-  private readonly file: RandomAccessFile;
+  readonly path: string;
+  private readonly file: ByteFile;
 
-  constructor(readonly path: string) {
-    this.file = new RandomAccessFile(path);
+  /** A path (Node), or an opened file such as `new BytesFile('model.gguf', bytes)` (anywhere). */
+  constructor(source: string | ByteFile) {
+    this.file = typeof source === 'string' ? new RandomAccessFile(source) : source;
+    const path = this.file.path;
+    this.path = path;
     try {
       const h = readGgufHeader(this.file);
       this.version = h.version;
@@ -69,7 +73,7 @@ export class GgufFile {
       );
     }
     const buf = this.file.read(info.offset, info.byteLength, `tensor ${showName(name)}`);
-    // The buffer is fresh and unpooled (RandomAccessFile.read), so views need no copy.
+    // The bytes are fresh, at offset 0 of their own buffer (ByteFile.read): views need no copy.
     if (isQuantDType(t.dtype)) {
       const bytes = new Uint8Array(buf.buffer, buf.byteOffset, info.byteLength);
       assertFiniteBlocks(bytes, QUANT_LAYOUTS[t.dtype], name, this.path);

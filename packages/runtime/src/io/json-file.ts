@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { ModelFileError } from '../errors.js';
-import { assertRegularFile } from './file.js';
+import type { ModelFolder } from './folder.js';
 import { kindOf, oneLine } from './show.js';
 
 /** Far above any real tokenizer.json (tens of MB), below V8's longest string (~512 MiB). */
@@ -8,24 +7,25 @@ export const MAX_JSON_BYTES = 256 * 2 ** 20;
 
 /**
  * A JSON file of a model folder, parsed; `undefined` when it is absent and not required. Its size
- * is checked before it is read, and only a regular file is read (a FIFO would block forever).
+ * is checked before it is read, and on disk only a regular file is read (a FIFO would block forever).
  */
-export function readJsonFile(path: string, required: boolean): unknown {
-  if (!existsSync(path)) {
+export function readJsonFile(folder: ModelFolder, name: string, required: boolean): unknown {
+  const path = folder.label(name);
+  if (!folder.has(name)) {
     if (required) throw new ModelFileError(`${path} is missing; a Hugging Face model folder needs it`);
     return undefined;
   }
-  const size = assertRegularFile(path, 'JSON file');
-  if (size > MAX_JSON_BYTES) {
-    throw new ModelFileError(
-      `${path} is ${size} bytes, more than the ${MAX_JSON_BYTES} bytes kvsieve reads for a JSON file; the file is not what its name says`,
-    );
-  }
+  const file = folder.open(name);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ModelFileError(`cannot read ${path}: ${oneLine(e)}`);
+    if (file.size > MAX_JSON_BYTES) {
+      throw new ModelFileError(
+        `${path} is ${file.size} bytes, more than the ${MAX_JSON_BYTES} bytes kvsieve reads for a JSON file; the file is not what its name says`,
+      );
+    }
+    text = new TextDecoder('utf-8').decode(file.read(0, file.size, 'the JSON text'));
+  } finally {
+    file.close();
   }
   try {
     return JSON.parse(text);

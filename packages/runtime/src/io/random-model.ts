@@ -1,7 +1,6 @@
-import { closeSync, copyFileSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { encodeHalf, seededRandom } from '@kvsieve/core';
 import { configFromHf } from '../model/config.js';
+import { nodeFs, nodePath } from './node.js';
 import { encodeSafetensorsHeader } from './safetensors.js';
 
 export interface RandomModelOptions {
@@ -21,6 +20,10 @@ export interface RandomModelOptions {
  * one at a time, so memory holds one tensor at most.
  */
 export function writeRandomModel(dir: string, opts: RandomModelOptions): void {
+  // Node only (it writes files); fetched on use so browser bundles of the runtime need no fs.
+  const { closeSync, copyFileSync, mkdirSync, openSync, writeFileSync, writeSync } =
+    nodeFs('writeRandomModel');
+  const { join } = nodePath('writeRandomModel');
   const c = configFromHf(opts.config, 'writeRandomModel config');
   const d = c.headDim;
   const shapes: { name: string; shape: number[]; scale: number; offset: number }[] = [];

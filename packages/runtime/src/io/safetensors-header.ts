@@ -1,5 +1,5 @@
 import { ModelFileError } from '../errors.js';
-import type { RandomAccessFile } from './file.js';
+import type { ByteFile } from './file.js';
 import { kindOf, oneLine, show, showName } from './show.js';
 
 /** Bytes per element of the safetensors dtypes with whole-byte elements. */
@@ -41,14 +41,14 @@ export interface SafetensorsEntry {
  * entries and an optional string-to-string `__metadata__`), every tensor's bytes inside the data
  * section, matching dtype × shape, and no two tensors sharing a byte.
  */
-export function readSafetensorsHeader(file: RandomAccessFile): SafetensorsEntry[] {
+export function readSafetensorsHeader(file: ByteFile): SafetensorsEntry[] {
   const path = file.path;
   if (file.size < 8) {
     throw new ModelFileError(
       `${path}: ${file.size} bytes is too short for a safetensors file (8-byte header length first)`,
     );
   }
-  const n = Number(file.read(0, 8, 'header length').readBigUInt64LE(0));
+  const n = Number(new DataView(file.read(0, 8, 'header length').buffer).getBigUint64(0, true));
   if (n > file.size - 8) {
     throw new ModelFileError(
       `${path}: header length ${n} exceeds the file (${file.size} bytes); the file is truncated or not safetensors`,

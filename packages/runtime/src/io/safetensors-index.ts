@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ModelFileError } from '../errors.js';
+import type { ModelFolder } from './folder.js';
 import { expectObject, readJsonFile } from './json-file.js';
 import { kindOf, showName, showPath } from './show.js';
 
@@ -23,9 +22,13 @@ export function isInsideFolder(name: string): boolean {
   return depth > 0;
 }
 
-/** The shard files a `model.safetensors.index.json` names, each checked to stay inside `dir`. */
-export function indexShards(dir: string, index: string): string[] {
-  const json = expectObject(readJsonFile(index, true), index);
+/**
+ * The shard files a `model.safetensors.index.json` names (names inside `folder`), each checked to
+ * stay inside the folder and to be there.
+ */
+export function indexShards(folder: ModelFolder, indexName: string): string[] {
+  const index = folder.label(indexName);
+  const json = expectObject(readJsonFile(folder, indexName, true), index);
   if (json.metadata !== undefined && json.metadata !== null)
     expectObject(json.metadata, index, 'field metadata');
   const map = json.weight_map;
@@ -52,9 +55,11 @@ export function indexShards(dir: string, index: string): string[] {
     names.add(file);
   }
   for (const f of names) {
-    if (!existsSync(join(dir, f))) {
-      throw new ModelFileError(`${index} names shard ${showName(f)}, which is missing from ${showPath(dir)}`);
+    if (!folder.has(f)) {
+      throw new ModelFileError(
+        `${index} names shard ${showName(f)}, which is missing from ${showPath(folder.description)}`,
+      );
     }
   }
-  return [...names].map((f) => join(dir, f));
+  return [...names];
 }

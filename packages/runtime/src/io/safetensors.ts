@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { DType } from '@kvsieve/core';
 import { ModelConfigError, ModelFileError } from '../errors.js';
-import { RandomAccessFile } from './file.js';
+import { type ByteFile, RandomAccessFile } from './file.js';
 import { assertFinite } from './finite.js';
+import { diskFolder, type ModelFolder } from './folder.js';
 import { readSafetensorsHeader, SAFETENSORS_BYTES, type SafetensorsEntry } from './safetensors-header.js';
 import { indexShards } from './safetensors-index.js';
 import { showName } from './show.js';
@@ -27,42 +26,61 @@ export interface WeightSource {
 }
 
 interface Entry extends SafetensorsEntry {
-  file: RandomAccessFile;
+  file: ByteFile;
 }
 
 /** One or more `.safetensors` files (a single file, or the shards a `.index.json` names). */
 export class SafetensorsSource implements WeightSource {
   readonly description: string;
   private readonly entries = new Map<string, Entry>();
-  private readonly files: RandomAccessFile[] = [];
+  private readonly files: ByteFile[] = [];
 
-  constructor(paths: readonly string[]) {
-    if (paths.length === 0) throw new ModelFileError('SafetensorsSource: no safetensors files given');
-    this.description =
-      paths.length === 1 ? paths[0]! : `${paths.length} safetensors shards in ${dirname(paths[0]!)}`;
+  /**
+   * Paths (Node) or opened files. `where` names the shards' folder in the description. Files given
+   * open are closed with the source.
+   */
+  constructor(files: readonly (string | ByteFile)[], where?: string) {
+    if (files.length === 0) throw new ModelFileError('SafetensorsSource: no safetensors files given');
+    const first = files[0]!;
+    const firstPath = typeof first === 'string' ? first : first.path;
+    const folder = where ?? firstPath.replace(/[\\/][^\\/]*$/, '');
+    this.description = files.length === 1 ? firstPath : `${files.length} safetensors shards in ${folder}`;
     try {
-      for (const p of paths) this.open(p);
+      for (const f of files) this.open(f);
     } catch (e) {
       this.close();
+      for (const f of files) if (typeof f !== 'string') f.close();
       throw e;
     }
   }
 
-  /** `model.safetensors`, or the shards of `model.safetensors.index.json`, in a model folder. */
-  static fromFolder(dir: string): SafetensorsSource {
-    const single = join(dir, 'model.safetensors');
-    if (existsSync(single)) return new SafetensorsSource([single]);
-    const index = join(dir, 'model.safetensors.index.json');
-    if (!existsSync(index)) {
+  /**
+   * `model.safetensors`, or the shards of `model.safetensors.index.json`, in a model folder: a path
+   * (Node) or a {@link ModelFolder} (e.g. files in memory).
+   */
+  static fromFolder(dir: string | ModelFolder): SafetensorsSource {
+    const folder = typeof dir === 'string' ? diskFolder(dir) : dir;
+    if (folder.has('model.safetensors')) return new SafetensorsSource([folder.open('model.safetensors')]);
+    const index = 'model.safetensors.index.json';
+    if (!folder.has(index)) {
       throw new ModelFileError(
-        `${dir}: neither model.safetensors nor model.safetensors.index.json is there; download the model's weights`,
+        `${folder.description}: neither model.safetensors nor model.safetensors.index.json is there; download the model's weights`,
       );
     }
-    return new SafetensorsSource(indexShards(dir, index));
+    const shards = indexShards(folder, index);
+    const opened: ByteFile[] = [];
+    try {
+      for (const s of shards) opened.push(folder.open(s));
+    } catch (e) {
+      for (const f of opened) f.close();
+      throw e;
+    }
+    return new SafetensorsSource(opened, folder.description);
   }
 
-  private open(path: string): void {
-    const file = new RandomAccessFile(path);
+  private open(source: string | ByteFile): void {
+    const file = typeof source === 'string' ? new RandomAccessFile(source) : source;
+    const path = file.path;
     this.files.push(file);
     for (const e of readSafetensorsHeader(file)) {
       const other = this.entries.get(e.name);
@@ -93,7 +111,7 @@ export class SafetensorsSource implements WeightSource {
       );
     }
     const buf = e.file.read(e.start, e.end - e.start, `tensor ${showName(name)}`);
-    // The buffer is fresh and unpooled (RandomAccessFile.read), so a view needs no copy.
+    // The bytes are fresh, at offset 0 of their own buffer (ByteFile.read): a view needs no copy.
     const data =
       e.dtype === 'F32'
         ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
@@ -111,7 +129,7 @@ export class SafetensorsSource implements WeightSource {
 /** Write tensors as a safetensors file (used to build test and benchmark models). */
 export function encodeSafetensorsHeader(
   tensors: readonly { name: string; dtype: 'F32' | 'F16' | 'BF16'; shape: number[] }[],
-): { header: Buffer; offsets: number[]; totalData: number } {
+): { header: Uint8Array; offsets: number[]; totalData: number } {
   const meta: Record<string, unknown> = {};
   const offsets: number[] = [];
   let at = 0;
@@ -123,8 +141,9 @@ export function encodeSafetensorsHeader(
   }
   let json = JSON.stringify(meta);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const header = Buffer.alloc(8 + Buffer.byteLength(json));
-  header.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
-  header.write(json, 8);
+  const text = new TextEncoder().encode(json);
+  const header = new Uint8Array(8 + text.length);
+  new DataView(header.buffer).setBigUint64(0, BigInt(text.length), true);
+  header.set(text, 8);
   return { header, offsets, totalData: at };
 }

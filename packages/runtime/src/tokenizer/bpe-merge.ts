@@ -3,6 +3,7 @@
  * does it: the word's characters start as symbols; the adjacent pair with the lowest merge rank
  * (ties: leftmost) merges first; a queued pair whose sides changed since is skipped.
  */
+import { utf8Encode } from './utf8.js';
 
 interface Bigram {
   readonly rank: number;
@@ -125,7 +126,7 @@ export class BpeMerger {
       }
       // llama.cpp falls back to a token per byte of the symbol's own UTF-8, looking each byte up as
       // a one-byte text: only ASCII can match, anything else is dropped.
-      for (const byte of Buffer.from(sym, 'utf8')) {
+      for (const byte of utf8Encode(sym)) {
         const bid = byte < 0x80 ? this.ids.get(String.fromCharCode(byte)) : undefined;
         if (bid !== undefined) out.push(bid);
       }

@@ -1,4 +1,5 @@
 import type { SpecialToken } from './special.js';
+import { utf8Length } from './utf8.js';
 
 /** llama.cpp token types (`tokenizer.ggml.token_type`). */
 export const TOKEN_TYPE = {
@@ -230,7 +231,7 @@ export function resolveVocab(
     }
   }
   // llama.cpp sorts by byte length only (unstable); ties keep id order here.
-  const bytes = new Map(partitionOrder.map((s) => [s.id, Buffer.byteLength(s.text)]));
+  const bytes = new Map(partitionOrder.map((s) => [s.id, utf8Length(s.text)]));
   partitionOrder.sort((a, b) => bytes.get(b.id)! - bytes.get(a.id)! || a.id - b.id);
   return { tokens: texts, attrs, ids, special, eog, partitionOrder };
 }

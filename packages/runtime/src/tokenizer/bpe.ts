@@ -7,6 +7,7 @@ import { PRE_TOKENIZERS, type PreTokenizer, preTokenize } from './pretokenize.js
 import { partition } from './special.js';
 import type { TextTokenizer } from './tokenizer.js';
 import { byteLevelTables, wellFormed } from './unicode.js';
+import { utf8Decode, utf8Encode } from './utf8.js';
 
 /** A byte-level BPE vocabulary as GGUF metadata holds it (`tokenizer.ggml.model = "gpt2"`). */
 export interface BpeVocab {
@@ -140,7 +141,7 @@ export class BpeTokenizer implements TextTokenizer {
       }
       for (const word of preTokenize(frag.text, this.preTokenizer)) {
         let chars = '';
-        for (const b of Buffer.from(word, 'utf8')) chars += toChar[b];
+        for (const b of utf8Encode(word)) chars += toChar[b];
         this.merger.encodeWord(chars, out);
       }
     }
@@ -174,13 +175,13 @@ export class BpeTokenizer implements TextTokenizer {
       at += p.length;
     }
     const text = this.preTokenizer.cleanSpaces ? cleanSpaces(bytes) : bytes;
-    return Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8');
+    return utf8Decode(text);
   }
 
   /** A token's text as it decodes (control tokens included), for display. */
   piece(id: number): string {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) return '';
-    return Buffer.from(this.pieceBytes(id)).toString('utf8');
+    return utf8Decode(this.pieceBytes(id));
   }
 
   /** llama.cpp's token_to_piece with special tokens rendered. */
@@ -189,7 +190,7 @@ export class BpeTokenizer implements TextTokenizer {
     if (p !== undefined) return p;
     const a = this.vocab.attrs[id]!;
     const text = this.vocab.tokens[id]!;
-    if (a & (ATTR.control | ATTR.unknown | ATTR.userDefined)) p = Buffer.from(text, 'utf8');
+    if (a & (ATTR.control | ATTR.unknown | ATTR.userDefined)) p = utf8Encode(text);
     else if (a & ATTR.normal) p = byteLevelDecode(text);
     else if (a & ATTR.byte) p = Uint8Array.of(Number.parseInt(text.slice(3, 5), 16) || 0);
     else p = new Uint8Array(0);
@@ -208,8 +209,8 @@ function byteLevelDecode(text: string): Uint8Array {
       out.push(b);
       continue;
     }
-    const hex = [...Buffer.from(ch, 'utf8')].map((x) => x.toString(16).padStart(2, '0')).join('');
-    out.push(...Buffer.from(`[UNK_BYTE_0x${hex}${text}]`, 'utf8'));
+    const hex = [...utf8Encode(ch)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    out.push(...utf8Encode(`[UNK_BYTE_0x${hex}${text}]`));
   }
   return Uint8Array.from(out);
 }

@@ -1,5 +1,6 @@
 import { OptionError } from '@kvsieve/core';
 import type { TextTokenizer } from './tokenizer.js';
+import { utf8Decode, utf8Encode } from './utf8.js';
 
 /** llama.cpp token types (tokenizer.ggml.token_type). */
 const TYPE_CONTROL = 3;
@@ -130,7 +131,7 @@ export class SpmTokenizer implements TextTokenizer {
         out.push(id);
         continue;
       }
-      for (const byte of Buffer.from(s.text, 'utf8')) {
+      for (const byte of utf8Encode(s.text)) {
         const bid = this.byteIds[byte]!;
         out.push(bid >= 0 ? bid : this.vocab.unkId);
       }
@@ -149,12 +150,12 @@ export class SpmTokenizer implements TextTokenizer {
       if (type === TYPE_BYTE) {
         bytes.push(Number.parseInt(t.slice(3, 5), 16));
       } else if (type === TYPE_CONTROL) {
-        if (!skip) bytes.push(...Buffer.from(t, 'utf8'));
+        if (!skip) bytes.push(...utf8Encode(t));
       } else {
-        bytes.push(...Buffer.from(t.replaceAll('\u2581', ' '), 'utf8'));
+        bytes.push(...utf8Encode(t.replaceAll('\u2581', ' ')));
       }
     }
-    return Buffer.from(bytes).toString('utf8');
+    return utf8Decode(Uint8Array.from(bytes));
   }
 
   piece(id: number): string {

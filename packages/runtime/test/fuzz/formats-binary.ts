@@ -139,7 +139,7 @@ export function writeMixedSafetensors(path: string, weights: Tensors, extra = tr
     ...list,
     ...(extra ? [{ name: 'extra.i32', shape: [4], dtype: 'F32' as const }] : []),
   ]);
-  const json = JSON.parse(header.subarray(8).toString());
+  const json = JSON.parse(new TextDecoder().decode(header.subarray(8)));
   if (extra) json['extra.i32'].dtype = 'I32';
   const text = Buffer.from(JSON.stringify(json).padEnd(header.length - 8));
   const parts = [header.subarray(0, 8), text];
