@@ -37,8 +37,10 @@ export const USAGE = `Usage:
   kvsieve conformance <file-or-folder>... [...]                         methods against reference vectors
 
 <model> is a Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file.
-kvsieve COMMAND --help (or kvsieve help COMMAND) shows a command's options.
-Everywhere: --verbose shows the GPU driver's own warnings; --debug shows a stack trace on failure.`;
+kvsieve COMMAND --help (or kvsieve help COMMAND) shows a command's options; kvsieve --version its version.
+Everywhere: --verbose shows the GPU driver's own warnings; --debug shows a stack trace on failure.
+Results go to stdout; progress, notes and errors to stderr (NO_COLOR=1: no colors).
+Exit status: 0 done, 2 bad input (a file, an option, a method), 1 an unexpected failure (a bug).`;
 
 const METHOD_OPTIONS = `Method options:
   --method SPEC            compression method: a name (snapkv loads @kvsieve/methods-snapkv), a package

@@ -8,6 +8,8 @@ import { METHODS_USAGE, methodsCommand } from './commands/methods.js';
 import { runCommand } from './commands/run.js';
 import { type CliIO, processIO } from './io.js';
 import { type ModuleImporter, resolveMethodFactory } from './resolve.js';
+import { paint } from './style.js';
+import { cliVersion } from './version.js';
 
 const HELP: Readonly<Record<string, string>> = {
   run: RUN_USAGE,
@@ -25,7 +27,9 @@ function oneLine(text: string): string {
 
 /**
  * Run the CLI; resolves to the exit code (0 ok, 2 bad input, 1 a failure kvsieve did not expect).
- * Every failure is one line on stderr starting `kvsieve:`; `--debug` adds the stack trace.
+ * Results go to stdout, progress, notes and failures to stderr. Every failure is one line on
+ * stderr starting `kvsieve:` (red on a terminal unless NO_COLOR is set); `--debug` adds the stack
+ * trace.
  * `--verbose` lets the GPU driver's own warnings through (bin.ts acts on it; here it is only dropped).
  */
 export async function main(
@@ -37,6 +41,10 @@ export async function main(
   const args = argv.filter((a) => a !== '--debug' && (argv[0] === 'conformance' || a !== '--verbose'));
   try {
     const [command, ...rest] = args;
+    if (command === '--version' || command === '-V') {
+      io.out(`${cliVersion()}\n`);
+      return 0;
+    }
     // --help anywhere in a command's arguments shows that command's usage, whatever else is there.
     if (command && HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
       io.out(`${HELP[command]}\n`);
@@ -53,7 +61,7 @@ export async function main(
         rest,
         {
           out: (line) => io.out(`${line}\n`),
-          err: (line) => io.err(`kvsieve: ${oneLine(line.split('\n\n')[0]!)}\n`),
+          err: (line) => io.err(`${paint(io, 'error', 'kvsieve:')} ${oneLine(line.split('\n\n')[0]!)}\n`),
         },
         async (spec) => {
           const f = await resolveMethodFactory(spec, importer, io.cwd);
@@ -84,12 +92,12 @@ export async function main(
   } catch (e) {
     const err = e as Error;
     if (e instanceof KvsieveError) {
-      io.err(`kvsieve: ${err.name}: ${oneLine(err.message)}\n`);
+      io.err(`${paint(io, 'error', 'kvsieve:')} ${err.name}: ${oneLine(err.message)}\n`);
       if (debug) io.err(`${err.stack}\n`);
       return 2;
     }
     io.err(
-      `kvsieve: unexpected failure: ${oneLine(String(err?.message ?? e))} (a bug in kvsieve: run again with --debug for the stack trace, and report it)\n`,
+      `${paint(io, 'error', 'kvsieve:')} unexpected failure: ${oneLine(String(err?.message ?? e))} (a bug in kvsieve: run again with --debug for the stack trace, and report it)\n`,
     );
     if (debug) io.err(`${err?.stack ?? String(e)}\n`);
     return 1;

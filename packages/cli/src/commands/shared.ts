@@ -4,6 +4,7 @@ import type { CommonArgs } from '../args.js';
 import { progressBar } from '../format.js';
 import type { CliIO } from '../io.js';
 import { type ModuleImporter, resolveBackend, resolveMethod } from '../resolve.js';
+import { paint } from '../style.js';
 
 export interface Session {
   backend: Backend;
@@ -29,7 +30,7 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
       [{ role: 'user', content: a.prompt }],
       a.chatTemplate === undefined ? {} : { template: a.chatTemplate },
     );
-    if (chat.note) io.err(`kvsieve: note: ${chat.note}\n`);
+    if (chat.note) io.err(`${paint(io, 'note', 'kvsieve: note:')} ${chat.note}\n`);
     text = chat.text;
   }
   const ids = model.tokenizer.encode(text, { addSpecial: !a.chat });
