@@ -33,8 +33,11 @@ function edit(file, change) {
 function addDependency(file, section, name) {
   return edit(file, (text) => {
     const pkg = JSON.parse(text);
+    // A published dependency gets a caret range (users may mix compatible versions); a dev one
+    // is never published, so any workspace version does.
+    const range = section === 'dependencies' ? 'workspace:^' : 'workspace:*';
     pkg[section] = Object.fromEntries(
-      Object.entries({ ...pkg[section], [name]: 'workspace:*' }).sort(([a], [b]) => a.localeCompare(b)),
+      Object.entries({ ...pkg[section], [name]: range }).sort(([a], [b]) => a.localeCompare(b)),
     );
     return `${JSON.stringify(pkg, null, 2)}\n`;
   });
@@ -63,6 +66,8 @@ const files = {
   'tsconfig.build.json': t.tsconfigBuild,
   'vitest.config.ts': t.vitestConfig(name),
   'README.md': t.readme(name),
+  // Every published package carries the project's license text (lint:packages checks it).
+  LICENSE: readFileSync(join(ROOT, 'LICENSE'), 'utf8'),
   'src/index.ts': t.indexTs(name),
   [`src/${name}.ts`]: t.methodTs(name),
   [`test/${name}.test.ts`]: t.methodTest(name),
