@@ -17,8 +17,14 @@ const BUILD_HINT =
 
 async function moduleBytes(url: URL): Promise<Uint8Array | ArrayBuffer> {
   if (url.protocol === 'file:') {
-    // Node (and test runners): read the file. Imported here so that browser bundles need no Node built-ins.
-    const { readFile } = await import('node:fs/promises');
+    // Node (and test runners): read the file. Fetched with process.getBuiltinModule (Node 20.16+)
+    // rather than imported: a browser bundler would try to resolve even a lazy `import('node:…')`
+    // (webpack fails on it, Vite stubs it with a warning).
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: 'node:fs/promises') => unknown } })
+      .process;
+    const fs = proc?.getBuiltinModule?.('node:fs/promises') as typeof import('node:fs/promises') | undefined;
+    if (!fs) throw new WasmModuleError(`kernels-wasm: cannot read ${url.pathname}: no Node file system here`);
+    const { readFile } = fs;
     try {
       return await readFile(url);
     } catch (e) {

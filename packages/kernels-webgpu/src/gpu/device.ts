@@ -1,3 +1,5 @@
+// #dawn: Dawn in Node, a module that only fails in browsers (package.json "imports").
+import { type DawnModule, loadDawn } from '#dawn';
 import { NO_ADAPTER_HELP, NoAdapterError } from '../errors.js';
 
 // Dawn's instance must outlive every device created from it: if it is garbage collected while a
@@ -6,11 +8,9 @@ let dawnInstance: GPU | undefined;
 
 async function nodeGpu(): Promise<GPU> {
   if (dawnInstance) return dawnInstance;
-  let mod: { create: (flags: string[]) => GPU };
+  let mod: DawnModule;
   try {
-    // A variable specifier keeps browser bundlers from trying to resolve the native Node module.
-    const name = 'webgpu';
-    mod = (await import(name)) as typeof mod;
+    mod = await loadDawn();
   } catch (err) {
     throw new NoAdapterError(
       `WebGPU: no navigator.gpu and the 'webgpu' (Dawn) module could not be loaded (${(err as Error).message}). ${NO_ADAPTER_HELP}`,
