@@ -1,10 +1,14 @@
 import { parseArgs } from 'node:util';
 import { type Budget, OptionError } from '@kvsieve/core';
+import { type BackendName, parseBackendName, parseThreads } from './backend.js';
 
 export interface CommonArgs {
   readonly model: string;
   readonly prompt: string;
-  readonly backend: 'cpu' | 'webgpu';
+  /** `--backend`: auto (default) picks WebGPU on a hardware GPU, else wasm. */
+  readonly backend: BackendName;
+  /** `--threads`: the wasm backend's threads (undefined: kernels-wasm's default). */
+  readonly threads: number | undefined;
   readonly method: string | null;
   readonly methodOptions: Record<string, unknown>;
   readonly chat: boolean;
@@ -49,8 +53,17 @@ const METHOD_OPTIONS = `Method options:
   --window N               observation window of the method
   --option KEY=VALUE       any other method option (repeatable; VALUE is parsed as JSON when it can be)`;
 
+/** The --backend and --threads lines every command that computes shows. */
+export const BACKEND_OPTIONS = `  --backend auto|wasm|webgpu|cpu
+                           where to compute: auto (default) is webgpu on a hardware GPU adapter,
+                           else wasm (software adapters such as lavapipe or SwiftShader count as
+                           none); wasm is WebAssembly SIMD on the CPU cores; cpu the slow f64 reference
+  --threads N              threads the wasm backend computes on (default: @kvsieve/kernels-wasm's
+                           choice for this machine; the summary says how many); ignored, with a
+                           note, on webgpu and cpu`;
+
 const COMMON_OPTIONS = `Options:
-  --backend cpu|webgpu     where to compute (default cpu; webgpu needs @kvsieve/kernels-webgpu)
+${BACKEND_OPTIONS}
   --chat                   wrap the prompt in the model's chat template as a user message (a model
                            without one gets a ChatML or Llama 3 fallback, and a note says so)
   --chat-template FILE     use this Jinja chat template instead of the model's (implies --chat)
@@ -63,8 +76,8 @@ export const RUN_USAGE = `Usage:
   kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
 
 Generates from the prompt, compressing the KV cache layer by layer with the method (if any), and
-prints the text, then a summary (prefill and decode tokens/s, cache bytes kept vs full, kept
-entries per layer).
+prints the text, then a summary (the backend, why it was chosen and its threads, prefill and
+decode tokens/s, cache bytes kept vs full, kept entries per layer).
 
 ${COMMON_OPTIONS}
   --max-tokens N           tokens to generate (default 128)
@@ -186,9 +199,8 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
   const kvDtype = o['kv-dtype'];
   if (kvDtype !== undefined && kvDtype !== 'f16' && kvDtype !== 'f32')
     throw new OptionError(`--kv-dtype must be f16 or f32, got ${JSON.stringify(kvDtype)}`);
-  const backend = o.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu')
-    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backend)}`);
+  const backend = parseBackendName(o.backend);
+  const threads = parseThreads(o.threads);
   const methodOptions: Record<string, unknown> = Object.fromEntries((o.option ?? []).map(parseOption));
   if (o.budget !== undefined) methodOptions.budget = parseBudget(o.budget);
   if (o.window !== undefined) methodOptions.window = positiveInt(o.window, 'window', undefined);
@@ -207,6 +219,7 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
     model: positionals[0]!,
     prompt,
     backend,
+    threads,
     method,
     methodOptions,
     chat: (o.chat ?? false) || chatTemplate !== undefined,
@@ -240,6 +253,7 @@ function parse(args: string[]) {
       prompt: { type: 'string' },
       'prompt-file': { type: 'string' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
       method: { type: 'string' },
       budget: { type: 'string' },
       window: { type: 'string' },

@@ -8,6 +8,21 @@ export {
   type RunArgs,
   USAGE,
 } from './args.js';
+export {
+  type AdapterInfo,
+  BACKEND_NAMES,
+  type BackendChoice,
+  type BackendName,
+  type ChooseOptions,
+  type ChosenBackendName,
+  chooseBackend,
+  type GpuProbe,
+  parseBackendName,
+  parseThreads,
+  probeGpu,
+  resolveBackend,
+  softwareAdapter,
+} from './backend.js';
 export { CALIBRATE_USAGE } from './commands/calibrate.js';
 export { EVAL_USAGE, evalCommand } from './commands/eval.js';
 export { type InspectLayer, inspectCommand } from './commands/inspect.js';
@@ -19,7 +34,6 @@ export {
   type MethodFactory,
   MissingPackageError,
   type ModuleImporter,
-  resolveBackend,
   resolveMethod,
   resolveMethodFactory,
 } from './resolve.js';

@@ -1,14 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  type Backend,
-  type CompressionMethod,
-  CpuBackend,
-  KvsieveError,
-  METHOD_SPEC,
-  OptionError,
-} from '@kvsieve/core';
+import { type CompressionMethod, KvsieveError, METHOD_SPEC, OptionError } from '@kvsieve/core';
 
 /** Thrown when an optional package the command needs is not installed. */
 export class MissingPackageError extends KvsieveError {
@@ -29,7 +22,8 @@ function isMissing(e: unknown, specifier: string): boolean {
   );
 }
 
-async function importOptional(
+/** The module, or null when it (not one of its own imports) is not installed. */
+export async function importOptional(
   importer: ModuleImporter,
   specifier: string,
 ): Promise<Record<string, unknown> | null> {
@@ -39,26 +33,6 @@ async function importOptional(
     if (isMissing(e, specifier)) return null;
     throw e;
   }
-}
-
-export async function resolveBackend(
-  name: 'cpu' | 'webgpu',
-  importer: ModuleImporter = defaultImporter,
-): Promise<Backend> {
-  if (name === 'cpu') return new CpuBackend();
-  const mod = await importOptional(importer, '@kvsieve/kernels-webgpu');
-  if (!mod) {
-    throw new MissingPackageError(
-      '--backend webgpu needs the package @kvsieve/kernels-webgpu, which is not installed; install it (npm install @kvsieve/kernels-webgpu) and run again',
-    );
-  }
-  const create = mod.createWebGpuBackend;
-  if (typeof create !== 'function') {
-    throw new MissingPackageError(
-      '@kvsieve/kernels-webgpu does not export createWebGpuBackend(); update it to a matching version',
-    );
-  }
-  return (await create()) as Backend;
 }
 
 /** A method name the CLI maps to `@kvsieve/methods-NAME`. */

@@ -18,9 +18,12 @@ import {
   summarizeProfile,
 } from '@kvsieve/methods-surfacelogickv';
 import { loadModel } from '@kvsieve/runtime';
+import { BACKEND_OPTIONS } from '../args.js';
+import { parseBackendName, parseThreads } from '../backend.js';
 import { progressBar, table } from '../format.js';
 import type { CliIO } from '../io.js';
-import { type ModuleImporter, resolveBackend } from '../resolve.js';
+import type { ModuleImporter } from '../resolve.js';
+import { backendJson, describeBackend, openBackend } from './shared.js';
 
 export const CALIBRATE_USAGE = `Usage:
   kvsieve calibrate <model> [--out FILE] [options]
@@ -42,7 +45,7 @@ Options:
                            teacher-forced (for models too small to retrieve)
   --haystack FILE|DIR      haystack text (a file, or every .txt file of a folder, in name order);
                            default: generated filler sentences
-  --backend cpu|webgpu     where to compute (default cpu)
+${BACKEND_OPTIONS}
   --json                   print the summary as JSON`;
 
 function list(v: string | undefined, name: string, parse: (x: string) => number): number[] | undefined {
@@ -125,9 +128,8 @@ export async function calibrateCommand(
     o.out ?? `${basename(modelPath.replace(/[/\\]+$/, '')).replace(/\.gguf$/i, '')}.slkv-profile.json`,
   );
   checkWritable(out);
-  const backendName = o.backend ?? 'cpu';
-  if (backendName !== 'cpu' && backendName !== 'webgpu')
-    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backendName)}`);
+  const backendName = parseBackendName(o.backend);
+  const threads = parseThreads(o.threads);
   const answer = o.answer ?? CALIBRATE_DEFAULTS.answer;
   if (answer !== 'greedy' && answer !== 'teacher')
     throw new OptionError(`--answer must be greedy or teacher, got ${JSON.stringify(answer)}`);
@@ -139,12 +141,13 @@ export async function calibrateCommand(
   const lengths = list(o.lengths, 'lengths', Number);
   const depths = list(o.depths, 'depths', Number);
   const haystack = o.haystack === undefined ? undefined : readHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer);
+  const choice = await openBackend(backendName, threads, io, importer);
+  const backend = choice.backend;
   const model = await loadModel(modelPath, { backend });
   try {
     const options: CalibrateOptions = {
       answer,
-      backend: backendName,
+      backend: choice.name,
       ...(probes !== undefined ? { probes } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(alpha !== undefined ? { alpha } : {}),
@@ -165,7 +168,9 @@ export async function calibrateCommand(
     }
     const s = summarizeProfile(profile);
     if (o.json) {
-      io.out(`${JSON.stringify({ out, probes: profile.probes, summary: s })}\n`);
+      io.out(
+        `${JSON.stringify({ out, backend: backendJson(choice), probes: profile.probes, summary: s })}\n`,
+      );
       return;
     }
     const p = profile.probes;
@@ -173,6 +178,7 @@ export async function calibrateCommand(
       `profile written to ${out}\n` +
         `${p.count} probes (${p.answer} answers, prompts of ${p.promptTokens[0]}–${p.promptTokens[1]} tokens, ` +
         `${profile.heads[0]![0]!.steps} answer steps${p.exactAnswers !== undefined ? `, ${p.exactAnswers} exact answers` : ''}) in ${p.seconds} s\n` +
+        `backend: ${describeBackend(choice)}\n` +
         `heads by dominant behaviour: ${s.surface} surface, ${s.logic} logic, ${s.ignore} ignore (of ${s.heads}); ` +
         `${s.scored} with a nonzero INFsc (${s.leaning.surface} more surface than logic, ${s.leaning.logic} more logic)\n`,
     );
@@ -210,6 +216,7 @@ function parse(args: string[]) {
       answer: { type: 'string' },
       haystack: { type: 'string' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },

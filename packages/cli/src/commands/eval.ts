@@ -13,9 +13,11 @@ import {
   textHaystack,
 } from '@kvsieve/eval';
 import { loadModel } from '@kvsieve/runtime';
-import { parseOption } from '../args.js';
+import { BACKEND_OPTIONS, parseOption } from '../args.js';
+import { parseBackendName, parseThreads } from '../backend.js';
 import type { CliIO } from '../io.js';
-import { type ModuleImporter, resolveBackend, resolveMethod } from '../resolve.js';
+import { type ModuleImporter, resolveMethod } from '../resolve.js';
+import { describeBackend, openBackend } from './shared.js';
 
 export const EVAL_USAGE = `Usage:
   kvsieve eval <model> [--tasks A,B] [--data-file FILE.jsonl]... [--methods A,B] [options]
@@ -50,7 +52,7 @@ Options:
   --no-png                 write SVG plots only
   --no-share-prefill       prefill each run on its own (default: one prefill per prompt serves the
                            full cache and every method that does not propagate; same results)
-  --backend cpu|webgpu     where to compute (default cpu)`;
+${BACKEND_OPTIONS}`;
 
 function list(v: string | undefined, fallback: string): string[] {
   const parts = (v ?? fallback).split(',').map((s) => s.trim());
@@ -106,6 +108,7 @@ function parse(args: readonly string[]) {
         'no-png': { type: 'boolean' },
         'no-share-prefill': { type: 'boolean' },
         backend: { type: 'string' },
+        threads: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -153,10 +156,8 @@ export async function evalCommand(
   }
   if (o.window !== undefined) shared.window = int(o.window, 'window');
   const optionsOf = (name: string) => ({ ...shared, ...own.get(name) });
-  const backendName = o.backend ?? 'cpu';
-  if (backendName !== 'cpu' && backendName !== 'webgpu') {
-    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(backendName)}`);
-  }
+  const backendName = parseBackendName(o.backend);
+  const threads = parseThreads(o.threads);
   // Resolve every method before the model loads: a missing package or bad option fails at once.
   const resolved = new Map<string, CompressionMethod>();
   for (const name of methodNames) {
@@ -192,7 +193,9 @@ export async function evalCommand(
   }
   const haystack =
     o.haystack === undefined || o.haystack === 'noise' ? NOISE_HAYSTACK : textHaystack(o.haystack);
-  const backend = await resolveBackend(backendName, importer);
+  const choice = await openBackend(backendName, threads, io, importer);
+  io.err(`backend: ${describeBackend(choice)}\n`);
+  const backend = choice.backend;
   const model = await loadModel(positionals[0]!, { backend });
   try {
     const maxNewTokens = int(o['max-new-tokens'], 'max-new-tokens');

@@ -2,7 +2,7 @@ import type { CommonArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
-import { openSession } from './shared.js';
+import { backendJson, describeBackend, openSession } from './shared.js';
 
 export interface InspectLayer {
   layer: number;
@@ -43,7 +43,7 @@ export async function inspectCommand(
       const full = s.model.fullCacheBytes(s.ids.length, pre.cache.dtype);
       if (a.json) {
         io.out(
-          `${JSON.stringify({ model: s.model.source, method: a.method, methodOptions: a.methodOptions, promptTokens: s.ids.length, cache: { fullBytes: full, keptBytes: kept }, layers }, null, 2)}\n`,
+          `${JSON.stringify({ model: s.model.source, backend: backendJson(s.choice), method: a.method, methodOptions: a.methodOptions, promptTokens: s.ids.length, cache: { fullBytes: full, keptBytes: kept }, layers }, null, 2)}\n`,
         );
       } else {
         const rows = [['layer', 'head', 'kept', 'positions']];
@@ -56,7 +56,7 @@ export async function inspectCommand(
             rows.push([String(l.layer), '', '', `deeper layers compute on ${l.propagated} tokens`]);
         }
         io.out(
-          `${table(rows)}\n\ncache: ${formatBytes(kept)} kept of ${formatBytes(full)} full (${((100 * kept) / full).toFixed(1)}%), prompt ${s.ids.length} tokens\n`,
+          `${table(rows)}\n\ncache: ${formatBytes(kept)} kept of ${formatBytes(full)} full (${((100 * kept) / full).toFixed(1)}%), prompt ${s.ids.length} tokens\nbackend: ${describeBackend(s.choice)}\n`,
         );
       }
       return layers;

@@ -3,7 +3,7 @@ import type { RunArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
-import { openSession } from './shared.js';
+import { backendJson, describeBackend, openSession, type Session } from './shared.js';
 
 /** `kvsieve run`: stream the generated text to stdout, then a summary (stderr, or JSON on stdout). */
 export async function runCommand(
@@ -33,10 +33,10 @@ export async function runCommand(
     }
     const sum = r.value;
     if (a.json) {
-      io.out(`${JSON.stringify(summaryJson(a, s.model, sum), null, 2)}\n`);
+      io.out(`${JSON.stringify(summaryJson(a, s, sum), null, 2)}\n`);
     } else {
       io.out('\n');
-      io.err(`${summaryTable(a, s.model, sum)}\n`);
+      io.err(`${summaryTable(a, s, sum)}\n`);
     }
     return sum;
   } finally {
@@ -44,11 +44,12 @@ export async function runCommand(
   }
 }
 
-function summaryJson(a: RunArgs, model: Model, sum: GenerationSummary) {
+function summaryJson(a: RunArgs, s: Session, sum: GenerationSummary) {
+  const model = s.model;
   return {
     model: model.source,
     weights: { bytes: model.weightBytes(), byDtype: Object.fromEntries(model.weightBytesByDtype()) },
-    backend: a.backend,
+    backend: backendJson(s.choice),
     method: a.method,
     methodOptions: a.methodOptions,
     decodeBudget: a.decodeBudget ?? null,
@@ -76,12 +77,14 @@ function weightsLine(model: Model): string {
   return `${formatBytes(model.weightBytes())} (${parts.join(', ')})`;
 }
 
-function summaryTable(a: RunArgs, model: Model, sum: GenerationSummary): string {
+function summaryTable(a: RunArgs, s: Session, sum: GenerationSummary): string {
+  const model = s.model;
   const ratio = sum.cache.fullBytes > 0 ? (100 * sum.cache.keptBytes) / sum.cache.fullBytes : 100;
   return [
     '',
     table([
-      ['backend', `${a.backend}, KV cache ${sum.cache.dtype}`],
+      ['backend', describeBackend(s.choice)],
+      ['KV cache', sum.cache.dtype],
       [
         'method',
         a.method

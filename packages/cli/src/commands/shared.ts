@@ -1,13 +1,16 @@
 import type { Backend, CompressionMethod, KVDType } from '@kvsieve/core';
 import { loadModel, type Model, renderChat } from '@kvsieve/runtime';
 import type { CommonArgs } from '../args.js';
+import { type BackendChoice, type BackendName, chooseBackend, describeThreads } from '../backend.js';
 import { progressBar } from '../format.js';
 import type { CliIO } from '../io.js';
-import { type ModuleImporter, resolveBackend, resolveMethod } from '../resolve.js';
+import { defaultImporter, type ModuleImporter, resolveMethod } from '../resolve.js';
 import { paint } from '../style.js';
 
 export interface Session {
   backend: Backend;
+  /** Which backend, why, and on how many threads (the run summary prints it). */
+  choice: BackendChoice;
   model: Model;
   method: CompressionMethod | undefined;
   ids: number[];
@@ -20,7 +23,8 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
   // Resolve the method first: a missing package should fail before a large model loads.
   const method =
     a.method === null ? undefined : await resolveMethod(a.method, a.methodOptions, importer, io.cwd);
-  const backend = await resolveBackend(a.backend, importer);
+  const choice = await openBackend(a.backend, a.threads, io, importer);
+  const backend = choice.backend;
   const model = await loadModel(a.model, { backend });
   let text = a.prompt;
   if (a.chat) {
@@ -39,6 +43,35 @@ export async function openSession(a: CommonArgs, io: CliIO, importer?: ModuleImp
     io.err(progressBar('prefill', layer + 1, numLayers));
     if (layer + 1 === numLayers) io.err('\n');
   };
-  const kvDtype = a.kvDtype ?? (a.backend === 'webgpu' && backend.features.shaderF16 ? 'f16' : 'f32');
-  return { backend, model, method, ids, kvDtype, onLayer };
+  const kvDtype = a.kvDtype ?? (choice.name === 'webgpu' && backend.features.shaderF16 ? 'f16' : 'f32');
+  return { backend, choice, model, method, ids, kvDtype, onLayer };
+}
+
+/** Create the backend `--backend`/`--threads` ask for; its notes (e.g. threads ignored) go to stderr. */
+export async function openBackend(
+  name: BackendName,
+  threads: number | undefined,
+  io: CliIO,
+  importer: ModuleImporter = defaultImporter,
+): Promise<BackendChoice> {
+  const choice = await chooseBackend(name, { threads, importer });
+  for (const n of choice.notes) io.err(`${paint(io, 'note', 'kvsieve: note:')} ${n}\n`);
+  return choice;
+}
+
+/** "wasm (auto: no hardware GPU adapter: lavapipe is a CPU rasterizer), 2 threads" */
+export function describeBackend(c: BackendChoice): string {
+  const threads = describeThreads(c);
+  return `${c.name} (${c.reason})${threads ? `, ${threads}` : ''}`;
+}
+
+/** The backend as the --json outputs give it. */
+export function backendJson(c: BackendChoice) {
+  return {
+    name: c.name,
+    requested: c.requested,
+    reason: c.reason,
+    threads: c.threads,
+    requestedThreads: c.requestedThreads,
+  };
 }
