@@ -4,7 +4,7 @@ import { nodeFs } from './node.js';
 import { oneLine } from './show.js';
 
 /**
- * A model file read piece by piece: a file on disk ({@link RandomAccessFile}, Node) or bytes already
+ * A model file read piece by piece: a file on disk (`RandomAccessFile`, Node) or bytes already
  * in memory ({@link BytesFile}, anywhere, e.g. fetched in a browser). Parsers read only through
  * this, so every format works from either.
  */

@@ -56,7 +56,7 @@ export class SafetensorsSource implements WeightSource {
 
   /**
    * `model.safetensors`, or the shards of `model.safetensors.index.json`, in a model folder: a path
-   * (Node) or a {@link ModelFolder} (e.g. files in memory).
+   * (Node) or a `ModelFolder` (e.g. files in memory).
    */
   static fromFolder(dir: string | ModelFolder): SafetensorsSource {
     const folder = typeof dir === 'string' ? diskFolder(dir) : dir;
