@@ -4,7 +4,7 @@
  * cache. Prints a markdown table with reuse 1 as the baseline.
  *
  *   pnpm --filter @kvsieve/eval chunkkv-reuse [--model PATH] [--prompt-tokens 400] [--reps 30]
- *        [--budget 25%] [--tokens 64] [--backend cpu|webgpu] [--context 512]
+ *        [--budget 25%] [--tokens 64] [--backend cpu|wasm|webgpu] [--context 512]
  *
  * Settings are interleaved within each repetition (after one warm-up round) so drift in machine
  * load hits them alike; the table gives the median and the spread (min–max) of the repetitions,

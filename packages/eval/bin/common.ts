@@ -16,11 +16,17 @@ export function positiveInt(name: string, text: string): number {
   return v;
 }
 
-export async function makeBackend(name: string): Promise<Backend> {
+/** `cpu` (the f64 reference), `wasm` (WebAssembly SIMD on the CPU cores) or `webgpu`. */
+export async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
   if (name === 'cpu') return new CpuBackend();
+  // Computed specifiers: eval does not depend on the kernel packages; they are used when installed.
+  if (name === 'wasm') {
+    const specifier = '@kvsieve/kernels-wasm';
+    const mod = (await import(specifier)) as { createWasmBackend(): Promise<Backend> };
+    return mod.createWasmBackend();
+  }
   if (name !== 'webgpu')
-    throw new OptionError(`--backend must be cpu or webgpu, got ${JSON.stringify(name)}`);
-  // Computed specifier: eval does not depend on kernels-webgpu; it is used when installed.
+    throw new OptionError(`--backend must be cpu, wasm or webgpu, got ${JSON.stringify(name)}`);
   const specifier = '@kvsieve/kernels-webgpu';
   const mod = (await import(specifier)) as { createWebGpuBackend(): Promise<Backend> };
   return mod.createWebGpuBackend();

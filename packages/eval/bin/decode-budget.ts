@@ -4,7 +4,7 @@
  * print the cache's allocated (and used) bytes every --every tokens. A budget shows as a flat line.
  *
  *   pnpm --filter @kvsieve/eval decode-budget [--model PATH] [--prompt-tokens 256] [--tokens 1000]
- *        [--every 100] [--budget 128] [--recent 32] [--slack 16] [--backend cpu|webgpu]
+ *        [--every 100] [--budget 128] [--recent 32] [--slack 16] [--backend cpu|wasm|webgpu]
  *
  * prompt + tokens must fit the model's positions (Model.config.maxPositions; stories260K's
  * metadata allows 2048, though it was trained on 512: text past that is poor, bytes are what count).

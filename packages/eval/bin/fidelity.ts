@@ -4,7 +4,7 @@
  * Prints a markdown table (top-1 agreement, mean/max KL, cache bytes kept vs full).
  *
  *   pnpm --filter @kvsieve/eval fidelity [--model PATH] [--prompt-tokens 400] [--tokens 64]
- *        [--budgets 25%,50%] [--backend cpu|webgpu] [--context 512] [--json FILE]
+ *        [--budgets 25%,50%] [--backend cpu|wasm|webgpu] [--context 512] [--json FILE]
  *
  * The prompt is FIDELITY_STORY (src/fidelity/story.ts), an original children's story, cut to
  * --prompt-tokens tokens. --context is the context the model was trained with (stories260K: 512,

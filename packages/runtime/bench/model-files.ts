@@ -11,7 +11,7 @@
  * whether `kvsieve run --chat` printed llama.cpp's continuation. Exit 1 if any check fails.
  *
  *   pnpm --filter @kvsieve/runtime model-files [--types all|default|Q4_0,Q4_K_M,...]
- *     [--archs all|Qwen3-0.6B,...] [--backends cpu,webgpu] [--steps 32] [--layers 2]
+ *     [--archs all|Qwen3-0.6B,...] [--backends cpu,wasm,webgpu] [--steps 32] [--layers 2]
  *     [--logit-scale 1] [--no-cli]
  */
 import { execFileSync } from 'node:child_process';
@@ -34,6 +34,7 @@ import {
   type Reference,
   typeOfFor,
 } from '../test/fixtures/chat-agreement.js';
+import { wasmBackend, webgpuBackend } from './backends.js';
 
 const ALL_TYPES = [
   'F16',
@@ -57,7 +58,7 @@ const { values: o } = parseArgs({
   options: {
     types: { type: 'string', default: 'default' },
     archs: { type: 'string', default: 'all' },
-    backends: { type: 'string', default: 'cpu,webgpu' },
+    backends: { type: 'string', default: 'cpu,wasm,webgpu' },
     steps: { type: 'string', default: '32' },
     layers: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
@@ -87,9 +88,9 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 async function makeBackend(name: string): Promise<Backend & { destroy?(): void }> {
   if (name === 'cpu') return new CpuBackend();
-  const specifier = '@kvsieve/kernels-webgpu';
-  const mod = (await import(specifier)) as { createWebGpuBackend(): Promise<Backend & { destroy(): void }> };
-  return mod.createWebGpuBackend();
+  if (name === 'wasm') return wasmBackend();
+  if (name === 'webgpu') return webgpuBackend();
+  throw new Error(`--backends: ${name} is not cpu, wasm or webgpu`);
 }
 
 /**

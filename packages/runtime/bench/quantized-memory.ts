@@ -4,11 +4,11 @@
  * in rope_freqs) laid out as llama.cpp's Q4_K_M recipe does (token_embd Q6_K as it is also the
  * output, Q6_K attn_v/ffn_down in the layers use_more_bits picks, Q4_K elsewhere) with random
  * valid blocks and Llama 3's real vocabulary (arch-gguf.ts), then loads it on the CPU backend and
- * on WebGPU and prints the file's tensor bytes against the bytes the weights take on each backend
+ * on the wasm and WebGPU backends and prints the file's tensor bytes against the bytes the weights take on each backend
  * (they must agree within 5%), the load time, and a short prompt (a few token ids) with its logits
- * compared across the two backends. The file is streamed to a temp folder tensor by tensor and removed at the end.
+ * compared across the backends. The file is streamed to a temp folder tensor by tensor and removed at the end.
  *
- *   pnpm --filter @kvsieve/runtime memory [--backend both|cpu|webgpu] [--prompt 1,9906,1917,374] [--decode 2]
+ *   pnpm --filter @kvsieve/runtime memory [--backend all|cpu|wasm|webgpu|LIST] [--prompt 1,9906,1917,374] [--decode 2]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,10 +18,12 @@ import { type Backend, CpuBackend, QUANT_LAYOUTS } from '@kvsieve/core';
 import { argmax, GgufFile, loadModel } from '../src/index.js';
 import { ARCH_SPECS, writeArchGguf } from '../test/fixtures/arch-gguf.js';
 import { q4kmType } from '../test/fixtures/quant-model.js';
+import { wasmBackend, webgpuBackend } from './backends.js';
 
 const { values: o } = parseArgs({
   options: {
-    backend: { type: 'string', default: 'both' },
+    // `all` (or the old `both`): every backend; else a comma-separated list.
+    backend: { type: 'string', default: 'all' },
     prompt: { type: 'string', default: '1,9906,1917,374,264' },
     decode: { type: 'string', default: '2' },
   },
@@ -34,14 +36,6 @@ const SPEC = ARCH_SPECS.find((a) => a.name === 'Llama-3.2-1B')!;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-
-async function webgpu(): Promise<Backend & { destroy(): void; adapterName?: string }> {
-  const specifier = '@kvsieve/kernels-webgpu';
-  const mod = (await import(specifier)) as {
-    createWebGpuBackend(): Promise<Backend & { destroy(): void; adapterName?: string }>;
-  };
-  return mod.createWebGpuBackend();
-}
 
 interface Row {
   backend: string;
@@ -105,13 +99,21 @@ try {
   progress(`written in ${seconds(t0).toFixed(1)} s: ${mib(statSync(path).size)}`);
 
   const rows: Row[] = [];
-  if (o.backend === 'both' || o.backend === 'cpu') rows.push(await measure('cpu', new CpuBackend(), path));
-  if (o.backend === 'both' || o.backend === 'webgpu') {
-    const gpu = await webgpu();
+  const wanted = ['all', 'both'].includes(o.backend!) ? ['cpu', 'wasm', 'webgpu'] : o.backend!.split(',');
+  for (const name of wanted) {
+    if (name === 'cpu') {
+      rows.push(await measure('cpu', new CpuBackend(), path));
+      continue;
+    }
+    if (name !== 'wasm' && name !== 'webgpu')
+      throw new Error(`--backend: ${name} is not cpu, wasm or webgpu (or all)`);
+    const be = name === 'wasm' ? await wasmBackend() : await webgpuBackend();
     try {
-      rows.push(await measure(`webgpu (${gpu.adapterName ?? 'adapter'})`, gpu, path));
+      const label =
+        name === 'wasm' ? `wasm (${be.threads ?? 1} threads)` : `webgpu (${be.adapterName ?? 'adapter'})`;
+      rows.push(await measure(label, be, path));
     } finally {
-      gpu.destroy();
+      be.destroy?.();
     }
   }
 
@@ -136,18 +138,18 @@ try {
       `| ${r.backend} | ${r.residentBytes} (${mib(r.residentBytes)}) | ${(100 * ratio).toFixed(3)}% | ${mib(r.liveBytes)} | ${r.loadSeconds.toFixed(1)} | ${r.prefillSeconds.toFixed(1)} | ${(r.decodeSeconds / Math.max(decode, 1)).toFixed(1)} | ${mib(r.rssAfterLoad)} |`,
     );
   }
-  if (rows.length === 2) {
+  for (const other of rows.slice(1)) {
     let d = 0;
     let scale = 0;
     rows[0]!.logits.forEach((l, s) => {
-      const w = rows[1]!.logits[s]!;
+      const w = other.logits[s]!;
       for (let i = 0; i < l.length; i++) {
         d = Math.max(d, Math.abs(l[i]! - w[i]!));
         scale = Math.max(scale, Math.abs(l[i]!));
       }
     });
     console.log(
-      `\nlogits, CPU vs WebGPU over ${rows[0]!.logits.length} positions: max |Δ| ${d.toExponential(2)} (|logit| up to ${scale.toFixed(2)})`,
+      `\nlogits, ${rows[0]!.backend} vs ${other.backend} over ${rows[0]!.logits.length} positions: max |Δ| ${d.toExponential(2)} (|logit| up to ${scale.toFixed(2)})`,
     );
   }
   console.log(

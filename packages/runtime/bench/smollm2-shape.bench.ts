@@ -4,23 +4,25 @@
  * folder; tokenizer round-trip; then a long prompt generated with the full cache (the baseline,
  * measured in the same run) and with a SnapKV-style budget built from core's parts.
  *
- *   pnpm --filter @kvsieve/runtime bench [--backend auto|webgpu|cpu] [--prompt-tokens 2048] [--decode 16]
- *                                        [--budget 256] [--window 32]
+ *   pnpm --filter @kvsieve/runtime bench [--backend auto|wasm|webgpu|cpu] [--threads N]
+ *                                        [--prompt-tokens 2048] [--decode 16] [--budget 256] [--window 32]
  *
- * `auto` (the default) runs on WebGPU when the adapter is a hardware GPU and on the CPU backend
- * otherwise (a software adapter such as lavapipe is no faster than the CPU, and no adapter at all
- * is common), and says which and why. Progress goes to stderr as it runs.
+ * `auto` (the default) runs on WebGPU when the adapter is a hardware GPU and on the wasm backend
+ * otherwise (a software adapter such as lavapipe is slower than wasm, and no adapter at all is
+ * common), and says which and why (bench/backends.ts). Progress goes to stderr as it runs.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Backend, CpuBackend, observationScorer, scoreAllocateSelect } from '@kvsieve/core';
+import { observationScorer, scoreAllocateSelect } from '@kvsieve/core';
 import { type GenerationSummary, generate, loadModel, writeRandomModel } from '../src/index.js';
+import { makeBenchBackend } from './backends.js';
 
 const { values: o } = parseArgs({
   options: {
     backend: { type: 'string', default: 'auto' },
+    threads: { type: 'string' },
     'prompt-tokens': { type: 'string', default: '2048' },
     decode: { type: 'string', default: '16' },
     budget: { type: 'string', default: '256' },
@@ -40,42 +42,6 @@ function seconds(t0: number): number {
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
-async function webgpu(): Promise<(Backend & { destroy(): void; adapterName?: string }) | Error> {
-  try {
-    const specifier = '@kvsieve/kernels-webgpu';
-    const mod = (await import(specifier)) as {
-      createWebGpuBackend(): Promise<Backend & { destroy(): void; adapterName?: string }>;
-    };
-    return await mod.createWebGpuBackend();
-  } catch (e) {
-    return e as Error;
-  }
-}
-
-/** The backend to measure, and why it was chosen. */
-async function makeBackend(name: string): Promise<{ backend: Backend & { destroy?(): void }; why: string }> {
-  if (name === 'cpu') return { backend: new CpuBackend(), why: 'asked for' };
-  if (name !== 'webgpu' && name !== 'auto')
-    throw new Error(`--backend must be auto, webgpu or cpu, got ${name}`);
-  const gpu = await webgpu();
-  if (name === 'webgpu') {
-    if (gpu instanceof Error) throw gpu;
-    return { backend: gpu, why: `asked for (${gpu.adapterName ?? 'adapter'})` };
-  }
-  if (gpu instanceof Error) {
-    return { backend: new CpuBackend(), why: `auto: no WebGPU adapter (${gpu.message.split('.')[0]})` };
-  }
-  const adapter = gpu.adapterName ?? '';
-  if (/software|llvmpipe|lavapipe|swiftshader|cpu/i.test(adapter)) {
-    gpu.destroy();
-    return {
-      backend: new CpuBackend(),
-      why: `auto: the WebGPU adapter is software (${adapter}), no faster than the CPU; --backend webgpu to use it anyway`,
-    };
-  }
-  return { backend: gpu, why: `auto: hardware adapter ${adapter}` };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'kvsieve-smollm2-shape-'));
 try {
   let t0 = performance.now();
@@ -88,9 +54,11 @@ try {
     scale: 0.05,
   });
   const writeS = seconds(t0);
-  const { backend, why } = await makeBackend(o.backend!);
-  const backendName = backend instanceof CpuBackend ? 'cpu' : 'webgpu';
-  progress(`backend: ${backendName} (${why}); weights written in ${writeS.toFixed(1)} s, loading`);
+  const { backend, label } = await makeBenchBackend(
+    o.backend!,
+    o.threads === undefined ? undefined : Number(o.threads),
+  );
+  progress(`backend: ${label}; weights written in ${writeS.toFixed(1)} s, loading`);
   t0 = performance.now();
   const model = await loadModel(dir, { backend });
   const loadS = seconds(t0);
@@ -148,7 +116,7 @@ try {
   console.log(
     `\nSmolLM2-135M shape (30 layers, hidden 576, 9 heads / 3 KV heads, vocab 49152), random seeded F32 weights`,
   );
-  console.log(`backend: ${backendName} (${why})`);
+  console.log(`backend: ${label}`);
   console.log(
     `write weights ${writeS.toFixed(1)} s, load ${loadS.toFixed(1)} s; tokenizer round-trip on ${text.length} chars / ${ids.length} tokens: ${roundTrip ? 'ok' : 'FAILED'}`,
   );
