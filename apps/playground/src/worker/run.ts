@@ -1,0 +1,102 @@
+import { argmax, type DecodeSession, type Model } from '@kvsieve/runtime';
+import { createMethod } from './methods.js';
+import type { LayerKept, RunResult, RunSpec } from './protocol.js';
+
+export interface RunHooks {
+  onLayer(layer: number, layers: number): void;
+  onKept(layers: LayerKept[]): void;
+  onToken(token: number, text: string): void;
+  /** Checked before every decode step: the page's stop button. */
+  stopped(): boolean;
+}
+
+/** Display text of each prompt token: SentencePiece and byte-level BPE spaces become spaces. */
+export function tokenPieces(model: Model, ids: readonly number[]): string[] {
+  return ids.map((id) => {
+    const p = model.tokenizer.piece(id);
+    return p.replace(/▁/g, ' ').replace(/Ġ/g, ' ').replace(/Ċ/g, '\n');
+  });
+}
+
+/** Original positions each layer and KV head kept after prefill (what `kvsieve inspect` prints). */
+async function keptLayers(session: DecodeSession): Promise<LayerKept[]> {
+  const out: LayerKept[] = [];
+  for (const st of session.layers) {
+    out.push({
+      layer: st.layer,
+      tokens: st.tokens,
+      ...(st.note ? { note: st.note } : {}),
+      ...(st.propagated !== undefined ? { propagated: st.propagated } : {}),
+      heads: await session.cache.layer(st.layer).positions(),
+    });
+  }
+  return out;
+}
+
+/**
+ * Prefill `ids` with one cache configuration and decode greedily (top-1 on the device, as
+ * `kvsieve run` does), streaming tokens. The kept positions are read right after prefill, before
+ * decode appends to every head. f32 KV cache everywhere, so a run in the page keeps the same
+ * entries as the runtime in Node.
+ */
+export async function runOne(
+  model: Model,
+  ids: readonly number[],
+  spec: RunSpec,
+  o: { maxTokens: number; decodeBudget?: number },
+  hooks: RunHooks,
+): Promise<RunResult> {
+  const method = spec.method === null ? null : createMethod(spec.method, spec.options);
+  const t0 = performance.now();
+  const session = await model.start(ids, {
+    kvDtype: 'f32',
+    ...(method ? { method } : {}),
+    ...(o.decodeBudget ? { decodeBudget: o.decodeBudget } : {}),
+    onLayer: hooks.onLayer,
+  });
+  try {
+    const prefillSeconds = (performance.now() - t0) / 1000;
+    hooks.onKept(await keptLayers(session));
+    const keptBytes = session.usedBytes();
+    const eos = new Set(model.tokenizer.eosIds);
+    const tokens: number[] = [];
+    let text = '';
+    let stopReason: RunResult['stopReason'] = 'max-tokens';
+    let token = argmax(session.logits);
+    let steps = 0;
+    const t1 = performance.now();
+    for (let i = 0; i < o.maxTokens; i++) {
+      if (hooks.stopped()) {
+        stopReason = 'stopped';
+        break;
+      }
+      if (eos.has(token)) {
+        stopReason = 'eos';
+        break;
+      }
+      tokens.push(token);
+      // Decode the whole continuation each time: a token may complete a multi-byte character.
+      const next = model.tokenizer.decode(tokens);
+      hooks.onToken(token, next.slice(text.length));
+      text = next;
+      if (i + 1 === o.maxTokens) break;
+      token = (await session.step(token, { readout: 'argmax' })).token!;
+      steps++;
+    }
+    const decodeSeconds = (performance.now() - t1) / 1000;
+    return {
+      tokens,
+      text,
+      stopReason,
+      prefillSeconds,
+      prefillTokensPerSecond: ids.length / prefillSeconds,
+      decodeSeconds,
+      decodeTokensPerSecond: steps > 0 ? steps / decodeSeconds : 0,
+      fullBytes: model.fullCacheBytes(ids.length, 'f32'),
+      keptBytes,
+      ...(method ? { resolvedOptions: method.options as Record<string, unknown> } : {}),
+    };
+  } finally {
+    session.dispose();
+  }
+}
