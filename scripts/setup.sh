@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up kvsieve on a fresh Debian 12 machine: system packages (Mesa's lavapipe Vulkan driver from
 # bookworm-backports, which Dawn's WebGPU needs when there is no GPU; clang-16 and lld-16 for the
-# WebAssembly kernels), pnpm, dependencies, build.
+# WebAssembly kernels; Chromium for the browser consumer test), pnpm, dependencies, build.
 # Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +37,14 @@ if ! command -v clang-16 >/dev/null 2>&1 || ! command -v wasm-ld-16 >/dev/null 2
   echo "==> installing clang-16 and lld-16 (the WebAssembly kernels)"
   sudo_ apt-get update -q
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clang-16 lld-16
+fi
+
+# The consumer tests (pnpm test:consumer) run a page on WebGPU in Debian's Chromium, driven by
+# playwright-core (never a downloaded browser); WebGPU there is SwiftShader on the CPU.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Debian's Chromium (the browser consumer test)"
+  sudo_ apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 fi
 
 pnpm_version=10.34.9

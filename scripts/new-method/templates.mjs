@@ -31,7 +31,7 @@ export function packageJson(name) {
       },
       main: './dist/index.js',
       types: './dist/index.d.ts',
-      files: ['dist', 'src', 'README.md', 'LICENSE'],
+      files: ['dist', 'src', 'README.md', 'LICENSE', 'CHANGELOG.md'],
       publishConfig: { access: 'public' },
       scripts: { build: 'tsc -p tsconfig.build.json', typecheck: 'tsc -p tsconfig.json --noEmit' },
       // Caret ranges once published: a user may mix this method with newer compatible packages.
