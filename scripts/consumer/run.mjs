@@ -166,14 +166,16 @@ test('wasm: @kvsieve/kernels-wasm runs from its tarball without a compiler', asy
   const script = `
     import { createWasmBackend } from '@kvsieve/kernels-wasm';
     import { generate, loadModel } from '@kvsieve/runtime';
-    const model = await loadModel(process.argv[1], { backend: await createWasmBackend() });
-    const line = JSON.parse((await import('node:fs')).readFileSync(process.argv[1] + '/heldout-1k.jsonl', 'utf8').split('\\n')[${HELD_OUT_LINE}]);
+    const model = await loadModel(process.argv[2], { backend: await createWasmBackend() });
+    const line = JSON.parse((await import('node:fs')).readFileSync(process.argv[2] + '/heldout-1k.jsonl', 'utf8').split('\\n')[${HELD_OUT_LINE}]);
     const it = generate(model, line.input, { maxTokens: 40, stop: ['.'] });
     let r = await it.next();
     while (!r.done) r = await it.next();
     console.log(JSON.stringify(r.value.tokens));
     process.exit(0);`;
-  const r = await run('node', ['--input-type=module', '-e', script, MODEL], { cwd: projects.all.dir });
+  // A file, as a user's program is: workers the backend starts inherit `node -e`'s --input-type.
+  writeFileSync(join(projects.all.dir, 'wasm.mjs'), script);
+  const r = await run('node', ['wasm.mjs', MODEL], { cwd: projects.all.dir });
   t.assert.strictEqual(r.code, 0, r.stderr);
   if (cpuResult) t.assert.deepStrictEqual(JSON.parse(r.stdout), cpuResult.full.tokens);
 });
