@@ -8,6 +8,8 @@ import { ResultsView, type RunView } from './views/results.js';
 import { RunPanel } from './views/run-panel.js';
 import type { LayerKept, MethodInfo } from './worker/protocol.js';
 
+// ?backend=wasm or ?backend=cpu skips WebGPU (to compare backends, or on a broken GPU driver).
+const wanted = new URLSearchParams(location.search).get('backend');
 const app = document.getElementById('app')!;
 const client = new WorkerClient();
 const modelPanel = new ModelPanel(client);
@@ -31,7 +33,12 @@ function start(methods: readonly MethodInfo[]): void {
   const panel = new RunPanel(methods, state);
   app.append(h('main', {}, panel.el, results.el, kept.el));
   // The URL follows the form, so a link reproduces this configuration.
-  panel.onChange = () => history.replaceState(null, '', `?${encodeState(panel.state())}`);
+  panel.onChange = () =>
+    history.replaceState(
+      null,
+      '',
+      `?${encodeState(panel.state())}${wanted ? `&backend=${encodeURIComponent(wanted)}` : ''}`,
+    );
   panel.onNiah = (length, depth, seed) =>
     client.request(
       (id) => ({ type: 'niah', id, length, depth, seed }),
@@ -126,4 +133,4 @@ client.onGlobal = (m) => {
     modelPanel.showFatal(m.message);
   }
 };
-client.send({ type: 'init' });
+client.send({ type: 'init', ...(wanted === 'wasm' || wanted === 'cpu' ? { backend: wanted } : {}) });

@@ -140,6 +140,8 @@ export class KeptView {
     const width = Math.max(1, Math.min(n, 2048));
     this.heat.width = width;
     this.heat.height = rows.length * cell;
+    // Stretched to the panel's width, but rows keep their height whatever the prompt's length.
+    this.heat.style.height = `${rows.length * cell}px`;
     const ctx = this.heat.getContext('2d');
     if (!ctx) return;
     rows.forEach((row, l) => {

@@ -8,10 +8,14 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * WebAssembly kernels, else core's CPU reference. The reason a faster one was not used is kept
  * for the page to show (people should know why they are on the slow path).
  */
-export async function pickBackend(): Promise<{ backend: Backend; info: BackendInfo }> {
+export async function pickBackend(
+  prefer?: BackendInfo['kind'],
+): Promise<{ backend: Backend; info: BackendInfo }> {
   const reasons: string[] = [];
   const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) {
+  if (prefer === 'wasm' || prefer === 'cpu') {
+    reasons.push(`backend=${prefer} was asked for in the URL`);
+  } else if (!gpu) {
     reasons.push('this browser exposes no WebGPU (navigator.gpu is missing in the worker)');
   } else {
     try {
@@ -31,6 +35,7 @@ export async function pickBackend(): Promise<{ backend: Backend; info: BackendIn
       reasons.push(`WebGPU failed: ${message(e)}`);
     }
   }
+  if (prefer === 'cpu') return cpu(reasons);
   try {
     // Loaded only here: a page on WebGPU never downloads the WebAssembly kernels.
     const { createWasmBackend } = await import('@kvsieve/kernels-wasm');
@@ -48,6 +53,10 @@ export async function pickBackend(): Promise<{ backend: Backend; info: BackendIn
   } catch (e) {
     reasons.push(`WebAssembly kernels failed: ${message(e)}`);
   }
+  return cpu(reasons);
+}
+
+function cpu(reasons: readonly string[]): { backend: Backend; info: BackendInfo } {
   return {
     backend: new CpuBackend(),
     info: { kind: 'cpu', name: 'CPU reference (JavaScript)', features: [], reason: reasons.join('; ') },

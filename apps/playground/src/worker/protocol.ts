@@ -82,7 +82,7 @@ export interface RunResult {
 }
 
 export type ToWorker =
-  | { readonly type: 'init' }
+  | { readonly type: 'init'; readonly backend?: BackendInfo['kind'] }
   | { readonly type: 'load'; readonly id: number; readonly source: ModelSource }
   | { readonly type: 'cancel-load'; readonly id: number }
   | {

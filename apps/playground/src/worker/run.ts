@@ -10,11 +10,21 @@ export interface RunHooks {
   stopped(): boolean;
 }
 
-/** Display text of each prompt token: SentencePiece and byte-level BPE spaces become spaces. */
+/**
+ * Display text of each prompt token, spaces included: the text a token adds after the one before
+ * it (decoding pairs, so WordPiece's "##" joins, SentencePiece's "▁" and byte-level BPE's "Ġ" all
+ * come out as the tokenizer means them). Tokens that decode to nothing (BOS) show their piece.
+ */
 export function tokenPieces(model: Model, ids: readonly number[]): string[] {
-  return ids.map((id) => {
-    const p = model.tokenizer.piece(id);
-    return p.replace(/▁/g, ' ').replace(/Ġ/g, ' ').replace(/Ċ/g, '\n');
+  const t = model.tokenizer;
+  return ids.map((id, i) => {
+    let text = t.decode([id]);
+    if (i > 0) {
+      const before = t.decode([ids[i - 1]!]);
+      const both = t.decode([ids[i - 1]!, id]);
+      if (both.startsWith(before)) text = both.slice(before.length);
+    }
+    return text === '' ? t.piece(id) : text;
   });
 }
 

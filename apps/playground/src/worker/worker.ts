@@ -125,7 +125,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
   switch (m.type) {
     case 'init':
-      pickBackend().then(
+      pickBackend(m.backend).then(
         (b) => {
           backend = b.backend;
           post({ type: 'ready', backend: b.info, methods: describeMethods() });
