@@ -3,8 +3,8 @@
 // Calling convention of every exported kernel: its own arguments, then `r0, r1, scratch`. The
 // kernel computes units [r0, r1) of its parallel dimension (rows, tokens, heads: each kernel says
 // which) and may use `scratch`, a private region of the size the TypeScript side asked for. The
-// dispatcher (src/wasm/dispatch.ts) calls it once over all units today; a worker pool can split
-// the units over threads, each with its own scratch, without changing any kernel.
+// worker pool (src/wasm/pool.ts) splits the units over threads, each with its own scratch; small
+// jobs run in one call on the calling thread (src/wasm/dispatch.ts).
 #ifndef KVSIEVE_KV_H
 #define KVSIEVE_KV_H
 

@@ -60,10 +60,12 @@ export class WasmBackend implements Backend {
   readonly features: BackendFeatures;
   /** `mt`: the threads module on a shared memory; `st`: the single-threaded module on a plain one. */
   readonly variant: Variant;
-  /** Threads the kernels run on (1: the calling thread; a worker pool comes later). */
+  /** Threads the kernels run on: the calling thread and `threads - 1` pool workers. */
   readonly threads: number;
-  /** Threads asked for in `createWasmBackend({ threads })`. */
+  /** Threads asked for in `createWasmBackend({ threads })` (or its default). */
   readonly requestedThreads: number;
+  /** Why `threads` is less than `requestedThreads` (one line), or undefined when it is not. */
+  readonly threadsNote: string | undefined;
   private readonly env: OpEnv;
   /** The instance, its memory and allocator; dropped by destroy() so the memory can be collected. */
   private live: Live | undefined;
@@ -74,10 +76,12 @@ export class WasmBackend implements Backend {
     dispatcher: Dispatcher,
     allocator: Allocator,
     requestedThreads: number,
+    threadsNote?: string,
   ) {
     this.variant = instance.variant;
     this.threads = dispatcher.threads;
     this.requestedThreads = requestedThreads;
+    this.threadsNote = threadsNote;
     this.live = { instance, dispatcher, allocator, views: new MemoryViews(instance.memory) };
     const heapStart = Math.ceil(instance.heapBase / 16) * 16;
     this.features = { shaderF16: false, maxTensorBytes: MAX_PAGES * PAGE_BYTES - heapStart };
@@ -89,7 +93,8 @@ export class WasmBackend implements Backend {
       out: (shape, dtype, name) => this.alloc(shape, dtype, name),
       ptr: (t, op) => this.storageOf(t, op).ptr,
       type: (t, op) => typeCode(t.dtype, this.state(op).instance.hasQuant, `${op}: ${t.name}`),
-      run: (kernel, args, rows, scratch) => this.state(kernel).dispatcher.run(kernel, args, rows, scratch),
+      run: (kernel, args, rows, scratch, work) =>
+        this.state(kernel).dispatcher.run(kernel, args, rows, scratch, work),
     };
   }
 

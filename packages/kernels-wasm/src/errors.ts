@@ -15,3 +15,11 @@ export class WasmMemoryError extends KvsieveError {
 export class WasmModuleError extends KvsieveError {
   override name = 'WasmModuleError';
 }
+
+/**
+ * The worker pool of a threaded wasm backend failed: a worker could not start, died, or threw in a
+ * kernel. The backend stops taking ops on its pool (each later op throws this); destroy it.
+ */
+export class WasmWorkerError extends KvsieveError {
+  override name = 'WasmWorkerError';
+}

@@ -1,5 +1,13 @@
 export { WasmBackend } from './backend.js';
-export { type CreateWasmBackendOptions, createWasmBackend, sharedMemoryAvailable } from './create.js';
-export { WasmMemoryError, WasmModuleError } from './errors.js';
+export {
+  type CreateWasmBackendOptions,
+  canBlock,
+  createWasmBackend,
+  defaultThreads,
+  MAX_THREADS,
+  sharedMemoryAvailable,
+} from './create.js';
+export { WasmMemoryError, WasmModuleError, WasmWorkerError } from './errors.js';
+export { MIN_PART_WORK } from './wasm/pool.js';
 export type { Dispatcher } from './wasm/dispatch.js';
 export type { Variant } from './wasm/kernels.js';

@@ -239,7 +239,7 @@ describe('wasm backend: options, ownership, destroy', () => {
     const be = await createWasmBackend({ threads: 4 });
     expect(be.name).toBe('wasm');
     expect(be.requestedThreads).toBe(4);
-    expect(be.threads).toBe(1);
+    expect(be.threads).toBe(4); // the calling thread and 3 pool workers
     expect(be.variant).toBe('mt'); // Node has SharedArrayBuffer
     be.destroy();
     expect((await createWasmBackend({ sharedMemory: false })).variant).toBe('st');

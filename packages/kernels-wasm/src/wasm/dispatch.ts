@@ -6,12 +6,20 @@ import type { KernelExports, KernelName } from './kernels.js';
  * compute it. `run` computes units [0, rows) of `kernel` (its rows, tokens or heads; see each C
  * kernel) with `args` followed by `r0, r1, scratch`, and returns when all units are done. Units
  * are independent, so an implementation may split [0, rows) into ranges over workers sharing the
- * memory, giving each its own `scratchBytes` of scratch.
+ * memory, giving each its own `scratchBytes` of scratch. `unitWork` estimates one unit's cost
+ * in element operations (multiply-adds, elements touched), so that a pool keeps small jobs on the
+ * calling thread, where waking a worker would cost more than the work (0: never split).
  */
 export interface Dispatcher {
   /** Threads computing (1: the calling thread). */
   readonly threads: number;
-  run(kernel: KernelName, args: readonly number[], rows: number, scratchBytes?: number): void;
+  run(
+    kernel: KernelName,
+    args: readonly number[],
+    rows: number,
+    scratchBytes?: number,
+    unitWork?: number,
+  ): void;
   /** Frees the dispatcher's scratch (and, for a pool, stops its workers). */
   destroy(): void;
 }

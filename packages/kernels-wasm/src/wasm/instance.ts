@@ -1,5 +1,5 @@
 import { WasmModuleError } from '../errors.js';
-import { wasmApi } from './api.js';
+import { type CompiledModule, wasmApi } from './api.js';
 import { KERNELS, type KernelExports, type MemoryLike, QUANT_EXPORTS, type Variant } from './kernels.js';
 import { compileKernels } from './load.js';
 
@@ -11,6 +11,8 @@ export const INITIAL_PAGES = 32;
 
 export interface KernelInstance {
   readonly variant: Variant;
+  /** The compiled module (a worker pool instantiates it again on the same memory). */
+  readonly module: CompiledModule;
   readonly memory: MemoryLike;
   readonly kernels: KernelExports;
   /** First byte above the module's data and stack: the allocator's region starts here. */
@@ -42,6 +44,7 @@ export async function instantiateKernels(variant: Variant): Promise<KernelInstan
   }
   return {
     variant,
+    module,
     memory,
     kernels: exports as unknown as KernelExports,
     heapBase,

@@ -27,6 +27,7 @@ export function attentionColumnSumsWasm(
     [env.ptr(q, op), env.ptr(k, op), env.type(k, op), out.storage.ptr, H, w, Hkv, L, d, scale, window, tc],
     H,
     4 * (tc * L + KEY_BLOCK * d),
+    w * L * d,
   );
   return out;
 }

@@ -27,6 +27,7 @@ export function attentionMassWasm(
   check.checkRaggedSegments(op, env.views.i32(off, Hkv), lengths, rows);
   // Read before allocating: growing the memory may detach views taken earlier.
   const maxLen = Math.max(0, ...lengths);
+  const disjoint = segmentsDisjoint(env.views.i32(off, Hkv), lengths);
   const out = env.out([rows], 'f32', op);
   env.views.f32(out.storage.ptr, rows).fill(0);
   if (n === 0 || maxLen === 0) return out;
@@ -53,6 +54,16 @@ export function attentionMassWasm(
     ],
     Hkv,
     4 * (qc * maxLen + KEY_BLOCK * d),
+    // Heads add into their segments' rows: overlapping segments must not be split over threads.
+    disjoint ? n * G * d * maxLen : 0,
   );
   return out;
+}
+
+/** Whether no cache row lies in two heads' segments (then heads can run on different threads). */
+function segmentsDisjoint(offsets: Int32Array, lengths: Int32Array): boolean {
+  const spans = Array.from(offsets, (o, h) => [o, o + lengths[h]!] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  return spans.every((s, i) => i === 0 || s[0] >= spans[i - 1]![1]);
 }

@@ -45,6 +45,8 @@ export function raggedAttentionWasm(
     ],
     n * Hkv,
     4 * scratchFloats,
+    // A unit reads its head's segment (rows / Hkv on average) once for G query heads.
+    2 * G * d * Math.max(1, rows / Hkv),
   );
   return out;
 }

@@ -24,6 +24,8 @@ export function binaryWasm(env: OpEnv, op: 'add' | 'mul', a: Tensor, b: Tensor, 
       op === 'add' ? 0 : 1,
     ],
     Math.ceil(total / n),
+    0,
+    n,
   );
   return out;
 }
@@ -31,13 +33,20 @@ export function binaryWasm(env: OpEnv, op: 'add' | 'mul', a: Tensor, b: Tensor, 
 /** `a · factor` (rounded once from f64, as the CPU reference). Units: elements. */
 export function scaleWasm(env: OpEnv, a: Tensor, factor: number): Tensor {
   const out = env.out(a.shape, 'f32', 'scale');
-  env.run('kv_scale', [env.ptr(a, 'scale'), out.storage.ptr, factor], a.size);
+  env.run('kv_scale', [env.ptr(a, 'scale'), out.storage.ptr, factor], a.size, 0, 1);
   return out;
 }
 
 /** `silu(gate) · up`. Units: elements. */
 export function siluMulWasm(env: OpEnv, gate: Tensor, up: Tensor): Tensor {
   const out = env.out(gate.shape, 'f32', 'siluMul');
-  env.run('kv_silu_mul', [env.ptr(gate, 'siluMul'), env.ptr(up, 'siluMul'), out.storage.ptr], gate.size);
+  // An exp per element: a few times the cost of an add.
+  env.run(
+    'kv_silu_mul',
+    [env.ptr(gate, 'siluMul'), env.ptr(up, 'siluMul'), out.storage.ptr],
+    gate.size,
+    0,
+    4,
+  );
   return out;
 }

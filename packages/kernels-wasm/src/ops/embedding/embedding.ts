@@ -13,6 +13,7 @@ export function embeddingWasm(
   check.checkRowIndices('embedding', env.views.i32(idsPtr, n), vocab, ids.name);
   const type = env.type(table, 'embedding');
   const out = env.out([n, D], 'f32', 'embedding');
-  if (D > 0) env.run('kv_embedding', [env.ptr(table, 'embedding'), idsPtr, out.storage.ptr, D, type], n);
+  if (D > 0)
+    env.run('kv_embedding', [env.ptr(table, 'embedding'), idsPtr, out.storage.ptr, D, type], n, 0, D);
   return out;
 }

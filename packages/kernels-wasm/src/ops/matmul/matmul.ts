@@ -33,13 +33,14 @@ export function matmulWasm(
   const args = [env.ptr(a, 'matmul'), env.ptr(b, 'matmul'), c, M, K, N, type];
   if (transposeB && M <= GEMV_MAX_ROWS) {
     // Scratch: four weight rows decoded to f32 (f32 weights are read in place).
-    env.run('kv_gemv_bt', args, Math.ceil(N / 4), type === F32 ? 0 : 16 * K);
+    env.run('kv_gemv_bt', args, Math.ceil(N / 4), type === F32 ? 0 : 16 * K, 4 * K * M);
   } else {
     env.run(
       'kv_matmul',
       [...args, transposeB ? 1 : 0, PANEL, DEPTH],
       Math.ceil(N / PANEL),
       PANEL * DEPTH * 4,
+      PANEL * K * M,
     );
   }
   return out;

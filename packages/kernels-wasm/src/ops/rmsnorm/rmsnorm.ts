@@ -22,6 +22,8 @@ export function rmsnormWasm(
       eps,
     ],
     dims.rows,
+    0,
+    dims.D,
   );
   return out;
 }

@@ -30,6 +30,7 @@ export function ropeWasm(
     ],
     n,
     16 * half,
+    heads * dim,
   );
   return out;
 }
