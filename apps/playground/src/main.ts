@@ -30,7 +30,22 @@ function start(methods: readonly MethodInfo[]): void {
     location.search,
     methods.map((m) => m.name),
   );
-  const panel = new RunPanel(methods, state);
+  const panel = new RunPanel(
+    methods,
+    state,
+    (probes, progress) =>
+      new Promise<string>((resolve, reject) =>
+        client.request(
+          (id) => ({ type: 'calibrate', id, probes }),
+          (m) => {
+            if (m.type === 'calibrate-progress') progress(m.done, m.total);
+            else if (m.type === 'calibrated') resolve(m.profile);
+            else if (m.type === 'calibrate-error') reject(new Error(m.message));
+            return m.type !== 'calibrate-progress';
+          },
+        ),
+      ),
+  );
   app.append(h('main', {}, panel.el, results.el, kept.el));
   // The URL follows the form, so a link reproduces this configuration.
   panel.onChange = () =>

@@ -48,7 +48,9 @@ export function encodeState(s: PageState): string {
   }
   s.methods.forEach((m, i) => {
     p.set(`m${i + 1}`, m.name);
-    for (const [k, v] of Object.entries(m.options)) if (v !== '') p.set(`m${i + 1}.${k}`, v);
+    // A long value (a SurfaceLogicKV profile of a big model) stays out of the link, as long prompts do.
+    for (const [k, v] of Object.entries(m.options))
+      if (v !== '' && v.length <= MAX_URL_TEXT) p.set(`m${i + 1}.${k}`, v);
   });
   if (!s.full) p.set('full', '0');
   p.set('max', String(s.maxTokens));

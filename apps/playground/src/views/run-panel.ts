@@ -11,6 +11,9 @@ const SAMPLES: Readonly<Record<string, string>> = {
     'The secret code for amber-anchor: 4417302. Some warm garden carried every gentle plan. Our large voice took his red bridge with our careful story. What is the secret code for amber-anchor? The secret code for amber-anchor:',
 };
 
+/** Measures a SurfaceLogicKV profile on the loaded model; resolves to its JSON text. */
+export type Calibrate = (probes: number, progress: (done: number, total: number) => void) => Promise<string>;
+
 /** One method's picker and its generated option form. */
 class MethodForm {
   readonly el: HTMLElement;
@@ -23,6 +26,7 @@ class MethodForm {
     private readonly index: number,
     choice: MethodChoice | undefined,
     private readonly onChange: () => void,
+    private readonly calibrate: Calibrate,
   ) {
     const id = `method-${index}`;
     this.select = h('select', { id, ...(index === 0 ? { 'data-testid': 'method-select' } : {}) });
@@ -93,15 +97,46 @@ class MethodForm {
         this.texts[f.name] = input.value;
         this.onChange();
       });
+      const help = h('small', { id: helpId }, ff.help);
+      if (m.name === 'surfacelogickv' && f.name === 'profile' && input instanceof HTMLInputElement) {
+        help.prepend(this.calibrateButton(input), ' ');
+      }
       return h(
         'div',
         { class: 'field' },
         h('label', { for: id }, ff.label + (ff.required ? ' *' : '')),
         input,
-        h('small', { id: helpId }, ff.help),
+        help,
       );
     });
     fill(this.fields, h('p', { class: 'summary' }, m.summary), ...rows);
+  }
+
+  /** SurfaceLogicKV's profile comes from probing the loaded model; the button fills the field. */
+  private calibrateButton(input: HTMLInputElement): HTMLElement {
+    const button = h('button', { type: 'button' }, 'Calibrate on this model (8 probes)');
+    const status = h('span', { role: 'status' });
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      this.calibrate(8, (done, total) => {
+        status.textContent = ` probe ${done} of ${total}`;
+      })
+        .then(
+          (profile) => {
+            input.value = profile;
+            this.texts.profile = profile;
+            status.textContent = ' profile measured';
+            this.onChange();
+          },
+          (e: Error) => {
+            status.textContent = ` calibration failed: ${e.message}`;
+          },
+        )
+        .finally(() => {
+          button.disabled = false;
+        });
+    });
+    return h('span', {}, button, status);
   }
 
   choice(): MethodChoice | null {
@@ -152,8 +187,10 @@ export class RunPanel {
   onChange: () => void = () => {};
   onNiah: (length: number, depth: number, seed: number) => void = () => {};
 
-  constructor(methods: readonly MethodInfo[], state: PageState) {
-    this.forms = [0, 1].map((i) => new MethodForm(methods, i, state.methods[i], () => this.onChange()));
+  constructor(methods: readonly MethodInfo[], state: PageState, calibrate: Calibrate) {
+    this.forms = [0, 1].map(
+      (i) => new MethodForm(methods, i, state.methods[i], () => this.onChange(), calibrate),
+    );
     const p = state.prompt.kind === 'niah' ? state.prompt : { length: 512, depth: 50, seed: 1 };
     this.niahLength.value = String(p.length);
     this.niahDepth.value = String(p.depth);

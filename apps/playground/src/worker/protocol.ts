@@ -93,7 +93,8 @@ export type ToWorker =
       readonly seed: number;
     }
   | { readonly type: 'run'; readonly id: number; readonly request: RunRequest }
-  | { readonly type: 'stop'; readonly id: number };
+  | { readonly type: 'stop'; readonly id: number }
+  | { readonly type: 'calibrate'; readonly id: number; readonly probes: number };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly backend: BackendInfo; readonly methods: readonly MethodInfo[] }
@@ -149,4 +150,13 @@ export type FromWorker =
     }
   | { readonly type: 'run-end'; readonly id: number; readonly run: number; readonly result: RunResult }
   | { readonly type: 'run-error'; readonly id: number; readonly run: number; readonly message: string }
-  | { readonly type: 'done'; readonly id: number };
+  | { readonly type: 'done'; readonly id: number }
+  | {
+      readonly type: 'calibrate-progress';
+      readonly id: number;
+      readonly done: number;
+      readonly total: number;
+    }
+  /** A SurfaceLogicKV profile (kvsieve.slkv-profile/v1) as JSON text, for the method's form. */
+  | { readonly type: 'calibrated'; readonly id: number; readonly profile: string }
+  | { readonly type: 'calibrate-error'; readonly id: number; readonly message: string };

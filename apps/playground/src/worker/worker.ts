@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 // The compute worker: owns the backend and the model, so prefill and decode never block the page.
 import type { Backend } from '@kvsieve/core';
+import { calibrate } from '@kvsieve/methods-surfacelogickv';
 import { loadModel, type Model } from '@kvsieve/runtime';
 import { pickBackend } from './backend.js';
 import { describeMethods } from './methods.js';
@@ -13,6 +14,7 @@ const post = (m: FromWorker) => (self as unknown as Worker).postMessage(m);
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 let backend: Backend | null = null;
+let backendKind = '';
 let model: Model | null = null;
 let modelIsDefault = false;
 let keyWords: string[] | null = null;
@@ -128,6 +130,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       pickBackend(m.backend).then(
         (b) => {
           backend = b.backend;
+          backendKind = b.info.kind;
           post({ type: 'ready', backend: b.info, methods: describeMethods() });
         },
         (e) => post({ type: 'fatal', message: `no backend could start: ${message(e)}` }),
@@ -157,6 +160,22 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       break;
     case 'run':
       void serial(() => run(m.id, m.request));
+      break;
+    case 'calibrate':
+      // SurfaceLogicKV's per-head profile, measured on the loaded model as `kvsieve calibrate` does.
+      void serial(async () => {
+        try {
+          if (!model) throw new Error('load a model first');
+          const profile = await calibrate(model, {
+            probes: m.probes,
+            backend: backendKind,
+            onProbe: (done, total) => post({ type: 'calibrate-progress', id: m.id, done, total }),
+          });
+          post({ type: 'calibrated', id: m.id, profile: JSON.stringify(profile) });
+        } catch (e) {
+          post({ type: 'calibrate-error', id: m.id, message: message(e) });
+        }
+      });
       break;
     case 'stop':
       stops.add(m.id);
