@@ -8,7 +8,7 @@ import { spawnWorker, type WorkerHandle } from './spawn.js';
 /**
  * The control block's layout in Int32 words, sent to every worker (src/wasm/worker.js) so this is
  * its only definition. The header and each worker's slot start on 64-byte boundaries, so a
- * worker's writes do not share a cache line with the words the others spin on.
+ * worker's writes do not share a cache line with the words the others wait on.
  */
 const LAYOUT = {
   GEN: 0, // job generation (bits 8+, bumped once per job) and its PARTS (bits 0-7); workers wait on it
@@ -19,7 +19,6 @@ const LAYOUT = {
   SCRATCH: 6, // first thread's scratch; part p's is SCRATCH + p·STRIDE
   STRIDE: 7,
   STOP: 8,
-  SPIN_US: 9, // how long an idle worker spins before it sleeps
   ARGS: 16, // 32 float64 arguments (any kernel's are exact in a double)
   SLOTS: 80, // per-worker slots from here
   SLOT_INTS: 80,
@@ -37,8 +36,6 @@ const MAX_ARGS = 32;
  * work (measured: bench/pool.bench.ts).
  */
 export const MIN_PART_WORK = 1 << 15;
-/** How long idle workers, and the caller waiting for them, spin before sleeping (microseconds). */
-const SPIN_US = 200;
 /**
  * A worker that has not picked up a job after this long is taken for dead (a job's other
  * failures are reported by the worker itself); the pool then stops with a WasmWorkerError.
@@ -124,8 +121,6 @@ export class PoolDispatcher implements Dispatcher {
   }
 
   private async start(module: CompiledModule): Promise<void> {
-    const ctl = this.ctl();
-    Atomics.store(ctl, LAYOUT.SPIN_US, SPIN_US);
     const starting: Promise<void>[] = [];
     for (let index = 0; index < this.threads - 1; index++) {
       const stack = this.allocator.alloc(STACK_BYTES, `worker ${index + 1} stack`);
@@ -197,8 +192,7 @@ export class PoolDispatcher implements Dispatcher {
   }
 
   private await(ctl: Int32Array, gen: number, parts: number, kernel: KernelName): void {
-    const until = performance.now() + SPIN_US / 1000;
-    while (Atomics.load(ctl, LAYOUT.PENDING) !== 0 && performance.now() < until) {}
+    // No spinning here either (see worker.js): a futex wake costs ~20 µs, a descheduled spinner more.
     const t0 = performance.now();
     for (;;) {
       const pending = Atomics.load(ctl, LAYOUT.PENDING);

@@ -11,7 +11,7 @@
 // control block (Atomics.wait on the generation word), not as messages.
 
 /**
- * @typedef {{ GEN: number, PENDING: number, KERNEL: number, NARGS: number, ROWS: number, SCRATCH: number, STRIDE: number, STOP: number, SPIN_US: number, ARGS: number, SLOTS: number,
+ * @typedef {{ GEN: number, PENDING: number, KERNEL: number, NARGS: number, ROWS: number, SCRATCH: number, STRIDE: number, STOP: number, ARGS: number, SLOTS: number,
  *   SLOT_INTS: number, ACK: number, FAILED: number, ERR_BYTES: number, ERR_LEN: number }} Layout
  * @typedef {{ module: object, memory: { buffer: SharedArrayBuffer }, ctl: number, index: number,
  *   stackTop: number, kernels: string[], layout: Layout }} Init
@@ -35,10 +35,10 @@ async function parentPort() {
 }
 
 /**
- * Runs jobs until the pool sets STOP. Each job: wait for the generation to move (spinning first for
- * SPIN_US microseconds, since in a decode loop the next op usually follows within them and a futex
- * wake costs tens of microseconds), acknowledge it, compute this worker's share of units with its
- * own scratch, record any error as text in the control block, and count itself done.
+ * Runs jobs until the pool sets STOP. Each job: sleep until the generation moves (Atomics.wait:
+ * no spinning, which measured several times slower on a machine with more runnable threads than
+ * cores), acknowledge it, compute this worker's share of units with its own scratch, record any
+ * error as text in the control block, and count itself done.
  * @param {Init} init
  * @param {Record<string, (...a: number[]) => void>} exports
  * @param {number} seen the generation of the last job this worker need not run
@@ -55,13 +55,8 @@ function serve(init, exports, seen) {
     (L.SLOT_INTS - L.ERR_BYTES) * 4,
   );
   const kernels = init.kernels.map((k) => exports[k]);
-  const spinMs = Atomics.load(ctl, L.SPIN_US) / 1000;
   for (;;) {
-    if (Atomics.load(ctl, L.GEN) === seen) {
-      const until = performance.now() + spinMs;
-      while (Atomics.load(ctl, L.GEN) === seen && performance.now() < until) {}
-      while (Atomics.load(ctl, L.GEN) === seen) Atomics.wait(ctl, L.GEN, seen);
-    }
+    while (Atomics.load(ctl, L.GEN) === seen) Atomics.wait(ctl, L.GEN, seen);
     seen = Atomics.load(ctl, L.GEN);
     if (Atomics.load(ctl, L.STOP) !== 0) return;
     // The generation word carries the job's thread count in its low byte, so a worker outside
