@@ -88,3 +88,24 @@ KV_INTERNAL void kv_sincos(double x, double *s, double *c) {
       break;
   }
 }
+
+// 1 when none of the n f16 values at p is Inf or NaN (exponent bits all ones), else 0: whether a
+// weight may take the GEMV's finite-only decode (kv_load8_f16_finite). n counts up to 2^32 - 1.
+KV_EXPORT("kv_f16_finite")
+int kv_f16_finite(const uint16_t *p, uint32_t n) {
+  v128_t e = wasm_i16x8_splat(0x7c00);
+  KV_OPAQUE(e);
+  v128_t bad = wasm_i16x8_splat(0);
+  uint32_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const v128_t a = wasm_i16x8_eq(wasm_v128_and(wasm_v128_load(p + i), e), e);
+    const v128_t b = wasm_i16x8_eq(wasm_v128_and(wasm_v128_load(p + i + 8), e), e);
+    const v128_t c = wasm_i16x8_eq(wasm_v128_and(wasm_v128_load(p + i + 16), e), e);
+    const v128_t d = wasm_i16x8_eq(wasm_v128_and(wasm_v128_load(p + i + 24), e), e);
+    bad = wasm_v128_or(bad, wasm_v128_or(wasm_v128_or(a, b), wasm_v128_or(c, d)));
+  }
+  if (wasm_v128_any_true(bad)) return 0;
+  for (; i < n; i++)
+    if ((p[i] & 0x7c00) == 0x7c00) return 0;
+  return 1;
+}

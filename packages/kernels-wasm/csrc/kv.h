@@ -30,6 +30,8 @@
 #define KV_T_F32 0
 #define KV_T_F16 1
 #define KV_T_BF16 30
+// A flag on a type code (kv_gemv_bt): the f16 values are all finite (see kv_load8_f16_finite).
+#define KV_FINITE 0x100
 
 KV_INLINE float kv_bits_f32(uint32_t u) {
   float f;
@@ -85,6 +87,17 @@ KV_INLINE void kv_load8_f16(const kv_half *c, const uint16_t *p, v128_t *lo, v12
   const v128_t fix = wasm_v128_and(wasm_i16x8_gt(wasm_v128_and(h, c->m16), c->lim16), c->fix16);
   *lo = wasm_v128_or(l, wasm_i16x8_shuffle(c->zero, fix, 0, 8, 1, 9, 2, 10, 3, 11));
   *hi = wasm_v128_or(u, wasm_i16x8_shuffle(c->zero, fix, 4, 12, 5, 13, 6, 14, 7, 15));
+}
+
+// kv_load8_f16 for values known to be finite (no f16 exponent 31): the same decode without the
+// Inf/NaN fix-up, 9 instructions for eight values instead of 16. Weights are checked once
+// (kv_f16_finite) and take this path in the GEMV, the decode step's hot loop.
+KV_INLINE void kv_load8_f16_finite(const kv_half *c, const uint16_t *p, v128_t *lo, v128_t *hi) {
+  const v128_t h = wasm_v128_load(p);
+  const v128_t l = wasm_i16x8_shuffle(c->zero, h, 0, 8, 1, 9, 2, 10, 3, 11);
+  const v128_t u = wasm_i16x8_shuffle(c->zero, h, 4, 12, 5, 13, 6, 14, 7, 15);
+  *lo = wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(l, 3), c->emask), c->rebias);
+  *hi = wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(u, 3), c->emask), c->rebias);
 }
 
 // bf16 is the top half of an f32: interleaving under a zero is the whole decode, for every bit pattern.

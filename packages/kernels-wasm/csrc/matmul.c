@@ -37,7 +37,8 @@ static void dot4_f32(const float *x, const float *w, size_t ldw, int k, float *o
 }
 
 // As dot4_f32 for four 16-bit rows (f16 or bf16, row stride ldw elements), decoded in registers.
-static void dot4_half(const float *x, const uint16_t *w, size_t ldw, int k, int type, float *out) {
+static void dot4_half(const float *x, const uint16_t *w, size_t ldw, int k, int type, int finite,
+                      float *out) {
   const uint16_t *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
   v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
   v128_t b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -61,7 +62,9 @@ static void dot4_half(const float *x, const uint16_t *w, size_t ldw, int k, int 
     a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xl, lo));        \
     b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(xh, hi));        \
   }
-  if (type == KV_T_F16) {
+  if (type == KV_T_F16 && finite) {
+    KV_DOT4_HALF_STEP(kv_load8_f16_finite)
+  } else if (type == KV_T_F16) {
     KV_DOT4_HALF_STEP(kv_load8_f16)
   } else {
     KV_DOT4_HALF_STEP(kv_load8_bf16)
@@ -79,12 +82,14 @@ static void dot4_half(const float *x, const uint16_t *w, size_t ldw, int k, int 
 }
 
 // GEMV: c [M, N] = a [M, K] · b [N, K]ᵀ for small M. Units: groups of four rows of b (output
-// columns 4u … 4u + 3). With one row of a, weights are decoded in registers (quantized ones by
+// columns 4u … 4u + 3). `type` may carry KV_FINITE: an f16 b known to hold no Inf or NaN. With one row of a, weights are decoded in registers (quantized ones by
 // kv_row_dot4 on their blocks); with more, each group is decoded once into scratch (4·K floats)
 // and multiplied by every row of a from there.
 KV_EXPORT("kv_gemv_bt")
 void kv_gemv_bt(const float *a, const uint8_t *b, float *c, int M, int K, int N, int type, int r0, int r1,
                 float *scratch) {
+  const int finite = (type & KV_FINITE) != 0;
+  type &= ~KV_FINITE;
   const size_t stride = kv_stride(type, K);
   const int dense = type == KV_T_F32 || type == KV_T_F16 || type == KV_T_BF16;
   float out[4];
@@ -94,7 +99,7 @@ void kv_gemv_bt(const float *a, const uint8_t *b, float *c, int M, int K, int N,
     const uint8_t *rows = b + (size_t)j0 * stride;
     if (nr == 4 && M == 1) {
       if (type == KV_T_F32) dot4_f32(a, (const float *)rows, (size_t)K, K, out);
-      else if (dense) dot4_half(a, (const uint16_t *)rows, (size_t)K, K, type, out);
+      else if (dense) dot4_half(a, (const uint16_t *)rows, (size_t)K, K, type, finite, out);
       else kv_row_dot4(type, rows, (int)stride, a, K, out);
       for (int s = 0; s < 4; s++) c[j0 + s] = out[s];
       continue;

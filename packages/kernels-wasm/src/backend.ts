@@ -93,6 +93,11 @@ export class WasmBackend implements Backend {
       out: (shape, dtype, name) => this.alloc(shape, dtype, name),
       ptr: (t, op) => this.storageOf(t, op).ptr,
       type: (t, op) => typeCode(t.dtype, this.state(op).instance.hasQuant, `${op}: ${t.name}`),
+      finiteF16: (t, op) => {
+        const s = this.storageOf(t, op);
+        s.finite ??= this.state(op).instance.f16Finite(s.ptr, t.size) === 1;
+        return s.finite;
+      },
       run: (kernel, args, rows, scratch, work) =>
         this.state(kernel).dispatcher.run(kernel, args, rows, scratch, work),
     };
@@ -276,6 +281,8 @@ export class WasmBackend implements Backend {
   scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void {
     const dims = check.validateScatter(dst, rows, src);
     scatterRowsWasm(this.env, dst, rows, src, dims);
+    // New values: a GEMV reading dst as a weight must scan it again.
+    this.storageOf(dst, 'scatterRows').finite = undefined;
   }
 
   narrow(x: Tensor, start: number, length: number): Tensor {

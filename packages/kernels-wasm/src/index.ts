@@ -8,6 +8,6 @@ export {
   sharedMemoryAvailable,
 } from './create.js';
 export { WasmMemoryError, WasmModuleError, WasmWorkerError } from './errors.js';
-export { MIN_PART_WORK } from './wasm/pool.js';
 export type { Dispatcher } from './wasm/dispatch.js';
 export type { Variant } from './wasm/kernels.js';
+export { MIN_PART_WORK } from './wasm/pool.js';

@@ -82,6 +82,30 @@ for (const shared of [true, false]) {
       }
     });
 
+    it('GEMV over f16 weights with Inf and NaN, also written by scatterRows into a weight already read', async () => {
+      const [K, N] = [19, 8];
+      const t = be.upload(
+        Float32Array.from({ length: N * K }, (_, i) => (i % 7) - 3),
+        [N, K],
+        'f16',
+      );
+      const a = be.upload(new Float32Array(K).fill(1), [1, K], 'f32');
+      // The first GEMV finds the weight finite and decodes it without the Inf/NaN fix-up.
+      expect((await readF32(be.matmul(a, t, { transposeB: true }))).every(Number.isFinite)).toBe(true);
+      const src = new Float32Array(3 * K).fill(1);
+      src[3] = Number.POSITIVE_INFINITY;
+      src[K + 17] = Number.NaN;
+      src[2 * K + 8] = Number.NEGATIVE_INFINITY;
+      be.scatterRows(t, be.upload(Int32Array.from([2, 5, 7]), [3], 'i32'), be.upload(src, [3, K], 'f16'));
+      const got = await readF32(be.matmul(a, t, { transposeB: true }));
+      expect([got[2], got[5], got[7]]).toEqual([
+        Number.POSITIVE_INFINITY,
+        Number.NaN,
+        Number.NEGATIVE_INFINITY,
+      ]);
+      expect([0, 1, 3, 4, 6].every((i) => Number.isFinite(got[i]!))).toBe(true);
+    });
+
     it('cast to f16/bf16 rounds like core for random f32 bit patterns (subnormals, NaN, Inf)', async () => {
       const r = rng(3);
       const bits = Uint32Array.from({ length: 100_000 }, () => Math.floor(r.next() * 2 ** 32));

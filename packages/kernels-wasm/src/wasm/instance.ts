@@ -17,6 +17,8 @@ export interface KernelInstance {
   readonly kernels: KernelExports;
   /** First byte above the module's data and stack: the allocator's region starts here. */
   readonly heapBase: number;
+  /** 1 when none of `n` f16 values at `ptr` is Inf or NaN (csrc/common.c kv_f16_finite), else 0. */
+  readonly f16Finite: (ptr: number, n: number) => number;
   /** Whether csrc/quant.c was linked in (quantized weights can be read). */
   readonly hasQuant: boolean;
 }
@@ -32,7 +34,7 @@ export async function instantiateKernels(variant: Variant): Promise<KernelInstan
   });
   const instance = await api.instantiate(module, { env: { memory } });
   const exports = instance.exports;
-  const missing = KERNELS.filter((k) => typeof exports[k] !== 'function');
+  const missing = [...KERNELS, 'kv_f16_finite'].filter((k) => typeof exports[k] !== 'function');
   if (missing.length > 0) {
     throw new WasmModuleError(
       `kernels-wasm: the built module lacks ${missing.join(', ')}; it is older than this package's sources. Rebuild it: pnpm --filter @kvsieve/kernels-wasm build`,
@@ -47,6 +49,7 @@ export async function instantiateKernels(variant: Variant): Promise<KernelInstan
     module,
     memory,
     kernels: exports as unknown as KernelExports,
+    f16Finite: exports.kv_f16_finite as (ptr: number, n: number) => number,
     heapBase,
     hasQuant: QUANT_EXPORTS.every((k) => typeof exports[k] === 'function'),
   };

@@ -5,6 +5,8 @@ import { WasmModuleError } from '../errors.js';
 export const F32 = 0;
 export const F16 = 1;
 export const BF16 = 30;
+/** A flag on kv_gemv_bt's type code: its f16 weight holds no Inf or NaN (csrc/kv.h KV_FINITE). */
+export const FINITE = 0x100;
 
 /**
  * The kernels' code for a float or quantized dtype. Quantized ones need the row kernels of

@@ -1,6 +1,6 @@
 import type { Tensor } from '@kvsieve/core';
 import type { OpEnv } from '../../env.js';
-import { F32 } from '../../wasm/types.js';
+import { F16, F32, FINITE } from '../../wasm/types.js';
 
 /** Up to this many rows of `a`, a transposed matmul is a GEMV (decode): csrc/matmul.c kv_gemv_bt. */
 export const GEMV_MAX_ROWS = 8;
@@ -32,6 +32,8 @@ export function matmulWasm(
   const type = env.type(b, 'matmul');
   const args = [env.ptr(a, 'matmul'), env.ptr(b, 'matmul'), c, M, K, N, type];
   if (transposeB && M <= GEMV_MAX_ROWS) {
+    // f16 weights without Inf/NaN (all real ones) are decoded without the fix-up for them.
+    if (type === F16 && env.finiteF16(b, 'matmul')) args[6] = type | FINITE;
     // Scratch: four weight rows decoded to f32 (f32 weights are read in place).
     env.run('kv_gemv_bt', args, Math.ceil(N / 4), type === F32 ? 0 : 16 * K, 4 * K * M);
   } else {
