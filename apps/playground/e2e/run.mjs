@@ -23,6 +23,10 @@ const dist = join(app, 'dist');
 // tokens/s. KVSIEVE_PLAYGROUND_BACKEND=wasm|cpu runs the same checks on another backend.
 const MAX_TOKENS = 4;
 const BACKEND = process.env.KVSIEVE_PLAYGROUND_BACKEND;
+// The README's screenshot is the WebGPU run's; another backend's goes to the temporary folder.
+const SCREENSHOT = BACKEND
+  ? join(tmpdir(), `kvsieve-playground-${BACKEND}.png`)
+  : join(app, 'docs', 'screenshot.png');
 const QUERY = `niah=128,50,1&m1=snapkv&m1.budget=25%25&max=${MAX_TOKENS}${BACKEND ? `&backend=${BACKEND}` : ''}`;
 
 if (!existsSync(CHROMIUM)) {
@@ -134,9 +138,17 @@ async function main() {
         );
       }
       page_.sets = sets;
+      // The observation-window scores of layer 0: every prefix token scored, the window not.
+      await page.selectOption('#shade-mode', 'scores');
+      await page.selectOption('[data-testid=layer-select]', '0');
+      page_.scored = await page.$$eval('[data-testid=kept-map] span', (spans) => ({
+        scored: spans.filter((s) => s.dataset.score !== undefined).length,
+        top: spans.filter((s) => s.dataset.score === '1.000').length,
+      }));
+      await page.selectOption('#shade-mode', 'kept');
       await page.selectOption('[data-testid=layer-select]', 'all');
       await page.selectOption('[data-testid=head-select]', 'all');
-      await page.screenshot({ path: join(app, 'docs', 'screenshot.png'), fullPage: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
       // A corrupt file: the loader's typed message in the page, the previous model still in use.
       await page.setInputFiles('#pick-file', {
         name: 'broken.gguf',
@@ -174,6 +186,12 @@ async function main() {
       'layer 0 and 3, KV head 0: kept positions (layer and head pickers) equal Node',
       `page ${got.page.sets.join(' | ')} node ${ref.sets.join(' | ')}`,
     );
+    // Budget 32 of 128 tokens: the window shrinks to 16 (the page's layer notes say so), 112 scored.
+    ok &= check(
+      got.page.scored.scored === ref.promptTokens - 16 && got.page.scored.top >= 1,
+      'layer 0 observation-window scores: the prefix scored, the window not',
+      JSON.stringify(got.page.scored),
+    );
     // 32 of 128 entries per head: SnapKV at 25% keeps a quarter of the full cache's bytes.
     ok &= check(
       /full cache[\d.\s]+258\.0 KiB of 258\.0 KiB \(100\.0%\)/.test(got.page.stats) &&
@@ -187,6 +205,7 @@ async function main() {
       `${got.bad.error} / ${got.bad.status}`,
     );
     console.log(`Node (CPU backend): full cache ${ref.speed.full}; snapkv ${ref.speed.snap}`);
+    console.log(`screenshot: ${SCREENSHOT}`);
     console.log(`prompt ${ref.promptTokens} tokens; ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return Boolean(ok);
   } finally {

@@ -7,6 +7,7 @@ import {
   keptFraction,
   keptSet,
   layerHeatmap,
+  scoreShading,
   shade,
 } from '../src/lib/shading.js';
 import { sha256 } from '../src/shims/node-crypto.js';
@@ -58,5 +59,16 @@ describe('what was kept, as numbers', () => {
       const want = createHash('sha256').update(text).digest();
       expect(Buffer.from(sha256(new TextEncoder().encode(text)))).toEqual(want);
     }
+  });
+});
+
+describe('observation-window score shading', () => {
+  it('scales each head to its largest score, averages heads, leaves unscored positions NaN', () => {
+    const a = Float32Array.from([2, 1, 0, Number.NaN]);
+    const b = Float32Array.from([1, 4, 2, Number.NaN]);
+    const got = Array.from(scoreShading([a, b], 4));
+    expect(got.slice(0, 3)).toEqual([0.625, 0.75, 0.25]);
+    expect(Number.isNaN(got[3]!)).toBe(true);
+    expect(Array.from(scoreShading([Float32Array.from([0, 0])], 2)).every(Number.isNaN)).toBe(true);
   });
 });

@@ -67,3 +67,26 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/**
+ * Observation-window scores for shading: each row (one layer's KV head) scaled by its largest
+ * score, then averaged over rows; NaN where no row scored the position (the window itself, or
+ * tokens a layer did not compute on).
+ */
+export function scoreShading(rows: readonly Float32Array[], promptLength: number): Float32Array {
+  const sum = new Float32Array(promptLength);
+  const count = new Float32Array(promptLength);
+  for (const row of rows) {
+    let max = 0;
+    for (const v of row) if (Number.isFinite(v) && v > max) max = v;
+    if (max <= 0) continue;
+    for (let i = 0; i < promptLength; i++) {
+      const v = row[i]!;
+      if (Number.isFinite(v)) {
+        sum[i]! += Math.max(0, v) / max;
+        count[i]! += 1;
+      }
+    }
+  }
+  return sum.map((s, i) => (count[i]! > 0 ? s / count[i]! : Number.NaN));
+}

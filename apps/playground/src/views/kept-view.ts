@@ -1,4 +1,4 @@
-import { keptCounts, keptFraction, keptSet, layerHeatmap, shade } from '../lib/shading.js';
+import { keptCounts, keptFraction, keptSet, layerHeatmap, scoreShading, shade } from '../lib/shading.js';
 import type { LayerKept } from '../worker/protocol.js';
 import { fill, h } from './dom.js';
 
@@ -17,6 +17,12 @@ export class KeptView {
   private readonly runSelect = h('select', { id: 'kept-run' });
   private readonly layerSelect = h('select', { id: 'layer-select', 'data-testid': 'layer-select' });
   private readonly headSelect = h('select', { id: 'head-select', 'data-testid': 'head-select' });
+  private readonly modeSelect = h(
+    'select',
+    { id: 'shade-mode' },
+    h('option', { value: 'kept' }, 'what was kept'),
+    h('option', { value: 'scores' }, 'observation-window scores'),
+  );
   private readonly map = h('div', { class: 'kept-map', 'data-testid': 'kept-map' });
   private readonly legend = h('p', { class: 'legend' });
   private readonly heat = h('canvas', {
@@ -29,7 +35,7 @@ export class KeptView {
   private pieces: readonly string[] = [];
 
   constructor() {
-    for (const s of [this.runSelect, this.layerSelect, this.headSelect])
+    for (const s of [this.runSelect, this.layerSelect, this.headSelect, this.modeSelect])
       s.addEventListener('change', () => this.draw(s === this.layerSelect || s === this.runSelect));
     this.el = h(
       'section',
@@ -44,6 +50,8 @@ export class KeptView {
         this.layerSelect,
         h('label', { for: 'head-select' }, ' KV head '),
         this.headSelect,
+        h('label', { for: 'shade-mode' }, ' shade by '),
+        this.modeSelect,
       ),
       this.legend,
       this.map,
@@ -92,7 +100,15 @@ export class KeptView {
     const layer = this.layerSelect.value === 'all' ? null : Number(this.layerSelect.value);
     const head = this.headSelect.value === 'all' ? null : Number(this.headSelect.value);
     let fraction: Float32Array;
-    if (layer === null) {
+    const scored = run.layers.filter((l) => l.scores && (layer === null || l.layer === layer));
+    if (this.modeSelect.value === 'scores') {
+      const rows = scored.flatMap((l) => (head === null ? l.scores! : [l.scores![head]!]));
+      fraction = scoreShading(rows, n);
+      this.legend.textContent =
+        rows.length === 0
+          ? `${run.label} reads no observation window: nothing is scored (it keeps tokens by position).`
+          : `Shade: observation-window score (the last window queries' attention, mean over query heads), scaled to each head's largest, averaged over ${layer === null ? 'layers and ' : ''}${head === null ? 'KV heads' : `KV head ${head}`}; white with a dotted line: not scored (the window, always kept).`;
+    } else if (layer === null) {
       fraction =
         head === null
           ? keptFraction(kept, n)
@@ -117,17 +133,31 @@ export class KeptView {
     }
     fill(
       this.map,
-      ...this.pieces.map((p, i) =>
-        h(
+      ...this.pieces.map((p, i) => {
+        const f = fraction[i]!;
+        if (this.modeSelect.value === 'scores') {
+          return Number.isNaN(f)
+            ? h('span', { class: 'unscored', title: `#${i} not scored` }, p)
+            : h(
+                'span',
+                {
+                  style: `background:${shade(f)}`,
+                  title: `#${i} score ${(100 * f).toFixed(0)}% of the largest`,
+                  'data-score': f.toFixed(3),
+                },
+                p,
+              );
+        }
+        return h(
           'span',
           {
-            style: `background:${shade(fraction[i]!)}`,
-            title: `#${i} kept by ${(100 * fraction[i]!).toFixed(0)}%`,
-            'data-kept': fraction[i]!.toFixed(3),
+            style: `background:${shade(f)}`,
+            title: `#${i} kept by ${(100 * f).toFixed(0)}%`,
+            'data-kept': f.toFixed(3),
           },
           p,
-        ),
-      ),
+        );
+      }),
     );
     this.drawHeatmap(layerHeatmap(kept, n));
     this.drawTable(run);

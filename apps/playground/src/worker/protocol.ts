@@ -65,6 +65,8 @@ export interface LayerKept {
   readonly propagated?: number;
   /** Per KV head, the original prompt positions kept after prefill. */
   readonly heads: readonly Int32Array[];
+  /** Per KV head, each prompt position's observation-window score (NaN: not scored); window methods only. */
+  readonly scores?: readonly Float32Array[];
 }
 
 export interface RunResult {

@@ -1,6 +1,7 @@
 import { argmax, type DecodeSession, type Model } from '@kvsieve/runtime';
 import { createMethod } from './methods.js';
 import type { LayerKept, RunResult, RunSpec } from './protocol.js';
+import { recordWindowScores, type WindowScores } from './window-scores.js';
 
 export interface RunHooks {
   onLayer(layer: number, layers: number): void;
@@ -29,7 +30,7 @@ export function tokenPieces(model: Model, ids: readonly number[]): string[] {
 }
 
 /** Original positions each layer and KV head kept after prefill (what `kvsieve inspect` prints). */
-async function keptLayers(session: DecodeSession): Promise<LayerKept[]> {
+async function keptLayers(session: DecodeSession, scores: WindowScores): Promise<LayerKept[]> {
   const out: LayerKept[] = [];
   for (const st of session.layers) {
     out.push({
@@ -38,6 +39,7 @@ async function keptLayers(session: DecodeSession): Promise<LayerKept[]> {
       ...(st.note ? { note: st.note } : {}),
       ...(st.propagated !== undefined ? { propagated: st.propagated } : {}),
       heads: await session.cache.layer(st.layer).positions(),
+      ...(scores.has(st.layer) ? { scores: scores.get(st.layer)! } : {}),
     });
   }
   return out;
@@ -56,7 +58,11 @@ export async function runOne(
   o: { maxTokens: number; decodeBudget?: number },
   hooks: RunHooks,
 ): Promise<RunResult> {
-  const method = spec.method === null ? null : createMethod(spec.method, spec.options);
+  const scores: WindowScores = new Map();
+  const method =
+    spec.method === null
+      ? null
+      : recordWindowScores(createMethod(spec.method, spec.options), ids.length, scores);
   const t0 = performance.now();
   const session = await model.start(ids, {
     kvDtype: 'f32',
@@ -66,7 +72,7 @@ export async function runOne(
   });
   try {
     const prefillSeconds = (performance.now() - t0) / 1000;
-    hooks.onKept(await keptLayers(session));
+    hooks.onKept(await keptLayers(session, scores));
     const keptBytes = session.usedBytes();
     const eos = new Set(model.tokenizer.eosIds);
     const tokens: number[] = [];
