@@ -12,6 +12,11 @@ export function topkWasm(env: OpEnv, x: Tensor, R: number, n: number, k: number)
   const out = env.out([R, k], 'i32', 'topk');
   const v = env.views.f32(env.ptr(x, 'topk'), R * n);
   const o = env.views.i32(out.storage.ptr, R * k);
+  if (k === 1) {
+    // Greedy decoding's argmax: one scan, no copy, no calls.
+    for (let r = 0; r < R; r++) o[r] = argmax(v, r * n, n);
+    return out;
+  }
   // Each row is copied out once: the comparisons then read a plain array, not the shared memory.
   const row = new Float32Array(n);
   const full = 8 * k >= n;
@@ -56,4 +61,22 @@ function selectTop(row: Float32Array, k: number, heap: Int32Array): void {
     heap[0] = i;
     siftDown(0);
   }
+}
+
+/**
+ * The first index of the largest of n values from `at`, NaN ranking last (compareScores' first),
+ * relative to `at`.
+ */
+function argmax(v: Float32Array, at: number, n: number): number {
+  let best = 0;
+  let b = v[at]!;
+  for (let i = 1; i < n; i++) {
+    const x = v[at + i]!;
+    // Strictly larger, or any number over a NaN: ties keep the lower index.
+    if (x > b || (Number.isNaN(b) && !Number.isNaN(x))) {
+      best = i;
+      b = x;
+    }
+  }
+  return best;
 }
