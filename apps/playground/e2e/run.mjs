@@ -160,7 +160,30 @@ async function main() {
         error: await page.textContent('.model .error'),
         status: await page.textContent('[data-testid=model-status]'),
       };
-      return { backend, prompt, page: page_, bad };
+      // Stop: a long generation stopped after its first tokens; the run after it is not started.
+      await page.fill('[data-testid=prompt]', 'The secret code for');
+      await page.fill('#max-tokens', '1024');
+      await page.dispatchEvent('#max-tokens', 'change');
+      await page.click('[data-testid=generate]');
+      await page.waitForFunction(
+        () => (document.querySelector('[data-testid=output-full]')?.dataset.tokens ?? '') !== '',
+        undefined,
+        { timeout: TIME_LIMIT_MS },
+      );
+      await page.click('text=Stop');
+      await page.waitForSelector('body[data-run=done]', { timeout: TIME_LIMIT_MS });
+      const stop = await page.$$eval('.column', (cs) =>
+        cs.map(
+          (c) =>
+            `${c.querySelector('small, .error')?.textContent} (${
+              c
+                .querySelector('.output')
+                .dataset.tokens.split(',')
+                .filter((x) => x).length
+            } tokens)`,
+        ),
+      );
+      return { backend, prompt, page: page_, bad, stop };
     };
     const got = await Promise.race([run(), timeout]);
     console.log(`backend: ${got.backend}`);
@@ -203,6 +226,13 @@ async function main() {
       /ModelFileError|GGUF|broken\.gguf/i.test(got.bad.error) && /Still using/.test(got.bad.status),
       'corrupt file: error shown, previous model kept',
       `${got.bad.error} / ${got.bad.status}`,
+    );
+    ok &= check(
+      /^stopped: stopped \((\d+) tokens\)$/.test(got.stop[0]) &&
+        Number(/(\d+) tokens/.exec(got.stop[0])[1]) < 1024 &&
+        got.stop[1].startsWith('not run (stopped)'),
+      'stop: the full cache stopped early, SnapKV not started',
+      got.stop.join(' / '),
     );
     console.log(`Node (CPU backend): full cache ${ref.speed.full}; snapkv ${ref.speed.snap}`);
     console.log(`screenshot: ${SCREENSHOT}`);

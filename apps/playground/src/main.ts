@@ -121,6 +121,8 @@ function start(methods: readonly MethodInfo[]): void {
             else views.forEach((x) => (x.error ??= m.message));
             break;
           case 'done':
+            // Runs a stop skipped say so, instead of waiting forever.
+            for (const x of views) if (!x.result && !x.error) x.progress = 'not run (stopped)';
             panel.setRunning(false);
             results.render(views);
             document.body.dataset.run = 'done';

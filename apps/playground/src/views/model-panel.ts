@@ -67,6 +67,13 @@ export class ModelPanel {
       drop.classList.add('over');
     });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    // Keyboard users: Enter or Space on the drop zone opens the file picker.
+    drop.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        file.click();
+      }
+    });
     drop.addEventListener('drop', (e) => {
       e.preventDefault();
       drop.classList.remove('over');

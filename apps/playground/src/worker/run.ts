@@ -81,7 +81,14 @@ export async function runOne(
     let token = argmax(session.logits);
     let steps = 0;
     const t1 = performance.now();
+    let yielded = performance.now();
     for (let i = 0; i < o.maxTokens; i++) {
+      // A fast backend resolves each step in microtasks, so the worker would never read the page's
+      // stop message: give the event loop a turn every 50 ms.
+      if (performance.now() - yielded > 50) {
+        await new Promise((r) => setTimeout(r, 0));
+        yielded = performance.now();
+      }
       if (hooks.stopped()) {
         stopReason = 'stopped';
         break;
