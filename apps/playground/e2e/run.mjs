@@ -126,6 +126,10 @@ async function main() {
         ),
         stats: await page.textContent('[data-testid=stats]'),
       };
+      page_.initial = [
+        await page.inputValue('[data-testid=layer-select]'),
+        await page.inputValue('[data-testid=head-select]'),
+      ];
       // Exactly one head's kept set, through the layer and head pickers (dark tokens: kept).
       const sets = [];
       for (const layer of ['0', '3']) {
@@ -149,6 +153,10 @@ async function main() {
       await page.selectOption('[data-testid=layer-select]', 'all');
       await page.selectOption('[data-testid=head-select]', 'all');
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      // Phone width: nothing wider than the screen (tables scroll inside their panels).
+      await page.setViewportSize({ width: 390, height: 844 });
+      page_.phoneWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      await page.setViewportSize({ width: 1280, height: 800 });
       // A corrupt file: the loader's typed message in the page, the previous model still in use.
       await page.setInputFiles('#pick-file', {
         name: 'broken.gguf',
@@ -203,6 +211,16 @@ async function main() {
       JSON.stringify(got.page.kept) === JSON.stringify(ref.kept),
       'kept counts per layer and KV head equal Node',
       `page ${got.page.kept.join(' | ')} node ${ref.kept.join(' | ')}`,
+    );
+    ok &= check(
+      got.page.initial.join() === 'all,all',
+      'kept view opens on all layers and heads',
+      got.page.initial.join(),
+    );
+    ok &= check(
+      got.page.phoneWidth <= 390,
+      'readable at a phone width (390 px, no sideways scroll)',
+      `${got.page.phoneWidth} px`,
     );
     ok &= check(
       JSON.stringify(got.page.sets) === JSON.stringify(ref.sets),

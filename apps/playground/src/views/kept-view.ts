@@ -94,7 +94,7 @@ export class KeptView {
         ...Array.from({ length: kvHeads }, (_, i) => h('option', { value: String(i) }, String(i))),
       );
       this.layerSelect.value = run.layers.some((l) => String(l.layer) === layer) ? layer : 'all';
-      this.headSelect.value = Number(head) < kvHeads ? head : 'all';
+      this.headSelect.value = /^\d+$/.test(head) && Number(head) < kvHeads ? head : 'all';
     }
     const n = this.pieces.length;
     const layer = this.layerSelect.value === 'all' ? null : Number(this.layerSelect.value);
