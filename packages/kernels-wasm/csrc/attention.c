@@ -22,6 +22,63 @@ KV_INLINE const float *block_rows(const uint8_t *base, int type, size_t row0, in
   return buf;
 }
 
+// kv_dot(q, k_j, d) for four rows k_j = k + j·d at once: q is loaded once for the four, and each
+// row's sum is formed in kv_dot's order (two accumulators, then the scalar tail), so the results
+// are kv_dot's bit for bit.
+KV_INLINE void dot4_rows(const float *q, const float *k, int d, float out[4]) {
+  const float *k0 = k, *k1 = k + d, *k2 = k + 2 * d, *k3 = k + 3 * d;
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  v128_t b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  int i = 0;
+  for (; i + 8 <= d; i += 8) {
+    const v128_t ql = wasm_v128_load(q + i), qh = wasm_v128_load(q + i + 4);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(ql, wasm_v128_load(k0 + i)));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(qh, wasm_v128_load(k0 + i + 4)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(ql, wasm_v128_load(k1 + i)));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(qh, wasm_v128_load(k1 + i + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(ql, wasm_v128_load(k2 + i)));
+    b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(qh, wasm_v128_load(k2 + i + 4)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(ql, wasm_v128_load(k3 + i)));
+    b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(qh, wasm_v128_load(k3 + i + 4)));
+  }
+  if (i + 4 <= d) {
+    // kv_dot's second loop adds a last group of four into its first accumulator.
+    const v128_t ql = wasm_v128_load(q + i);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(ql, wasm_v128_load(k0 + i)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(ql, wasm_v128_load(k1 + i)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(ql, wasm_v128_load(k2 + i)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(ql, wasm_v128_load(k3 + i)));
+    i += 4;
+  }
+  float s0 = kv_hsum(wasm_f32x4_add(a0, b0)), s1 = kv_hsum(wasm_f32x4_add(a1, b1));
+  float s2 = kv_hsum(wasm_f32x4_add(a2, b2)), s3 = kv_hsum(wasm_f32x4_add(a3, b3));
+  for (; i < d; i++) {
+    s0 += q[i] * k0[i];
+    s1 += q[i] * k1[i];
+    s2 += q[i] * k2[i];
+    s3 += q[i] * k3[i];
+  }
+  out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+// kv_axpy of four rows v + j·d with weights p[0..3] in turn: y is loaded and stored once for the
+// four, and each element gets the same four additions in the same order (the same bits).
+KV_INLINE void axpy4_rows(float *y, const float *v, const float *p, int d) {
+  const v128_t p0 = wasm_f32x4_splat(p[0]), p1 = wasm_f32x4_splat(p[1]);
+  const v128_t p2 = wasm_f32x4_splat(p[2]), p3 = wasm_f32x4_splat(p[3]);
+  const float *v0 = v, *v1 = v + d, *v2 = v + 2 * d, *v3 = v + 3 * d;
+  int c = 0;
+  for (; c + 4 <= d; c += 4) {
+    v128_t a = wasm_v128_load(y + c);
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(p0, wasm_v128_load(v0 + c)));
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(p1, wasm_v128_load(v1 + c)));
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(p2, wasm_v128_load(v2 + c)));
+    a = wasm_f32x4_add(a, wasm_f32x4_mul(p3, wasm_v128_load(v3 + c)));
+    wasm_v128_store(y + c, a);
+  }
+  for (; c < d; c++) y[c] = (((y[c] + p[0] * v0[c]) + p[1] * v1[c]) + p[2] * v2[c]) + p[3] * v3[c];
+}
+
 // Units: (query i, KV head h) pairs, u = i·Hkv + h. Scratch: G·d + G·KB + 2·KB·d + 2·G floats.
 KV_EXPORT("kv_ragged_attention")
 void kv_ragged_attention(const float *q, const uint8_t *keys, const uint8_t *values, int kvtype,
@@ -56,12 +113,17 @@ void kv_ragged_attention(const float *q, const uint8_t *keys, const uint8_t *val
         const float *qg = qh + (size_t)g * d;
         float *s = sc + (size_t)g * KB;
         float bm = ninf;
-        for (int r = 0; r < KB; r++) {
-          if (r < nb && visible(pos[o + b0 + r], qp, window)) {
-            s[r] = kv_dot(qg, kr + (size_t)r * d, d) * scale;
-            bm = s[r] > bm ? s[r] : bm;
-          } else {
-            s[r] = ninf;
+        for (int r = 0; r < KB; r += 4) {
+          // Four keys at once where all four are in the block (their visibility is applied below).
+          float d4[4];
+          if (r + 4 <= nb) dot4_rows(qg, kr + (size_t)r * d, d, d4);
+          for (int j = r; j < r + 4; j++) {
+            if (j < nb && visible(pos[o + b0 + j], qp, window)) {
+              s[j] = (r + 4 <= nb ? d4[j - r] : kv_dot(qg, kr + (size_t)j * d, d)) * scale;
+              bm = s[j] > bm ? s[j] : bm;
+            } else {
+              s[j] = ninf;
+            }
           }
         }
         const float m = bm > mx[g] ? bm : mx[g];
@@ -84,7 +146,18 @@ void kv_ragged_attention(const float *q, const uint8_t *keys, const uint8_t *val
           sv = wasm_f32x4_add(sv, p);
         }
         sum[g] += kv_hsum(sv);
-        for (int r = 0; r < nb; r++)
+        int r = 0;
+        // Rows of weight 0 (masked, or exp underflowed) are skipped, as one at a time: their
+        // values may be anything (0·Inf would be NaN) and adding +0 could flip a -0 sum.
+        for (; r + 4 <= nb; r += 4) {
+          if (s[r] != 0.0f && s[r + 1] != 0.0f && s[r + 2] != 0.0f && s[r + 3] != 0.0f) {
+            axpy4_rows(ag, vr + (size_t)r * d, s + r, d);
+          } else {
+            for (int j = r; j < r + 4; j++)
+              if (s[j] != 0.0f) kv_axpy(ag, vr + (size_t)j * d, s[j], d);
+          }
+        }
+        for (; r < nb; r++)
           if (s[r] != 0.0f) kv_axpy(ag, vr + (size_t)r * d, s[r], d);
       }
     }
