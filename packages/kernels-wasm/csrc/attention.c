@@ -79,6 +79,106 @@ KV_INLINE void axpy4_rows(float *y, const float *v, const float *p, int d) {
   for (; c < d; c++) y[c] = (((y[c] + p[0] * v0[c]) + p[1] * v1[c]) + p[2] * v2[c]) + p[3] * v3[c];
 }
 
+// What the attention kernels share: their arguments, and a unit's working space in scratch.
+typedef struct {
+  const float *q;
+  const uint8_t *keys, *values;
+  int kvtype;
+  const int32_t *pos, *off, *len, *qpos;
+  int H, Hkv, G, d, window;
+  float scale;
+  float *sc, *kbuf, *vbuf; // G·KB scores, KB·d keys and values decoded
+} attn_ctx;
+
+// The online softmax of query i's G heads of KV head h over rows [k0, k1) of the head's segment
+// (k0 a multiple of KB), continuing the state acc [G·d] (unnormalized), mx [G] and sum [G].
+static void attend(const attn_ctx *c, int i, int h, int k0, int k1, float *acc, float *mx, float *sum) {
+  const int G = c->G, d = c->d, window = c->window;
+  const int32_t qp = c->qpos[i];
+  const size_t o = (size_t)c->off[h];
+  const int32_t *pos = c->pos;
+  const float *qh = c->q + ((size_t)i * c->H + (size_t)h * G) * d;
+  const float ninf = -__builtin_inff();
+  const kv_expc ec = kv_exp_consts();
+  for (int b0 = k0; b0 < k1; b0 += KB) {
+    const int nb = k1 - b0 < KB ? k1 - b0 : KB;
+    int seen = 0;
+    for (int r = 0; r < nb; r++) seen |= visible(pos[o + b0 + r], qp, window);
+    if (!seen) continue;
+    const float *kr = block_rows(c->keys, c->kvtype, o + b0, nb, d, c->kbuf);
+    const float *vr = block_rows(c->values, c->kvtype, o + b0, nb, d, c->vbuf);
+    for (int g = 0; g < G; g++) {
+      const float *qg = qh + (size_t)g * d;
+      float *s = c->sc + (size_t)g * KB;
+      float bm = ninf;
+      for (int r = 0; r < KB; r += 4) {
+        // Four keys at once where all four are in the block (their visibility is applied below).
+        float d4[4];
+        if (r + 4 <= nb) dot4_rows(qg, kr + (size_t)r * d, d, d4);
+        for (int j = r; j < r + 4; j++) {
+          if (j < nb && visible(pos[o + b0 + j], qp, window)) {
+            s[j] = (r + 4 <= nb ? d4[j - r] : kv_dot(qg, kr + (size_t)j * d, d)) * c->scale;
+            bm = s[j] > bm ? s[j] : bm;
+          } else {
+            s[j] = ninf;
+          }
+        }
+      }
+      const float m = bm > mx[g] ? bm : mx[g];
+      if (m == ninf) continue; // no finite score yet: nothing to weigh
+      float *ag = acc + (size_t)g * d;
+      if (m != mx[g]) {
+        const float corr = kv_exp(&ec, mx[g] - m); // 0 on the first visible block (mx = -Inf)
+        const v128_t cv = wasm_f32x4_splat(corr);
+        int e = 0;
+        for (; e + 4 <= d; e += 4) wasm_v128_store(ag + e, wasm_f32x4_mul(wasm_v128_load(ag + e), cv));
+        for (; e < d; e++) ag[e] *= corr;
+        sum[g] *= corr;
+        mx[g] = m;
+      }
+      const v128_t mv = wasm_f32x4_splat(m);
+      v128_t sv = wasm_f32x4_splat(0.0f);
+      for (int r = 0; r < KB; r += 4) {
+        const v128_t p = kv_exp4(&ec, wasm_f32x4_sub(wasm_v128_load(s + r), mv));
+        wasm_v128_store(s + r, p);
+        sv = wasm_f32x4_add(sv, p);
+      }
+      sum[g] += kv_hsum(sv);
+      int r = 0;
+      // Rows of weight 0 (masked, or exp underflowed) are skipped, as one at a time: their
+      // values may be anything (0·Inf would be NaN) and adding +0 could flip a -0 sum.
+      for (; r + 4 <= nb; r += 4) {
+        if (s[r] != 0.0f && s[r + 1] != 0.0f && s[r + 2] != 0.0f && s[r + 3] != 0.0f) {
+          axpy4_rows(ag, vr + (size_t)r * d, s + r, d);
+        } else {
+          for (int j = r; j < r + 4; j++)
+            if (s[j] != 0.0f) kv_axpy(ag, vr + (size_t)j * d, s[j], d);
+        }
+      }
+      for (; r < nb; r++)
+        if (s[r] != 0.0f) kv_axpy(ag, vr + (size_t)r * d, s[r], d);
+    }
+  }
+}
+
+// A fresh softmax state for G heads: acc 0, max -Inf, sum 0.
+static void attend_init(float *acc, float *mx, float *sum, int G, int d) {
+  for (size_t j = 0; j < (size_t)G * d; j++) acc[j] = 0.0f;
+  for (int g = 0; g < G; g++) mx[g] = -__builtin_inff(), sum[g] = 0.0f;
+}
+
+// Scratch of one unit: the working space (G·KB + 2·KB·d floats) after `state` floats of state.
+static attn_ctx attn_ctx_of(const float *q, const uint8_t *keys, const uint8_t *values, int kvtype,
+                            const int32_t *pos, const int32_t *off, const int32_t *len, const int32_t *qpos,
+                            int H, int Hkv, int d, float scale, int window, float *work) {
+  const int G = H / Hkv;
+  attn_ctx c = {q, keys, values, kvtype, pos, off, len, qpos, H, Hkv, G, d, window, scale, 0, 0, 0};
+  c.sc = work;
+  c.kbuf = c.sc + (size_t)G * KB;
+  c.vbuf = c.kbuf + (size_t)KB * d;
+  return c;
+}
+
 // Units: (query i, KV head h) pairs, u = i·Hkv + h. Scratch: G·d + G·KB + 2·KB·d + 2·G floats.
 KV_EXPORT("kv_ragged_attention")
 void kv_ragged_attention(const float *q, const uint8_t *keys, const uint8_t *values, int kvtype,
@@ -86,86 +186,77 @@ void kv_ragged_attention(const float *q, const uint8_t *keys, const uint8_t *val
                          float *out, int H, int Hkv, int d, float scale, int window, int r0, int r1,
                          float *scratch) {
   const int G = H / Hkv;
-  float *acc = scratch;
-  float *sc = acc + (size_t)G * d;
-  float *kbuf = sc + (size_t)G * KB;
-  float *vbuf = kbuf + (size_t)KB * d;
-  float *mx = vbuf + (size_t)KB * d;
-  float *sum = mx + G;
-  const float ninf = -__builtin_inff();
-  const kv_expc ec = kv_exp_consts();
+  float *acc = scratch, *mx = acc + (size_t)G * d, *sum = mx + G;
+  const attn_ctx c = attn_ctx_of(q, keys, values, kvtype, pos, off, len, qpos, H, Hkv, d, scale, window, sum + G);
   for (int u = r0; u < r1; u++) {
     const int i = u / Hkv, h = u % Hkv;
-    const int32_t qp = qpos[i];
-    const size_t o = (size_t)off[h];
-    const int L = len[h];
-    const float *qh = q + ((size_t)i * H + (size_t)h * G) * d;
-    for (size_t j = 0; j < (size_t)G * d; j++) acc[j] = 0.0f;
-    for (int g = 0; g < G; g++) mx[g] = ninf, sum[g] = 0.0f;
-    for (int b0 = 0; b0 < L; b0 += KB) {
-      const int nb = L - b0 < KB ? L - b0 : KB;
-      int seen = 0;
-      for (int r = 0; r < nb; r++) seen |= visible(pos[o + b0 + r], qp, window);
-      if (!seen) continue;
-      const float *kr = block_rows(keys, kvtype, o + b0, nb, d, kbuf);
-      const float *vr = block_rows(values, kvtype, o + b0, nb, d, vbuf);
-      for (int g = 0; g < G; g++) {
-        const float *qg = qh + (size_t)g * d;
-        float *s = sc + (size_t)g * KB;
-        float bm = ninf;
-        for (int r = 0; r < KB; r += 4) {
-          // Four keys at once where all four are in the block (their visibility is applied below).
-          float d4[4];
-          if (r + 4 <= nb) dot4_rows(qg, kr + (size_t)r * d, d, d4);
-          for (int j = r; j < r + 4; j++) {
-            if (j < nb && visible(pos[o + b0 + j], qp, window)) {
-              s[j] = (r + 4 <= nb ? d4[j - r] : kv_dot(qg, kr + (size_t)j * d, d)) * scale;
-              bm = s[j] > bm ? s[j] : bm;
-            } else {
-              s[j] = ninf;
-            }
-          }
-        }
-        const float m = bm > mx[g] ? bm : mx[g];
-        if (m == ninf) continue; // no finite score yet: nothing to weigh
-        float *ag = acc + (size_t)g * d;
-        if (m != mx[g]) {
-          const float corr = kv_exp(&ec, mx[g] - m); // 0 on the first visible block (mx = -Inf)
-          const v128_t cv = wasm_f32x4_splat(corr);
-          int c = 0;
-          for (; c + 4 <= d; c += 4) wasm_v128_store(ag + c, wasm_f32x4_mul(wasm_v128_load(ag + c), cv));
-          for (; c < d; c++) ag[c] *= corr;
-          sum[g] *= corr;
-          mx[g] = m;
-        }
-        const v128_t mv = wasm_f32x4_splat(m);
-        v128_t sv = wasm_f32x4_splat(0.0f);
-        for (int r = 0; r < KB; r += 4) {
-          const v128_t p = kv_exp4(&ec, wasm_f32x4_sub(wasm_v128_load(s + r), mv));
-          wasm_v128_store(s + r, p);
-          sv = wasm_f32x4_add(sv, p);
-        }
-        sum[g] += kv_hsum(sv);
-        int r = 0;
-        // Rows of weight 0 (masked, or exp underflowed) are skipped, as one at a time: their
-        // values may be anything (0·Inf would be NaN) and adding +0 could flip a -0 sum.
-        for (; r + 4 <= nb; r += 4) {
-          if (s[r] != 0.0f && s[r + 1] != 0.0f && s[r + 2] != 0.0f && s[r + 3] != 0.0f) {
-            axpy4_rows(ag, vr + (size_t)r * d, s + r, d);
-          } else {
-            for (int j = r; j < r + 4; j++)
-              if (s[j] != 0.0f) kv_axpy(ag, vr + (size_t)j * d, s[j], d);
-          }
-        }
-        for (; r < nb; r++)
-          if (s[r] != 0.0f) kv_axpy(ag, vr + (size_t)r * d, s[r], d);
-      }
-    }
+    attend_init(acc, mx, sum, G, d);
+    attend(&c, i, h, 0, len[h], acc, mx, sum);
     for (int g = 0; g < G; g++) {
       float *og = out + ((size_t)i * H + (size_t)h * G + g) * d;
       const float *ag = acc + (size_t)g * d;
       const float inv = sum[g] > 0.0f ? 1.0f / sum[g] : 0.0f; // nothing visible: zeros
-      for (int c = 0; c < d; c++) og[c] = ag[c] * inv;
+      for (int e = 0; e < d; e++) og[e] = ag[e] * inv;
+    }
+  }
+}
+
+// Split over keys, for decode steps with fewer (query, KV head) pairs than threads: units are
+// (pair, chunk) triples u = (i·Hkv + h)·chunks + c, chunk c covering rows [c·span, (c+1)·span) of
+// the head's segment (span a multiple of KB). Each writes its state, G·d accumulators then G
+// maxima and G sums, to part + u·G·(d + 2); kv_attention_merge combines them. Scratch:
+// G·KB + 2·KB·d floats.
+KV_EXPORT("kv_ragged_attention_part")
+void kv_ragged_attention_part(const float *q, const uint8_t *keys, const uint8_t *values, int kvtype,
+                              const int32_t *pos, const int32_t *off, const int32_t *len, const int32_t *qpos,
+                              float *part, int H, int Hkv, int d, float scale, int window, int chunks, int span,
+                              int r0, int r1, float *scratch) {
+  const int G = H / Hkv;
+  const attn_ctx c = attn_ctx_of(q, keys, values, kvtype, pos, off, len, qpos, H, Hkv, d, scale, window, scratch);
+  for (int u = r0; u < r1; u++) {
+    const int pair = u / chunks, ch = u % chunks;
+    const int i = pair / Hkv, h = pair % Hkv;
+    float *acc = part + (size_t)u * G * (d + 2), *mx = acc + (size_t)G * d, *sum = mx + G;
+    attend_init(acc, mx, sum, G, d);
+    const int k0 = ch * span, k1 = k0 + span < len[h] ? k0 + span : len[h];
+    if (k0 < k1) attend(&c, i, h, k0, k1, acc, mx, sum);
+  }
+}
+
+// The output of each (query, KV head) pair u from its `chunks` states (kv_ragged_attention_part):
+// each chunk's sum and accumulators rescaled to the largest maximum, added in chunk order, then
+// divided. Units: pairs. No scratch.
+KV_EXPORT("kv_attention_merge")
+void kv_attention_merge(const float *part, float *out, int H, int Hkv, int d, int chunks, int r0, int r1,
+                        float *scratch) {
+  (void)scratch;
+  const int G = H / Hkv;
+  const float ninf = -__builtin_inff();
+  const kv_expc ec = kv_exp_consts();
+  const size_t state = (size_t)G * (d + 2);
+  for (int u = r0; u < r1; u++) {
+    const int i = u / Hkv, h = u % Hkv;
+    const float *first = part + (size_t)u * chunks * state;
+    for (int g = 0; g < G; g++) {
+      float m = ninf;
+      for (int ch = 0; ch < chunks; ch++) {
+        const float mc = first[ch * state + (size_t)G * d + g];
+        m = mc > m ? mc : m;
+      }
+      float *og = out + ((size_t)i * H + (size_t)h * G + g) * d;
+      for (int e = 0; e < d; e++) og[e] = 0.0f;
+      if (m == ninf) continue; // nothing visible: zeros
+      float total = 0.0f;
+      for (int ch = 0; ch < chunks; ch++) {
+        const float *st = first + ch * state;
+        const float mc = st[(size_t)G * d + g];
+        if (mc == ninf) continue;
+        const float w = kv_exp(&ec, mc - m);
+        total += st[(size_t)G * d + G + g] * w;
+        kv_axpy(og, st + (size_t)g * d, w, d);
+      }
+      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+      for (int e = 0; e < d; e++) og[e] *= inv;
     }
   }
 }

@@ -98,6 +98,8 @@ export class WasmBackend implements Backend {
         s.finite ??= this.state(op).instance.f16Finite(s.ptr, t.size) === 1;
         return s.finite;
       },
+      alloc: (bytes, what) => this.state(what).allocator.alloc(bytes, what),
+      free: (ptr) => this.live?.allocator.free(ptr),
       run: (kernel, args, rows, scratch, work) =>
         this.state(kernel).dispatcher.run(kernel, args, rows, scratch, work),
     };

@@ -31,4 +31,7 @@ export interface OpEnv {
   /** Whether an f16 tensor holds no Inf or NaN (scanned once, remembered on its storage). */
   finiteF16(t: Tensor, op: string): boolean;
   readonly run: Dispatcher['run'];
+  /** Working memory for one op (not a tensor, not in liveBytes): its address; free it with `free`. */
+  alloc(bytes: number, what: string): number;
+  free(ptr: number): void;
 }

@@ -20,6 +20,8 @@ export const KERNELS = [
   'kv_matmul',
   'kv_embedding',
   'kv_ragged_attention',
+  'kv_ragged_attention_part',
+  'kv_attention_merge',
   'kv_attention_mass',
   'kv_attention_column_sums',
   'kv_binary',
