@@ -27,7 +27,9 @@ interface BrowserWorker {
 // Declared here rather than taken from the DOM library, which this package's build does not load.
 declare const Worker: new (url: URL, options: { type: 'module' }) => BrowserWorker;
 
-type Builtin = (id: 'node:worker_threads') => { Worker: new (url: URL) => NodeWorker };
+type Builtin = (id: 'node:worker_threads') => {
+  Worker: new (url: URL, options: { execArgv: string[] }) => NodeWorker;
+};
 
 function nodeBuiltin(): Builtin | undefined {
   const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: Builtin } })
@@ -57,7 +59,11 @@ export function spawnWorker(onDeath: (why: string) => void): WorkerHandle {
     if (typeof builtin !== 'function') {
       throw new WasmWorkerError('kernels-wasm: threads need Node 20.16 or later (process.getBuiltinModule)');
     }
-    const worker = new (builtin('node:worker_threads').Worker)(new URL('./worker.js', import.meta.url));
+    // execArgv []: the entry is plain JavaScript with no imports, so it needs none of the parent's
+    // flags, and some break it (under `node --input-type=module -e`, a worker inheriting them dies).
+    const worker = new (builtin('node:worker_threads').Worker)(new URL('./worker.js', import.meta.url), {
+      execArgv: [],
+    });
     worker.on('message', message);
     worker.on('error', (e) => died(`failed: ${(e as Error).message ?? e}`));
     worker.on('exit', (code) => died(`exited (code ${code})`));

@@ -18,8 +18,10 @@
  * @typedef {{ postMessage(m: unknown): void, onMessage(f: (m: Init) => void): void }} Port
  */
 
-/** @returns {Promise<Port>} */
-async function parentPort() {
+// Synchronous, and no top-level await below: bundlers' default worker format (Vite's is iife)
+// cannot hold a top-level await, and a package must not ask its users to change that.
+/** @returns {Port} */
+function parentPort() {
   const proc = /** @type {any} */ (globalThis).process;
   if (proc?.versions?.node) {
     const { parentPort: port } = proc.getBuiltinModule('node:worker_threads');
@@ -92,7 +94,7 @@ function serve(init, exports, seen) {
   }
 }
 
-const port = await parentPort();
+const port = parentPort();
 port.onMessage(async (init) => {
   try {
     // Reached through globalThis: the package's build does not load the DOM library's declarations.
