@@ -14,7 +14,7 @@ export { type ByteFile, BytesFile } from './io/file.js';
 export { GgufFile, type GgufTensorInfo, type GgufValue } from './io/gguf.js';
 export { byteLevelTokenizerJson, type RandomModelOptions, writeRandomModel } from './io/random-model.js';
 export { encodeSafetensorsHeader, SafetensorsSource, type WeightSource } from './io/safetensors.js';
-export { type LoadOptions, loadModel, type ModelFiles } from './load.js';
+export { type LoadOptions, type LoadProgress, loadModel, type ModelFiles } from './load.js';
 export {
   ARCHITECTURES,
   type Architecture,

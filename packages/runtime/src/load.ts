@@ -10,7 +10,15 @@ import { SafetensorsSource, type WeightSource } from './io/safetensors.js';
 import { oneLine, show, showName } from './io/show.js';
 import { configFromGguf, configFromHf, type ModelConfig } from './model/config.js';
 import { Model } from './model/model.js';
-import { disposeWeights, GGUF_NAMES, HF_NAMES, loadWeights, type WeightNames } from './model/weights.js';
+import {
+  disposeWeights,
+  GGUF_NAMES,
+  HF_NAMES,
+  type LoadProgress,
+  loadWeights,
+  type UploadOptions,
+  type WeightNames,
+} from './model/weights.js';
 import { tokenizerFromGguf } from './tokenizer/gguf-vocab.js';
 import { HfTokenizer } from './tokenizer/hf.js';
 import type { TextTokenizer } from './tokenizer/tokenizer.js';
@@ -20,7 +28,18 @@ export type { ModelFiles } from './io/folder.js';
 export interface LoadOptions {
   /** Where the weights go (default: a new `CpuBackend`). */
   readonly backend?: Backend;
+  /** Called after each weight tensor reaches the backend (e.g. for a progress bar). */
+  readonly onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Stops the load between two tensors: the promise rejects with the signal's reason (an
+   * `AbortError` unless one was given) and every tensor uploaded so far is freed. While a signal
+   * is given the load yields to the event loop between tensors, so a worker can receive the
+   * message that aborts it.
+   */
+  readonly signal?: AbortSignal;
 }
+
+export type { LoadProgress } from './model/weights.js';
 
 /**
  * Load a model: a Hugging Face folder (config.json, model.safetensors or its sharded index,
@@ -33,8 +52,14 @@ export interface LoadOptions {
  */
 export async function loadModel(source: string | ModelFiles, opts: LoadOptions = {}): Promise<Model> {
   const backend = opts.backend ?? new CpuBackend();
+  opts.signal?.throwIfAborted();
+  const up: Upload = {
+    backend,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   if (source !== null && typeof source === 'object' && !ArrayBuffer.isView(source)) {
-    return loadFiles(source, backend);
+    return loadFiles(source, up);
   }
   const path = source;
   if (typeof path !== 'string' || path.length === 0) {
@@ -51,11 +76,11 @@ export async function loadModel(source: string | ModelFiles, opts: LoadOptions =
   } catch (e) {
     throw new ModelFileError(`cannot open ${path}: ${oneLine(e)}`);
   }
-  return isDir ? loadHfFolder(diskFolder(path), backend) : loadGguf(new GgufFile(path), backend);
+  return isDir ? loadHfFolder(diskFolder(path), up) : loadGguf(new GgufFile(path), up);
 }
 
 /** Files in memory: one `*.gguf`, or a Hugging Face folder's files. */
-async function loadFiles(files: ModelFiles, backend: Backend): Promise<Model> {
+async function loadFiles(files: ModelFiles, up: Upload): Promise<Model> {
   const names = Object.keys(files);
   const ggufs = names.filter((n) => n.toLowerCase().endsWith('.gguf'));
   if (ggufs.length > 1 || (ggufs.length === 1 && names.length > 1)) {
@@ -71,12 +96,12 @@ async function loadFiles(files: ModelFiles, backend: Backend): Promise<Model> {
         `loadModel: ${showName(name)} must be a Uint8Array or an ArrayBuffer of the file's bytes`,
       );
     }
-    return loadGguf(new GgufFile(new BytesFile(name, bytes)), backend);
+    return loadGguf(new GgufFile(new BytesFile(name, bytes)), up);
   }
-  return loadHfFolder(memoryFolder(files), backend);
+  return loadHfFolder(memoryFolder(files), up);
 }
 
-async function loadHfFolder(folder: ModelFolder, backend: Backend): Promise<Model> {
+async function loadHfFolder(folder: ModelFolder, up: Upload): Promise<Model> {
   const configPath = folder.label('config.json');
   const rawConfig = expectObject(readJsonFile(folder, 'config.json', true), configPath);
   const config = configFromHf(rawConfig, configPath);
@@ -102,22 +127,25 @@ async function loadHfFolder(folder: ModelFolder, backend: Backend): Promise<Mode
     },
   );
   const src = SafetensorsSource.fromFolder(folder);
-  return finish(backend, config, src, HF_NAMES, tokenizer, folder.description, configPath);
+  return finish(up, config, src, HF_NAMES, tokenizer, folder.description, configPath);
 }
 
-function finish(
-  backend: Backend,
+/** Where weights go, with the caller's progress callback and abort signal. */
+type Upload = UploadOptions & { readonly backend: Backend };
+
+async function finish(
+  up: Upload,
   config: ModelConfig,
   src: WeightSource,
   names: WeightNames,
   tokenizer: TextTokenizer,
   source: string,
   configFile: string,
-): Model {
+): Promise<Model> {
   try {
-    const weights = loadWeights(backend, src, names, config, configFile);
+    const weights = await loadWeights(up.backend, src, names, config, configFile, up);
     try {
-      return new Model(backend, config, weights, tokenizer, source);
+      return new Model(up.backend, config, weights, tokenizer, source);
     } catch (e) {
       disposeWeights(weights);
       throw e;
@@ -127,12 +155,13 @@ function finish(
   }
 }
 
-async function loadGguf(g: GgufFile, backend: Backend): Promise<Model> {
+async function loadGguf(g: GgufFile, up: Upload): Promise<Model> {
   const path = g.path;
   try {
     const config = configFromGguf(g, path);
     const tokenizer = tokenizerFromGguf(g, path, config.vocabSize);
-    return finish(backend, config, ggufWeightSource(g), GGUF_NAMES, tokenizer, path, `${path} (metadata)`);
+    // Awaited here, so the file stays open until every tensor has been read.
+    return await finish(up, config, ggufWeightSource(g), GGUF_NAMES, tokenizer, path, `${path} (metadata)`);
   } finally {
     g.close();
   }

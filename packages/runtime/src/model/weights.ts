@@ -139,13 +139,39 @@ function checkLayerCount(src: WeightSource, names: WeightNames, c: ModelConfig, 
  * time (each host copy is dropped before the next is read). On any failure everything uploaded so
  * far is disposed.
  */
-export function loadWeights(
+/** How far a load has come: reported after each weight tensor reaches the backend. */
+export interface LoadProgress {
+  /** The tensor just uploaded. */
+  readonly name: string;
+  readonly tensors: number;
+  readonly totalTensors: number;
+  /** Bytes uploaded so far, as stored (quantized blocks count their own size). */
+  readonly bytes: number;
+}
+
+export interface UploadOptions {
+  readonly onProgress?: (progress: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Yield to the event loop (a macrotask, so messages are delivered), at most every ~20 ms. */
+function yielder(): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < 20) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    last = performance.now();
+  };
+}
+
+export async function loadWeights(
   backend: Backend,
   src: WeightSource,
   names: WeightNames,
   c: ModelConfig,
   configFile: string,
-): ModelWeights {
+  opts: UploadOptions = {},
+): Promise<ModelWeights> {
   const plan: { name: string; shape: number[]; set: (t: Tensor) => void }[] = [];
   const shapes = expectedShapes(c);
   const top: Partial<ModelWeights> = {};
@@ -191,12 +217,19 @@ export function loadWeights(
     );
   }
   const uploaded: Tensor[] = [];
+  const { onProgress, signal } = opts;
+  const pause = signal ? yielder() : undefined;
+  let bytes = 0;
   try {
     for (const p of plan) {
+      if (pause) await pause();
+      signal?.throwIfAborted();
       const { data, dtype } = src.read(p.name);
       const t = backend.upload(data, p.shape, dtype, p.name);
       uploaded.push(t);
       p.set(t);
+      bytes += data.byteLength;
+      onProgress?.({ name: p.name, tensors: uploaded.length, totalTensors: plan.length, bytes });
     }
     let ropeFactors: Float32Array | undefined;
     if (rope) {
