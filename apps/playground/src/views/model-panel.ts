@@ -146,7 +146,11 @@ export class ModelPanel {
       (id) => ({ type: 'load', id, source }),
       (m) => {
         if (m.type === 'load-progress') {
-          if (m.stage === 'building') {
+          if (m.stage === 'building' && m.tensors) {
+            const { done, total } = m.tensors;
+            this.status.textContent = `Uploading weights: tensor ${done} of ${total} (${formatBytes(m.bytes)}), ${m.file}`;
+            this.progress.value = done / total;
+          } else if (m.stage === 'building') {
             this.status.textContent = 'Checking the files and uploading the weights…';
             this.progress.removeAttribute('value');
           } else {

@@ -108,6 +108,8 @@ export type FromWorker =
       readonly bytes: number;
       readonly total: number | null;
       readonly stage: 'reading' | 'building';
+      /** While building: weight tensors uploaded so far and in all. */
+      readonly tensors?: { readonly done: number; readonly total: number };
     }
   | { readonly type: 'loaded'; readonly id: number; readonly model: ModelSummary }
   | {

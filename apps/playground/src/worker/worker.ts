@@ -67,7 +67,21 @@ async function load(id: number, source: ModelSource): Promise<void> {
       if (res.ok) words = [...new Set((await res.text()).split(/\s+/).filter((w) => w))];
     }
     post({ type: 'load-progress', id, file: 'weights', bytes: 0, total: null, stage: 'building' });
-    const next = await loadModel(files, { backend: backend! });
+    // The signal makes the upload yield between tensors, so a 'cancel-load' message gets through.
+    const next = await loadModel(files, {
+      backend: backend!,
+      signal: abort.signal,
+      onProgress: (p) =>
+        post({
+          type: 'load-progress',
+          id,
+          file: p.name,
+          bytes: p.bytes,
+          total: null,
+          stage: 'building',
+          tensors: { done: p.tensors, total: p.totalTensors },
+        }),
+    });
     if (abort.signal.aborted) {
       next.dispose();
       throw new DOMException('cancelled', 'AbortError');
