@@ -143,7 +143,9 @@ function checkLayerCount(src: WeightSource, names: WeightNames, c: ModelConfig, 
 export interface LoadProgress {
   /** The tensor just uploaded. */
   readonly name: string;
+  /** Weight tensors uploaded so far, this one included. */
   readonly tensors: number;
+  /** Weight tensors the model has in all. */
   readonly totalTensors: number;
   /** Bytes uploaded so far, as stored (quantized blocks count their own size). */
   readonly bytes: number;
