@@ -1,12 +1,11 @@
-import type { CliIO } from './io.js';
-
 const CODES = { error: ['\x1b[1;31m', '\x1b[0m'], note: ['\x1b[33m', '\x1b[0m'] } as const;
 
 /**
  * `text` styled for stderr when `io.color` is on: a terminal, and NO_COLOR unset or empty
  * (https://no-color.org), TERM not "dumb". Pipes, files and tests get the plain text.
  */
-export function paint(io: CliIO, style: keyof typeof CODES, text: string): string {
+// Takes only what it reads (not CliIO): io.ts imports colorAllowed from here.
+export function paint(io: { readonly color?: boolean }, style: keyof typeof CODES, text: string): string {
   if (!io.color) return text;
   const [on, off] = CODES[style];
   return `${on}${text}${off}`;
