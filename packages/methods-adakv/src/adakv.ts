@@ -12,12 +12,17 @@ import { definition as pyramidkvDefinition } from '@kvsieve/methods-pyramidkv';
 import { definition as snapkvDefinition } from '@kvsieve/methods-snapkv';
 import { headAdaptiveBudgets } from './head-budgets.js';
 
+/** Options of {@link adakv}, beside the wrapped method (which carries its own budget and window). */
 export interface AdaKVOptions {
   /** Fraction of each head's own prefix budget it keeps whatever the other heads score. Default 0.2. */
   readonly alpha?: number;
 }
 
-export const ADAKV_DEFAULTS = { alpha: 0.2 } as const;
+/** AdaKV's default: the per-head floor `α = 0.2` of the AdaKV paper (a share of each head's own budget). */
+export const ADAKV_DEFAULTS = {
+  /** Floor per head, as a fraction of that head's uniform prefix budget. */
+  alpha: 0.2,
+} as const;
 
 const ALPHA = { min: 0, max: 1, range: '[0, 1]' } as const;
 
@@ -73,10 +78,16 @@ export const definition = defineMethod({
     "Head-adaptive budgets around a scored method: heads whose attention is spread out take budget from heads whose attention is concentrated, the layer's total kept, with a floor per head.",
   passThrough: true,
   options: {
+    /** The scored method whose scorer, allocator and per-layer totals are kept: `snapkv` (default), `pyramidkv` or `h2o`. */
     method: option.choice(['snapkv', 'pyramidkv', 'h2o'] as const, {
       default: 'snapkv',
       doc: 'The scored method to wrap; its options are given beside these.',
     }),
+    /**
+     * Floor per head, in [0, 1]: each head keeps at least `⌊alpha · budget⌋` of its own best prefix
+     * positions before the rest of the layer's total is shared by raw score. 1 is the wrapped method
+     * unchanged; 0 lets one head take everything. Default 0.2.
+     */
     alpha: option.number({
       default: ADAKV_DEFAULTS.alpha,
       ...ALPHA,
