@@ -1,7 +1,11 @@
 import { fitPrompt, type MethodRun, sinksAndRecent } from '@kvsieve/core';
 import { defineMethod, type OptionsInput, option } from '@kvsieve/method-kit';
 
-export const STREAMINGLLM_DEFAULTS = { sinks: 4 } as const;
+/** StreamingLLM's default: 4 attention sinks, as in the paper (Xiao et al., 2023). */
+export const STREAMINGLLM_DEFAULTS = {
+  /** Sink tokens: the first positions of the prompt, always kept. */
+  sinks: 4,
+} as const;
 
 /** StreamingLLM: the first `sinks` tokens and the most recent `budget − sinks`; no scores, no queries read. */
 export const definition = defineMethod({
@@ -9,9 +13,18 @@ export const definition = defineMethod({
   summary:
     'Attention sinks and a sliding window: the first sinks tokens and the most recent budget − sinks, by position alone.',
   options: {
+    /**
+     * Tokens kept per KV head, sinks included (`C`): a count, `{ tokens: n }` or `{ ratio: r }` of the
+     * prompt length. Required. A prompt within the budget is kept whole.
+     */
     budget: option.budget({
       doc: 'Tokens kept per KV head, sinks included: a count, { tokens } or { ratio } of the prompt.',
     }),
+    /**
+     * Attention sinks `s`: the first `s` positions, always kept; the rest of the budget goes to the
+     * most recent `C − s` tokens. Default 4. Given, it must be smaller than a budget in tokens;
+     * defaulted, it is halved to fit. KVCache-Factory's variant is `sinks: C − w`.
+     */
     sinks: option.reserved({
       default: STREAMINGLLM_DEFAULTS.sinks,
       min: 0,
@@ -19,6 +32,10 @@ export const definition = defineMethod({
     }),
   },
   build: ({ budget, sinks }) => ({
+    /**
+     * Starts a run for one prompt: every layer keeps the same positions in every KV head (the
+     * sinks and the most recent tokens), chosen from positions alone; no queries are read.
+     */
     begin(model, prompt): MethodRun {
       const rule = { where: 'streamingllm', name: 'sinks', min: 0 };
       const fit = fitPrompt(rule, budget, sinks, prompt.length);
@@ -42,6 +59,7 @@ export const definition = defineMethod({
   }),
 });
 
+/** What {@link streamingllm} takes: `budget` (required) and `sinks` (default {@link STREAMINGLLM_DEFAULTS}). */
 export type StreamingLLMOptions = OptionsInput<typeof definition.options>;
 /** StreamingLLM with typed options. */
 export const streamingllm = definition.create;
