@@ -16,9 +16,20 @@ import {
 
 /** What to do with the `(budget − window) mod chunkSize` tokens that no whole chunk fills. */
 export type ChunkLeftover = 'tokens' | 'unused';
+/** Every {@link ChunkLeftover}, in the order the command line lists them. */
 export const CHUNK_LEFTOVERS: readonly ChunkLeftover[] = ['tokens', 'unused'];
 
-export const CHUNKKV_DEFAULTS = { window: 32, chunkSize: 10, reuse: 1, leftover: 'tokens' } as const;
+/** ChunkKV's defaults: the paper's chunks of 10 tokens, no layer-wise index reuse. */
+export const CHUNKKV_DEFAULTS = {
+  /** Observation window `w`: the last 32 prompt tokens, kept in every layer and never scored. */
+  window: 32,
+  /** Tokens per chunk `c` (the paper's 10; kvpress registers 20). Shrunk to fit a small budget. */
+  chunkSize: 10,
+  /** Layers per index-sharing group: 1 is no reuse (2 is the typical setting when on). */
+  reuse: 1,
+  /** Budget left over by whole chunks goes to the best single tokens. */
+  leftover: 'tokens',
+} as const;
 
 /**
  * Kept prefix positions (ascending) for one layer from per-token scores summed over all heads.
@@ -75,9 +86,16 @@ async function layerTokenScores(ctx: LayerContext): Promise<Float32Array> {
   return out;
 }
 
+/** What a ChunkKV instance holds besides the contract: its resolved budget and window, and `begin`. */
 export interface ChunkKVBody {
+  /** Tokens kept per KV head, window included, as given (a count, `{ tokens }` or `{ ratio }`). */
   readonly budget: Budget;
+  /** Observation window in tokens, as resolved (a short prompt's run may still halve it to fit). */
   readonly window: number;
+  /**
+   * Starts a run for one prompt: fits the window and chunk size to the prompt's budget (each
+   * shrink is reported in the layer's note), then selects per layer, or reuses the group's positions.
+   */
   begin(model: ModelInfo, prompt: { readonly length: number }): MethodRun;
 }
 
@@ -91,13 +109,23 @@ export const definition = defineMethod({
   summary:
     'Whole chunks of tokens are the unit of selection: each layer keeps its best chunks by summed window score, the same positions in every KV head, plus the window; layers may reuse the indices of the layer before.',
   options: {
+    /** Tokens kept per KV head, window included (`C`): `n`, `{ tokens: n }` or `{ ratio: r }`. Required. */
     budget: option.budget({
       doc: 'Tokens kept per KV head, window included: a count, { tokens } or { ratio } of the prompt.',
     }),
+    /**
+     * Observation window `w` (≥ 1): the last prompt tokens, whose queries score the prefix; always
+     * kept. Default 32, halved when it does not fit a budget in tokens.
+     */
     window: option.window({
       default: CHUNKKV_DEFAULTS.window,
       doc: 'Observation window: the last prompt tokens, always kept, never scored.',
     }),
+    /**
+     * Tokens per chunk `c`, between 1 and `budget − window` for a budget in tokens. Default 10, or
+     * `budget − window` when that is smaller. A prompt whose prefix budget is below one chunk gets
+     * chunks of that size. A final partial chunk is scored by its mean token score times `c`.
+     */
     chunkSize: option.integer({
       // A default that does not fit a small budget in tokens shrinks to it, as the window does.
       default: (ctx: ReadContext) => {
@@ -115,11 +143,16 @@ export const definition = defineMethod({
       hint: (ctx) => `(budget − window = ${earlierTokens(ctx, 'budget')} − ${ctx.values.window})`,
       doc: 'Tokens per chunk, at most budget − window (the paper uses 10).',
     }),
+    /**
+     * Layer-wise index reuse (≥ 1): layers are grouped by `reuse`; the first layer of a group scores
+     * and selects, the next `reuse − 1` keep its positions without scoring. Default 1 (off).
+     */
     reuse: option.integer({
       default: CHUNKKV_DEFAULTS.reuse,
       min: 1,
       doc: "Layers per index-sharing group: the group's first layer scores and selects, the next reuse − 1 layers keep the same positions without scoring (1: no reuse).",
     }),
+    /** What fills `(budget − window) mod chunkSize`: the best single tokens (`'tokens'`, default) or nothing (`'unused'`). */
     leftover: option.choice(CHUNK_LEFTOVERS, {
       default: CHUNKKV_DEFAULTS.leftover,
       doc: "'tokens': fill the budget no whole chunk fills with the best single tokens outside the kept chunks; 'unused': leave it.",
@@ -167,6 +200,11 @@ export const definition = defineMethod({
   }),
 });
 
+/**
+ * What {@link chunkkv} takes: `budget` (required), `window`, `chunkSize`, `reuse` and `leftover`
+ * (defaults in {@link CHUNKKV_DEFAULTS}). Given values are checked against a budget in tokens:
+ * `window < budget` and `chunkSize ≤ budget − window`.
+ */
 export type ChunkKVOptions = OptionsInput<typeof definition.options>;
 /** ChunkKV with typed options. */
 export const chunkkv = definition.create;
