@@ -16,9 +16,13 @@ import {
 import { defineMethod, type OptionsInput, option, REDUCTIONS } from '@kvsieve/method-kit';
 import { H2O_DEFAULTS, MissingInputError } from './h2o.js';
 
+/** Defaults of H2O's decode form: the prefill form's window as the recent span, core's decode slack. */
 export const H2O_DECODE_DEFAULTS = {
+  /** 32 newest entries per head, never evicted (the prefill window). */
   recent: H2O_DEFAULTS.window,
+  /** 16 entries of growth past the budget between eviction batches. */
   slack: DECODE_SLACK_DEFAULT,
+  /** Prefill column sums averaged over the query heads of a GQA group. */
   gqaReduce: H2O_DEFAULTS.gqaReduce,
 } as const;
 
@@ -44,32 +48,58 @@ export const decodeDefinition = defineMethod({
   summary:
     'H2O as the paper runs it: prefill as h2o, then every generated token adds its attention to each kept entry, and heads over budget evict their lowest-scoring older entries.',
   options: {
+    /**
+     * Entries kept per KV head (an integer ≥ 1, required; not a ratio): the prefill budget, and what
+     * each head is evicted back to during decode.
+     */
     budget: option.integer({
       required: true,
       min: 1,
       doc: 'Entries kept per KV head: the prefill budget, and the budget evicted back to during decode.',
     }),
+    /**
+     * The newest entries of each head, never evicted: the prefill window and the paper's recent
+     * window. Default 32; given, smaller than `budget`; defaulted, halved to fit it.
+     */
     recent: option.reserved({
       default: H2O_DECODE_DEFAULTS.recent,
       min: 1,
       doc: 'Most recent entries of each head, never evicted.',
     }),
+    /**
+     * Entries a head may grow past `budget` before an eviction batch (≥ 1, default 16): the runtime
+     * reserves `budget + slack` rows per head, and scores are read back once per batch. 1 is the
+     * paper's evict-every-token behaviour, at one device read-back per token.
+     */
     slack: option.integer({
       default: H2O_DECODE_DEFAULTS.slack,
       min: 1,
       doc: 'Entries a head may grow beyond the budget before an eviction batch.',
     }),
+    /**
+     * How the query heads of a GQA group combine for the prefill selection: `'mean'` (default),
+     * `'max'` or `'sum'`. Decode scores always sum the group.
+     */
     gqaReduce: option.choice(REDUCTIONS, {
       default: H2O_DECODE_DEFAULTS.gqaReduce,
       doc: 'How the query heads of a GQA group combine for the prefill selection.',
     }),
   },
   build: (o) => ({
+    /**
+     * Starts a run for one prompt and its generation: the run holds running scores on the device
+     * (one f32 per cached entry) until its `dispose`. The runtime must honour `observe.allQueries`
+     * and `observe.decodeAttention`, or the run throws {@link MissingInputError}.
+     */
     begin: (model: ModelInfo, prompt: { readonly length: number }): MethodRun =>
       new H2ODecodeRun(model, o.budget, o.recent, o.slack, o.gqaReduce, prompt.length),
   }),
 });
 
+/**
+ * What {@link h2oDecode} takes: `budget` (required, entries per KV head), `recent`, `slack` and
+ * `gqaReduce` (defaults in {@link H2O_DECODE_DEFAULTS}).
+ */
 export type H2ODecodeOptions = OptionsInput<typeof decodeDefinition.options>;
 /** H2O's decode form with typed options. */
 export const h2oDecode = decodeDefinition.create;

@@ -9,12 +9,23 @@ import {
 } from '@kvsieve/core';
 import { defineMethod, type OptionsInput, option, REDUCTIONS } from '@kvsieve/method-kit';
 
-/** The runtime did not hand over what the method asked for in `observe`. */
+/**
+ * The runtime did not hand over what the method asked for in `observe` (all prompt queries, or the
+ * decode step's attention), or the decode form was stepped before its prefill: a runtime bug, not
+ * bad user input.
+ */
 export class MissingInputError extends KvsieveError {
+  /** `'MissingInputError'`: the class's name, for messages and `err.name` checks. */
   override name = 'MissingInputError';
 }
 
-export const H2O_DEFAULTS = { window: 32, gqaReduce: 'mean' } as const;
+/** H2O's prefill defaults (those of KVCache-Factory's `H2OKVCluster`, with SnapKV's window). */
+export const H2O_DEFAULTS = {
+  /** The last 32 prompt tokens, always kept and not scored. */
+  window: 32,
+  /** The query heads sharing a KV head average their column sums. */
+  gqaReduce: 'mean',
+} as const;
 
 /**
  * Heavy-hitter scores: for each key, the attention it receives summed over every prompt query
@@ -61,13 +72,16 @@ export const definition = defineMethod({
   summary:
     'Heavy hitters: each KV head keeps the budget − window prefix tokens that received the most attention from every prompt query, plus the window.',
   options: {
+    /** Tokens kept per KV head, window included (`C`): `n`, `{ tokens: n }` or `{ ratio: r }`. Required. */
     budget: option.budget({
       doc: 'Tokens kept per KV head, window included: a count, { tokens } or { ratio } of the prompt.',
     }),
+    /** The most recent `w` tokens (≥ 1), kept unscored. Default 32, halved when it does not fit a budget in tokens. */
     window: option.window({
       default: H2O_DEFAULTS.window,
       doc: 'Most recent tokens always kept (not scored).',
     }),
+    /** How the column sums of the query heads sharing a KV head combine: `'mean'` (default), `'max'` or `'sum'`. */
     gqaReduce: option.choice(REDUCTIONS, {
       default: H2O_DEFAULTS.gqaReduce,
       doc: 'How the query heads sharing a KV head combine.',
@@ -82,6 +96,11 @@ export const definition = defineMethod({
     }),
 });
 
+/**
+ * What {@link h2o} takes: `budget` (required), `window` and `gqaReduce` (defaults in
+ * {@link H2O_DEFAULTS}). The runtime must hand over every prompt query (`observe.allQueries`),
+ * which costs one `[heads, L, headDim]` tensor per layer during prefill.
+ */
 export type H2OOptions = OptionsInput<typeof definition.options>;
 /** H2O (prefill form) with typed options. */
 export const h2o = definition.create;
