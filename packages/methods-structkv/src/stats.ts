@@ -162,6 +162,7 @@ export function transitionScores(signals: readonly LayerSignals[], weights: Pivo
  *   change arrives at.
  */
 export type PivotDifference = 'backward' | 'forward';
+/** Every {@link PivotDifference}, in the order the command line lists them. */
 export const PIVOT_DIFFERENCES: readonly PivotDifference[] = ['backward', 'forward'];
 
 /**
@@ -185,7 +186,12 @@ export function detectPivot(
   difference: PivotDifference,
   minPivot: number,
   maxPivot: number,
-): { pivot: number | null; scores: Float64Array } {
+): {
+  /** The pivot declared at this layer (0-based), or null: no peak yet, or one outside the range. */
+  pivot: number | null;
+  /** The transition scores `T` of the layers so far (see {@link transitionScores}). */
+  scores: Float64Array;
+} {
   const scores = transitionScores(signals, weights);
   const l = signals.length - 1;
   const m = l - 1;

@@ -44,7 +44,15 @@ export function selectWithWindow(scores: Float64Array, count: number, n: number,
 }
 
 /** Pivot range of the automatic rule for a model, defaults filled in and checked against its depth. */
-export function pivotRange(o: ResolvedOptions, numLayers: number): { min: number; max: number } {
+export function pivotRange(
+  o: ResolvedOptions,
+  numLayers: number,
+): {
+  /** Earliest pivot layer (0-based). */
+  min: number;
+  /** Latest pivot layer; below `min` when the model is too shallow for any pivot. */
+  max: number;
+} {
   const lag = pivotLag(o.difference);
   const min = o.minPivot ?? (o.difference === 'backward' ? 2 : 1);
   const max = o.maxPivot ?? numLayers - 2 - lag;
@@ -80,6 +88,7 @@ export interface PivotReport {
   readonly propagated: number | null;
 }
 
+/** A StructKV run: the contract's run, plus what it learned about the pivot. */
 export interface StructKVRun extends MethodRun {
   /** The pivot so far; final once prefill is done. */
   pivotReport(): PivotReport;
@@ -99,6 +108,11 @@ export const definition = defineMethod({
   options: STRUCTKV_OPTIONS,
   check: checkOptions,
   build: (o) => ({
+    /**
+     * Starts a run for one prompt. Throws an `OptionError` when `pivot`,
+     * `minPivot` or `maxPivot` names a layer the model lacks, or when `computeBudget` resolves
+     * below `budget` for this prompt's length.
+     */
     begin: (model: ModelInfo, prompt: { readonly length: number }) => beginRun(o, model, prompt.length),
   }),
 });
