@@ -26,6 +26,8 @@ import {
 } from '@kvsieve/core';
 import { BindingLimitError } from './errors.js';
 import { type Binding, GpuContext } from './gpu/context.js';
+import type { GpuCounters } from './gpu/counters.js';
+import type { KernelTime } from './gpu/profiler.js';
 import { GpuStorage, type GpuTensor, type OpEnv, type RowPart, SplitStorage } from './gpu/storage.js';
 import { raggedAttentionGpu } from './ops/attention/attention.js';
 import { attentionColumnSumsGpu } from './ops/attention-column-sums/attention-column-sums.js';
@@ -107,7 +109,8 @@ export class WebGpuBackend implements Backend {
     return [{ binding: s.binding, rowStart: 0, rows: t.shape[0] ?? 1 }];
   }
 
-  private alloc(shape: Shape, dtype: DType, name: string): GpuTensor {
+  /** `clean`: the host will write it, so it must not be a buffer the open batch still binds. */
+  private alloc(shape: Shape, dtype: DType, name: string, clean = false): GpuTensor {
     this.ctx.assertAlive(name);
     const bytes = byteLengthOf(dtype, shape, name);
     const limit = this.features.maxTensorBytes;
@@ -117,7 +120,7 @@ export class WebGpuBackend implements Backend {
           'Split it (fewer tokens per chunk, fewer rows per call), use a 16-bit dtype for weights, or use a device with a larger maxStorageBufferBindingSize.',
       );
     }
-    const storage = new GpuStorage(this.ctx.acquire(bytes), bytes);
+    const storage = new GpuStorage(clean ? this.ctx.acquireClean(bytes) : this.ctx.acquire(bytes), bytes);
     this.live.add(storage);
     return new Tensor(this, storage, dtype, shape, name);
   }
@@ -128,7 +131,7 @@ export class WebGpuBackend implements Backend {
     const weightLike = shape.length === 2 && shape[0]! > 1 && (isFloatDType(dtype) || isQuantDType(dtype));
     if (size > this.features.maxTensorBytes && weightLike)
       return this.uploadSplit(bytes, shape, dtype, name, size);
-    const t = this.alloc(shape, dtype, name);
+    const t = this.alloc(shape, dtype, name, true);
     // Small index tensors keep a host copy so gathers can be range-checked without a read-back.
     if (dtype === 'i32' && bytes.length <= HOST_INDEX_COPY_LIMIT) t.storage.host = Int32Array.from(bytes);
     this.writeBytes(t.storage.buffer, bytes);
@@ -154,7 +157,7 @@ export class WebGpuBackend implements Backend {
     const parts: RowPart[] = [];
     for (let r0 = 0; r0 < rows; r0 += per) {
       const n = Math.min(per, rows - r0);
-      const buffer = this.ctx.acquire(n * rowBytes);
+      const buffer = this.ctx.acquireClean(n * rowBytes);
       this.writeBytes(buffer, all.subarray(r0 * rowBytes, (r0 + n) * rowBytes));
       parts.push({ binding: { buffer, size: n * rowBytes }, rowStart: r0, rows: n });
     }
@@ -171,15 +174,18 @@ export class WebGpuBackend implements Backend {
       padded.set(src);
       src = padded;
     }
-    if (src.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, src);
+    if (src.byteLength > 0) {
+      this.device.queue.writeBuffer(buffer, 0, src);
+      this.ctx.counters.bytesWritten += src.byteLength;
+    }
   }
 
   zeros(shape: Shape, dtype: DType, name = 'zeros'): Tensor {
     check.validateZeros(shape, dtype, name);
     const t = this.alloc(shape, dtype, name);
-    const enc = this.device.createCommandEncoder();
-    enc.clearBuffer(t.storage.buffer);
-    this.device.queue.submit([enc.finish()]);
+    const batch = this.ctx.batch();
+    batch.clear(t.storage.buffer);
+    batch.done();
     if (dtype === 'i32' && t.size <= HOST_INDEX_COPY_LIMIT) t.storage.host = new Int32Array(t.size);
     return t;
   }
@@ -230,6 +236,34 @@ export class WebGpuBackend implements Backend {
     let n = 0;
     for (const s of this.live) n += s.byteLength;
     return n;
+  }
+
+  /**
+   * What this backend has asked of the device so far (a copy): submissions, dispatches, bytes
+   * written and read back, buffers, bind groups and pipelines created. Take two and subtract
+   * ({@link diffCounters}) to see what a stretch of work cost.
+   */
+  counters(): GpuCounters {
+    return { ...this.ctx.counters };
+  }
+
+  /** Submit the work recorded so far without waiting for it (reads and `sync` submit anyway). */
+  flush(): void {
+    this.ctx.flush();
+  }
+
+  /**
+   * Time every kernel on the GPU from now on (`on`), or stop. Returns false when the device has no
+   * `timestamp-query`; while on, each dispatch gets its own compute pass, which costs a little.
+   */
+  timeKernels(on: boolean): boolean {
+    return this.ctx.setTiming(on);
+  }
+
+  /** GPU time per kernel since timing was switched on, slowest first (empty when it is off). */
+  async kernelTimes(): Promise<KernelTime[]> {
+    this.ctx.flush();
+    return this.ctx.timer ? this.ctx.timer.report() : [];
   }
 
   /** Release pooled buffers and destroy the device. Tensors of this backend become unusable. */

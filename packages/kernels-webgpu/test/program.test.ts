@@ -125,7 +125,7 @@ describe('dispatch binds buffers by name', () => {
       { n: 4, scale: 0.5 },
       [1],
     );
-    batch.submit();
+    batch.done();
     expect(Array.from(await out.read())).toEqual([20, 30, 30, 20]);
   });
 
@@ -139,7 +139,7 @@ describe('dispatch binds buffers by name', () => {
     expect(() => batch.dispatch(twin({ w: 'f16' }), buffers, { n: 0, scale: 1 }, [1])).toThrow(
       /two kernels share the pipeline key demo\(w="f16"\)/,
     );
-    batch.submit();
+    batch.done();
   });
 
   it('a missing or undeclared buffer is an error naming the kernel and the buffer', () => {
@@ -154,6 +154,6 @@ describe('dispatch binds buffers by name', () => {
     expect(() =>
       batch.dispatch(prog, { x: b, ids: b, w: b, out: b, extra: b } as never, { n: 1, scale: 1 }, [1]),
     ).toThrow(/no buffer named 'extra' is declared/);
-    batch.submit();
+    batch.done();
   });
 });

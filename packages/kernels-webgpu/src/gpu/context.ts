@@ -1,12 +1,16 @@
 import { DeviceLostError } from '../errors.js';
+import { Batch } from './batch.js';
+import { BindGroupCache } from './bind-groups.js';
+import { type GpuCounters, zeroCounters } from './counters.js';
+import { KernelTimer } from './profiler.js';
 import { layoutEntries, type Program } from './program.js';
+import { UniformArena } from './uniforms.js';
 
 // GPUBufferUsage / GPUMapMode values from the WebGPU spec, spelled out so that the package works
 // without Dawn's globals being installed on globalThis.
 export const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
 const MAP_MODE_READ = 1;
 const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
-const UNIFORM_USAGE = USAGE.UNIFORM | USAGE.COPY_DST;
 
 export interface Binding {
   readonly buffer: GPUBuffer;
@@ -24,8 +28,11 @@ function sizeClass(bytes: number): number {
 
 /**
  * The device plus what every op needs: a pipeline cache keyed by kernel and variant, a buffer pool,
- * and a batch to encode dispatches. Reusing a released buffer at once is safe because WebGPU
- * executes queue operations (writes, submits) in the order they are issued.
+ * uniform and bind-group caches, and the one open {@link Batch} that ops record into.
+ *
+ * Buffers released while the open batch still binds them are kept apart ("dirty") until it is
+ * submitted: a kernel may write one at once (the GPU runs the batch in order), but a host write
+ * may not, because `queue.writeBuffer` lands before the batch runs.
  */
 export class GpuContext {
   private readonly pipelines = new Map<
@@ -33,8 +40,21 @@ export class GpuContext {
     { program: Program; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
   >();
   private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly dirty = new Map<number, GPUBuffer[]>();
+  private readonly destroyAfterSubmit: GPUBuffer[] = [];
+  private readonly staging = new Map<number, GPUBuffer[]>();
   private freeBytes = 0;
+  private open: Batch | null = null;
   private readonly pending = new Set<(err: Error) => void>();
+  /** Buffers the open batch binds or copies. */
+  readonly referenced = new Set<GPUBuffer>();
+  readonly counters: GpuCounters = zeroCounters();
+  readonly uniforms: UniformArena;
+  readonly bindGroups: BindGroupCache;
+  /** Per-kernel GPU timing, while switched on (see {@link setTiming}). */
+  timer: KernelTimer | null = null;
+  /** A batch is submitted once it holds this many dispatches, even if nothing is read. */
+  maxBatchDispatches = 2048;
   lostError: DeviceLostError | undefined;
   /** Validation errors the device reported; surfaced by the next read or sync. */
   readonly errors: string[] = [];
@@ -43,6 +63,8 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly maxPoolBytes = 256 * 2 ** 20,
   ) {
+    this.uniforms = new UniformArena(device, this.counters);
+    this.bindGroups = new BindGroupCache(device, this.counters);
     device.lost.then((info) => {
       this.lostError = new DeviceLostError(
         `WebGPU device lost (${info.reason}): ${info.message || 'no message'}. Create a new backend with createWebGpuBackend().`,
@@ -76,6 +98,7 @@ export class GpuContext {
       });
       p = { program: prog, pipeline, layout };
       this.pipelines.set(prog.key, p);
+      this.counters.pipelinesCreated++;
     } else if (p.program !== prog) {
       // kernel() returns one object per key, so another object means two kernels share a name.
       throw new Error(`two kernels share the pipeline key ${prog.key}: give them distinct names`);
@@ -87,32 +110,94 @@ export class GpuContext {
     return this.pipelines.size;
   }
 
-  acquire(bytes: number, usage: 'storage' | 'uniform' = 'storage'): GPUBuffer {
+  /**
+   * A storage buffer for a kernel to write: a dirty one first, so that the clean ones stay for
+   * host writes (otherwise every step would use them up and uploads would create buffers).
+   */
+  acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
-    const key = usage === 'storage' ? size : -size;
-    const list = this.free.get(key);
-    const hit = list?.pop();
+    const hit = this.dirty.get(size)?.pop() ?? this.free.get(size)?.pop();
     if (hit) {
       this.freeBytes -= size;
       return hit;
     }
-    return this.device.createBuffer({ size, usage: usage === 'storage' ? STORAGE_USAGE : UNIFORM_USAGE });
+    return this.create(size);
+  }
+
+  /** A storage buffer the host will write: never one the open batch still binds. */
+  acquireClean(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const hit = this.free.get(size)?.pop();
+    if (hit) {
+      this.freeBytes -= size;
+      return hit;
+    }
+    return this.create(size);
+  }
+
+  private create(size: number): GPUBuffer {
+    this.counters.buffersCreated++;
+    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
   }
 
   release(buf: GPUBuffer): void {
+    const inUse = this.referenced.has(buf);
     if (this.lostError || this.freeBytes + buf.size > this.maxPoolBytes) {
-      buf.destroy();
+      // Destroying a buffer the unsubmitted batch binds would make its submission invalid.
+      if (inUse) this.destroyAfterSubmit.push(buf);
+      else buf.destroy();
       return;
     }
-    const key = buf.usage & USAGE.UNIFORM ? -buf.size : buf.size;
-    const list = this.free.get(key) ?? [];
+    const pool = inUse ? this.dirty : this.free;
+    const list = pool.get(buf.size) ?? [];
     list.push(buf);
-    this.free.set(key, list);
+    pool.set(buf.size, list);
     this.freeBytes += buf.size;
   }
 
+  /** The open batch, begun if none is. */
   batch(): Batch {
-    return new Batch(this);
+    this.open ??= new Batch(this);
+    return this.open;
+  }
+
+  /** Submit the open batch (its uniforms written first); dirty buffers become clean. */
+  flush(): void {
+    const b = this.open;
+    if (!b) return;
+    this.open = null;
+    b.endPass();
+    const afterSubmit = this.timer?.encodeResolve(b.encoder) ?? null;
+    this.uniforms.upload();
+    this.device.queue.submit([b.encoder.finish()]);
+    this.counters.submissions++;
+    afterSubmit?.();
+    this.referenced.clear();
+    for (const t of b.takeTemps()) this.release(t);
+    for (const [size, list] of this.dirty) {
+      const clean = this.free.get(size) ?? [];
+      clean.push(...list);
+      // In a fixed order, so that a step that acquires and releases as the last one did gets the
+      // same buffers and its bind groups come from the cache.
+      clean.sort((a, b) => this.bindGroups.idOf(a) - this.bindGroups.idOf(b));
+      this.free.set(size, clean);
+    }
+    this.dirty.clear();
+    for (const buf of this.destroyAfterSubmit.splice(0)) buf.destroy();
+  }
+
+  /** Time every kernel from now on (needs the device's `timestamp-query`), or stop timing. */
+  setTiming(on: boolean): boolean {
+    if (!on) {
+      this.flush();
+      this.timer?.destroy();
+      this.timer = null;
+      return false;
+    }
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.flush();
+    this.timer ??= new KernelTimer(this.device);
+    return true;
   }
 
   /** Wait for `promise`, or fail with DeviceLostError if the device goes away first. */
@@ -147,92 +232,47 @@ export class GpuContext {
     }
   }
 
-  /** Copy `bytes` of `src` to the host. */
+  /**
+   * Copy `bytes` of `src` to the host. The copy joins the open batch, so a step that ends in a
+   * read is one submission; the staging buffers are pooled by size.
+   */
   async readBytes(src: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     if (this.lostError) throw this.lostError;
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, 0, staging, 0, size);
-    this.device.queue.submit([enc.finish()]);
+    const size = sizeClass(bytes);
+    const staging = this.staging.get(size)?.pop() ?? this.createStaging(size);
+    this.batch().copy(src, staging, Math.max(4, Math.ceil(bytes / 4) * 4));
+    this.flush();
+    let mapped = false;
     try {
       await this.guard(staging.mapAsync(MAP_MODE_READ));
-      return staging.getMappedRange().slice(0, bytes);
+      mapped = true;
+      const out = staging.getMappedRange().slice(0, bytes);
+      this.counters.bytesRead += bytes;
+      this.counters.readbacks++;
+      return out;
     } finally {
-      staging.destroy();
+      if (mapped) {
+        staging.unmap();
+        const list = this.staging.get(size) ?? [];
+        if (list.length < 4) list.push(staging);
+        else staging.destroy();
+        this.staging.set(size, list);
+      } else {
+        staging.destroy();
+      }
     }
+  }
+
+  private createStaging(size: number): GPUBuffer {
+    this.counters.buffersCreated++;
+    return this.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
   }
 
   sync(): Promise<void> {
     if (this.lostError) return Promise.reject(this.lostError);
+    this.flush();
     return this.guard(this.device.queue.onSubmittedWorkDone());
   }
 }
 
-/** Dispatches encoded into one command buffer; temporary buffers return to the pool on submit. */
-export class Batch {
-  private encoder: GPUCommandEncoder;
-  private pass: GPUComputePassEncoder;
-  private readonly temps: GPUBuffer[] = [];
-
-  constructor(private readonly ctx: GpuContext) {
-    this.encoder = ctx.device.createCommandEncoder();
-    this.pass = this.encoder.beginComputePass();
-  }
-
-  /** A scratch storage buffer that lives until this batch is submitted. */
-  scratch(bytes: number): Binding {
-    const buffer = this.ctx.acquire(bytes);
-    this.temps.push(buffer);
-    return { buffer, size: Math.max(4, Math.ceil(bytes / 4) * 4) };
-  }
-
-  /** Encode one dispatch of `prog`; its buffers are bound by name, in the order it declares them. */
-  dispatch<F extends string, N extends string>(
-    prog: Program<F, N>,
-    buffers: Readonly<Partial<Record<N, Binding>>>,
-    uniforms: Readonly<Record<F, number>>,
-    grid: readonly [number, number?, number?],
-  ): void {
-    const [x, y = 1, z = 1] = grid;
-    if (x === 0 || y === 0 || z === 0) return;
-    const given: Readonly<Record<string, Binding | undefined>> = buffers;
-    for (const name of Object.keys(given)) {
-      if (!prog.buffers.some((b) => b.name === name)) {
-        throw new Error(`${prog.key}: no buffer named '${name}' is declared`);
-      }
-    }
-    const bound = prog.buffers.map((decl) => {
-      const b = given[decl.name];
-      if (!b) throw new Error(`${prog.key}: buffer '${decl.name}' was not given`);
-      return b;
-    });
-    const data = prog.params.pack(uniforms);
-    const { pipeline, layout } = this.ctx.pipeline(prog);
-    const ubuf = this.ctx.acquire(data.byteLength, 'uniform');
-    this.ctx.device.queue.writeBuffer(ubuf, 0, data);
-    this.temps.push(ubuf);
-    const entries: GPUBindGroupEntry[] = bound.map((b, i) => ({
-      binding: i,
-      resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
-    }));
-    entries.push({ binding: bound.length, resource: { buffer: ubuf, offset: 0, size: data.byteLength } });
-    const group = this.ctx.device.createBindGroup({ layout, entries });
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, group);
-    this.pass.dispatchWorkgroups(x, y, z);
-  }
-
-  /** Workgroup grid for `groups` workgroups, folded into y when x would pass the per-dimension limit. */
-  grid(groups: number): [number, number] {
-    const max = this.ctx.maxWorkgroupsPerDim;
-    if (groups <= max) return [groups, 1];
-    return [max, Math.ceil(groups / max)];
-  }
-
-  submit(): void {
-    this.pass.end();
-    this.ctx.device.queue.submit([this.encoder.finish()]);
-    for (const b of this.temps.splice(0)) this.ctx.release(b);
-  }
-}
+export { Batch };

@@ -50,7 +50,10 @@ export async function acquireDevice(
   if (!adapter) throw new NoAdapterError(`WebGPU: requestAdapter() found no adapter. ${NO_ADAPTER_HELP}`);
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  // timestamp-query only serves `--profile`'s per-kernel times; asking for it costs nothing otherwise.
+  const requiredFeatures = (['shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
+    adapter.features.has(f),
+  );
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const adapterName =

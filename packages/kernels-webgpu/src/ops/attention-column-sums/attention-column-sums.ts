@@ -132,7 +132,7 @@ export function attentionColumnSumsGpu(
     { H: d.H, w: d.w, L: d.L, G: d.G, scale, splits: split.count, window },
     [Math.ceil(d.L / COLS), d.H],
   );
-  batch.submit();
+  batch.done();
   stats.dispose();
   return out;
 }

@@ -151,7 +151,7 @@ export function attentionMassGpu(
     params,
     batch.grid(Math.ceil(d.rows / WG)),
   );
-  batch.submit();
+  batch.done();
   stats.dispose();
   return out;
 }

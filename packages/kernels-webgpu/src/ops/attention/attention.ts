@@ -209,7 +209,7 @@ function dispatch(
       batch.grid(Math.ceil((p.n * p.H * D) / 256)),
     );
   }
-  batch.submit();
+  batch.done();
 }
 
 /** Key splits for decode-shaped calls (≤ 8 rows per KV head) over many keys; 1 otherwise. */

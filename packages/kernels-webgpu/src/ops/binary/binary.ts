@@ -41,7 +41,7 @@ function run(env: OpEnv, op: string, expr: string, a: Tensor, b: Tensor | null, 
     { count: a.size, nb: b ? b.size : 1, factor },
     batch.grid(Math.ceil(a.size / 256)),
   );
-  batch.submit();
+  batch.done();
   return out;
 }
 

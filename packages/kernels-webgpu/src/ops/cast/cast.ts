@@ -41,6 +41,6 @@ export function castGpu(env: OpEnv, x: Tensor, dtype: DType): Tensor {
     { count: x.size },
     batch.grid(Math.ceil(threads / 256)),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

@@ -54,6 +54,6 @@ export function embeddingGpu(
       batch.grid(Math.ceil((d.n * d.D) / 256)),
     );
   });
-  batch.submit();
+  batch.done();
   return out;
 }

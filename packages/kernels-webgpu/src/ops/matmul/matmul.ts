@@ -93,6 +93,6 @@ export function matmulGpu(
       ]);
     }
   }
-  batch.submit();
+  batch.done();
   return out;
 }

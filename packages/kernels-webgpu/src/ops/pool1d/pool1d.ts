@@ -50,6 +50,6 @@ export function pool1dGpu(
     { rows: R, n, kernel, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(Math.ceil((R * n) / 256)),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

@@ -64,7 +64,7 @@ export function reduceLastGpu(env: OpEnv, x: Tensor, rows: number, n: number, op
     { rows, n, group: 1, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(rows),
   );
-  batch.submit();
+  batch.done();
   return out;
 }
 
@@ -85,6 +85,6 @@ export function reduceGroupsGpu(
     { rows: groups, n, group: groupSize, ninf: Number.NEGATIVE_INFINITY },
     batch.grid(Math.ceil((groups * n) / 256)),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

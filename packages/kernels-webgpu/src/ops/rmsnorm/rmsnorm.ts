@@ -43,6 +43,6 @@ export function rmsnormGpu(
     { rows: d.rows, D: d.D, eps },
     batch.grid(d.rows),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

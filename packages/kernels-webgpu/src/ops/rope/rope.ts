@@ -69,6 +69,6 @@ export function ropeGpu(
     { n: d.n, heads: d.heads, dim: d.dim, half: d.half },
     batch.grid(Math.ceil(x.size / 256)),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

@@ -93,7 +93,7 @@ function remap(
     { count: out.size, ...p },
     batch.grid(Math.ceil(threads / 256)),
   );
-  batch.submit();
+  batch.done();
 }
 
 export function gatherRowsGpu(
@@ -179,5 +179,5 @@ export function scatterRowsGpu(
     { count, p0: d.width, p1: d.R, p2: 0, p3: 0 },
     batch.grid(Math.ceil(count / 256)),
   );
-  batch.submit();
+  batch.done();
 }

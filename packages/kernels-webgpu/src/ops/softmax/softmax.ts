@@ -51,6 +51,6 @@ export function softmaxGpu(env: OpEnv, x: Tensor, d: { rows: number; n: number }
     { rows: d.rows, n: d.n },
     batch.grid(d.rows),
   );
-  batch.submit();
+  batch.done();
   return out;
 }

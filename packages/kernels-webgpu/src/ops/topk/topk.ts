@@ -49,7 +49,7 @@ export function topkGpu(env: OpEnv, x: Tensor, R: number, n: number, k: number):
     base,
     batch.grid(Math.ceil((R * k) / 256)),
   );
-  batch.submit();
+  batch.done();
   keys.dispose();
   ids.dispose();
   sel?.dispose();
