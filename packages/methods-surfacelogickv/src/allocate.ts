@@ -2,6 +2,7 @@ import { OptionError, ShapeError } from '@kvsieve/core';
 
 /** How the INFsc of the query heads sharing a KV head become that KV head's score. */
 export type HeadReduce = 'sum' | 'max';
+/** Every {@link HeadReduce}, in the order the command line lists them. */
 export const HEAD_REDUCES: readonly HeadReduce[] = ['sum', 'max'];
 
 /**
@@ -32,6 +33,11 @@ export function kvHeadScores(
   });
 }
 
+/**
+ * Input of {@link twoStageAllocation}, in prefix tokens (window excluded). `prefixBudget`, `base`
+ * and `cap` must be integers ≥ 0 with `base ≤ prefixBudget`, and scores finite and ≥ 0, or it
+ * throws an `OptionError`.
+ */
 export interface TwoStageInput {
   /** Scores `[numLayers][numKvHeads]` (any nonnegative scale: only proportions matter). */
   readonly scores: readonly ArrayLike<number>[];

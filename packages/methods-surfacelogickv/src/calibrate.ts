@@ -15,7 +15,11 @@ export interface CalibrationSession {
   /** Next-token logits after the prompt. */
   readonly logits: Float32Array;
   /** Feed one token; the next-token logits come back. */
-  step(token: number): Promise<{ readonly logits?: Float32Array }>;
+  step(token: number): Promise<{
+    /** Next-token logits over the vocabulary; calibration needs them for greedy answers. */
+    readonly logits?: Float32Array;
+  }>;
+  /** Frees the session's cache; the session is not used afterwards. */
   dispose(): void;
 }
 
@@ -24,14 +28,25 @@ export interface CalibrationSession {
  * does not depend on the runtime.
  */
 export interface CalibrationModel {
+  /** The model's shape and name, recorded in the profile; `maxPositions` bounds the probe lengths. */
   readonly info: ModelInfo;
+  /** Encodes the probes' text. */
   readonly tokenizer: ProbeTokenizer;
+  /**
+   * Prefills `ids`, with `method` applied when given, and returns a session after them.
+   * Calibration passes an observing method that evicts nothing, and no method for greedy answers.
+   */
   start(ids: readonly number[], opts: { method?: CompressionMethod }): Promise<CalibrationSession>;
 }
 
+/**
+ * Options of {@link calibrate}, all optional (defaults in {@link CALIBRATE_DEFAULTS}). A value out of
+ * range throws an `OptionError` naming the option.
+ */
 export interface CalibrateOptions {
   /** Probes to run. Default 30. */
   readonly probes?: number;
+  /** Seed (an integer ≥ 0, default 0) of every probe's haystack, needle and value: same seed, same probes. */
   readonly seed?: number;
   /** Surface weight in INFsc. Default 0.5. */
   readonly alpha?: number;
@@ -42,20 +57,38 @@ export interface CalibrateOptions {
   /** 'greedy' (default): the model's own answer; 'teacher': the needle's value, teacher-forced. */
   readonly answer?: 'greedy' | 'teacher';
   /** Haystack sentences (e.g. from an essay); default: the built-in filler grammar. */
-  readonly haystack?: { readonly name: string; readonly sentences: readonly string[] };
-  readonly needles?: { readonly name: string; readonly templates: readonly NeedleTemplate[] };
+  readonly haystack?: {
+    /** Recorded in the profile as the haystack's source, e.g. the file name. */
+    readonly name: string;
+    /** Sentences taken in order from a random start, as many as the target length holds. */
+    readonly sentences: readonly string[];
+  };
+  /** Needle templates instead of the built-in ones ({@link BUILTIN_NEEDLES}). */
+  readonly needles?: {
+    /** Recorded in the profile as the needles' source. */
+    readonly name: string;
+    /** The templates a probe draws its needle from. */
+    readonly templates: readonly NeedleTemplate[];
+  };
   /** Recorded in the profile. */
   readonly backend?: string;
   /** Called after each probe. */
   readonly onProbe?: (done: number, total: number) => void;
 }
 
+/** Defaults of {@link calibrate}: sized for small models (prompts of a few hundred tokens). */
 export const CALIBRATE_DEFAULTS = {
+  /** Needle-in-a-haystack probes run. */
   probes: 30,
+  /** Seed of the probes. */
   seed: 0,
+  /** Surface weight in INFsc: the spec's 0.5 (surface and logic count alike). */
   alpha: 0.5,
+  /** Target prompt lengths in tokens, cycled through. */
   lengths: [128, 256, 384],
+  /** Needle depths (fractions of the haystack), cycled through after each round of lengths. */
   depths: [0.1, 0.3, 0.5, 0.7, 0.9],
+  /** The model's own greedy answer is the generated token compared with the attended one. */
   answer: 'greedy',
 } as const;
 
@@ -123,7 +156,14 @@ export function probeSpec(
   seed: number,
   lengths: readonly number[],
   depths: readonly number[],
-): { length: number; depth: number; seed: number } {
+): {
+  /** Target prompt length in tokens: `lengths[p mod |lengths|]`. */
+  length: number;
+  /** Needle depth: `depths[⌊p / |lengths|⌋ mod |depths|]`. */
+  depth: number;
+  /** The probe's own seed, `seed · 100003 + p`. */
+  seed: number;
+} {
   return {
     length: lengths[p % lengths.length]!,
     depth: depths[Math.floor(p / lengths.length) % depths.length]!,

@@ -2,6 +2,7 @@ import { OptionError, seededRandom } from '@kvsieve/core';
 
 /** What the probe generator needs from a tokenizer (the runtime's tokenizers fit). */
 export interface ProbeTokenizer {
+  /** Token ids of `text`; special tokens (BOS) are added as for a prompt unless `addSpecial` is false. */
   encode(text: string, opts?: { addSpecial?: boolean }): number[];
 }
 
@@ -10,11 +11,26 @@ export interface Probe {
   /** Haystack with the needle, then the query; BOS first when the tokenizer adds one. */
   readonly prompt: readonly number[];
   /** The needle sentence: prompt indices `[start, end)`. */
-  readonly needle: { readonly start: number; readonly end: number };
+  readonly needle: {
+    /** First prompt index of the needle. */
+    readonly start: number;
+    /** One past its last prompt index. */
+    readonly end: number;
+  };
   /** The needle's value as it is tokenized right after the query (the teacher-forced answer). */
   readonly answer: readonly number[];
-  readonly text: { readonly needle: string; readonly query: string; readonly value: string };
+  /** The probe's text parts, name and value filled in. */
+  readonly text: {
+    /** The needle sentence placed in the haystack. */
+    readonly needle: string;
+    /** The question text that ends the prompt; its continuation is the value. */
+    readonly query: string;
+    /** The answer the needle holds. */
+    readonly value: string;
+  };
+  /** The target length it was built for, in tokens (the prompt may be a few tokens shorter). */
   readonly length: number;
+  /** The needle's depth it was built for, a fraction of the haystack's sentences. */
   readonly depth: number;
 }
 
@@ -24,6 +40,7 @@ export interface NeedleTemplate {
   readonly needle: string;
   /** The text the value follows in the needle; may contain `{name}`. */
   readonly query: string;
+  /** Values drawn for `{value}`; keep them out of the haystack, so the needle is the only place to copy one from. */
   readonly values: readonly string[];
 }
 
@@ -76,6 +93,7 @@ export function fillerSentence(rng: () => number): string {
   return `${pick(rng, SUBJECTS)} ${pick(rng, VERBS)} ${pick(rng, OBJECTS)}${pick(rng, ENDINGS)}`;
 }
 
+/** Names drawn for a template's `{name}`; the filler grammar never uses them. */
 export const NEEDLE_NAMES = ['Lily', 'Tom', 'Ben', 'Mia', 'Sam', 'Anna', 'Max', 'Sue'];
 
 /** The built-in needles ("builtin-v1"): a name or a plain key, and a one-word value. */
@@ -106,14 +124,20 @@ export function splitSentences(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/**
+ * How to build one probe (see {@link makeProbe}). A `length` below 8 tokens or a `depth` outside
+ * [0, 1] throws an `OptionError`.
+ */
 export interface ProbeSpec {
   /** Target prompt length in tokens (whole sentences, so the prompt may be a few tokens shorter). */
   readonly length: number;
   /** Where the needle goes, as a fraction of the haystack's sentences (0 = first, 1 = last). */
   readonly depth: number;
+  /** Seed of the needle, name, value and haystack draws: the same spec and tokenizer give the same probe. */
   readonly seed: number;
   /** Haystack sentences to draw from in order (from a random start); default: the filler grammar. */
   readonly sentences?: readonly string[];
+  /** Templates to draw the needle from; default {@link BUILTIN_NEEDLES}. */
   readonly needles?: readonly NeedleTemplate[];
 }
 

@@ -2,9 +2,11 @@ import { type ModelInfo, OptionError } from '@kvsieve/core';
 
 /** A SurfaceLogicKV profile that is malformed, or made for another model. */
 export class ProfileError extends OptionError {
+  /** `'ProfileError'`: the class's name, for messages and `err.name` checks. */
   override name = 'ProfileError';
 }
 
+/** The `format` tag of the profile files this version writes and reads; a profile with any other is refused. */
 export const PROFILE_FORMAT = 'kvsieve.slkv-profile/v1' as const;
 
 /** What one attention (query) head did over all probe answer steps. */
@@ -19,7 +21,9 @@ export interface HeadRates {
 
 /** How the probes were made, so a profile can be reproduced and judged. */
 export interface ProbeRecord {
+  /** Probes run. */
   readonly count: number;
+  /** The calibration's seed; probe `p` was built with its own seed derived from it ({@link probeSpec}). */
   readonly seed: number;
   /** Target prompt lengths in tokens. */
   readonly lengths: readonly number[];
@@ -29,25 +33,41 @@ export interface ProbeRecord {
   readonly answer: 'greedy' | 'teacher';
   /** Where the haystack came from, e.g. "generated filler (builtin-v1)" or a file name. */
   readonly haystack: string;
+  /** Which needle templates were used: "builtin-v1" or the name given with them. */
   readonly needles: string;
   /** Actual prompt lengths, smallest and largest. */
   readonly promptTokens: readonly [number, number];
   /** Greedy runs: probes whose answer equalled the needle's value token for token. */
   readonly exactAnswers?: number;
+  /** The backend the probes ran on, as the caller named it (a record only). */
   readonly backend?: string;
+  /** Wall-clock time of the whole calibration, in seconds. */
   readonly seconds?: number;
 }
 
+/**
+ * A SurfaceLogicKV head profile, the JSON file `kvsieve calibrate` writes beside a model: per query
+ * head, how often it copied from the needle or reasoned over it in needle-in-a-haystack probes, and
+ * the INFsc derived from those rates. Made by {@link calibrate}, read by {@link parseProfile} or
+ * {@link loadProfile}; it fits only models of the shape it records.
+ */
 export interface SlkvProfile {
+  /** Always {@link PROFILE_FORMAT}. */
   readonly format: typeof PROFILE_FORMAT;
+  /** The model it was made for: a run refuses a model with other layer or head counts. */
   readonly model: {
+    /** For messages and reports only; not compared. */
     readonly name: string;
+    /** Transformer layers. */
     readonly numLayers: number;
+    /** Query (attention) heads per layer: the profile's rows. */
     readonly numHeads: number;
+    /** KV heads per layer; divides `numHeads` (GQA groups of `numHeads / numKvHeads`). */
     readonly numKvHeads: number;
   };
   /** Weight of the surface rate in INFsc (the logic rate gets 1 − alpha). */
   readonly alpha: number;
+  /** How the probes were made. */
   readonly probes: ProbeRecord;
   /** `[numLayers][numHeads]`, per query head. */
   readonly heads: readonly (readonly HeadRates[])[];
@@ -211,6 +231,11 @@ export function checkProfileMatches(profile: SlkvProfile, model: ModelInfo, sour
   }
 }
 
+/**
+ * A head's dominant behaviour in the probes: `'surface'` memorization (it attended most to a needle
+ * token equal to the one generated: a copy), `'logic'` construction (to the needle, but another
+ * token), or `'ignore'` (it attended most outside the needle).
+ */
 export type HeadRole = 'surface' | 'logic' | 'ignore';
 
 /** A head's dominant behaviour: the largest of its surface, logic and ignore rates (ties: ignore, then logic). */
@@ -220,19 +245,44 @@ export function headRole(h: HeadRates): HeadRole {
   return h.logic >= h.surface ? 'logic' : 'surface';
 }
 
+/** Counts over a profile's query heads, for reports (see {@link summarizeProfile}). */
 export interface ProfileSummary {
+  /** Query heads in all: layers × heads per layer. */
   readonly heads: number;
+  /** Heads whose dominant role ({@link headRole}) is surface memorization. */
   readonly surface: number;
+  /** Heads whose dominant role is logic construction. */
   readonly logic: number;
+  /** Heads that mostly attended outside the needle (most heads, on long inputs). */
   readonly ignore: number;
   /** Heads with a nonzero INFsc. */
   readonly scored: number;
   /** Of the scored heads: those whose surface rate exceeds their logic rate, and the others. */
-  readonly leaning: { readonly surface: number; readonly logic: number };
-  /** The highest-INFsc heads, best first. */
-  readonly top: readonly { layer: number; head: number; infsc: number; surface: number; logic: number }[];
+  readonly leaning: {
+    /** Scored heads whose surface rate exceeds their logic rate. */
+    readonly surface: number;
+    /** Scored heads whose logic rate is at least their surface rate. */
+    readonly logic: number;
+  };
+  /** The highest-INFsc heads, best first (heads with INFsc 0 are left out). */
+  readonly top: readonly {
+    /** Layer index, 0-based. */
+    layer: number;
+    /** Query head index within the layer, 0-based. */
+    head: number;
+    /** The head's normalized INFsc (all heads sum to 1). */
+    infsc: number;
+    /** Its surface-memorization rate over all answer steps. */
+    surface: number;
+    /** Its logic-construction rate over all answer steps. */
+    logic: number;
+  }[];
 }
 
+/**
+ * Head-role counts and the `topN` (default 5) heads by INFsc, for reports such as `kvsieve
+ * calibrate`'s. Fewer than `topN` come back when fewer heads have a nonzero INFsc.
+ */
 export function summarizeProfile(profile: SlkvProfile, topN = 5): ProfileSummary {
   const counts = { surface: 0, logic: 0, ignore: 0 };
   const all: { layer: number; head: number; infsc: number; surface: number; logic: number }[] = [];

@@ -12,14 +12,30 @@ import { HEAD_REDUCES, type HeadReduce, kvHeadScores, twoStageAllocation } from 
 import { checkProfileMatches, computeInfsc, loadProfile, parseProfile, type SlkvProfile } from './profile.js';
 
 /** Stage 1's base per KV head: a fraction of the per-head prefix budget, or a token count. */
-export type BaseBudget = number | { readonly tokens: number };
+export type BaseBudget =
+  | number
+  | {
+      /** Prefix tokens every KV head gets in stage 1; at most the per-head prefix budget `budget − window`. */
+      readonly tokens: number;
+    };
 
+/**
+ * SurfaceLogicKV's defaults. The paper leaves stage 1's "small fixed base" open: 0.2 of the per-head
+ * prefix budget is this reconstruction's choice (AdaKV's floor fraction). Token selection inside a
+ * head uses SnapKV's defaults.
+ */
 export const SURFACELOGICKV_DEFAULTS = {
+  /** Stage 1: `⌊0.2 · (budget − window)⌋` prefix tokens per KV head before INFsc shares the rest. */
   base: 0.2,
+  /** A KV head's score is the sum of its GQA group's INFsc (the group's share of the total). */
   headReduce: 'sum',
+  /** Observation window: the last 32 prompt tokens, kept by every head and voting for the rest. */
   window: 32,
+  /** SnapKV's pooling kernel along tokens (odd). */
   kernel: 5,
+  /** Average pooling, counting the zero padding at the edges. */
   pooling: 'avgpool',
+  /** The query heads sharing a KV head average their window scores before pooling. */
   gqaReduce: 'mean',
 } as const;
 
@@ -62,7 +78,14 @@ export function profileAllocator(opts: {
   readonly base: BaseBudget;
   readonly alpha?: number;
   readonly headReduce: HeadReduce;
-}): Allocator & { plan(input: PlanInput): Int32Array[] } {
+}): Allocator & {
+  /**
+   * The whole plan for a prompt: prefix tokens per KV head, `[numLayers][numKvHeads]`, cached by
+   * (length, capacity, window). Throws an `OptionError` when a `{ tokens }` base exceeds
+   * `capacity − window`.
+   */
+  plan(input: PlanInput): Int32Array[];
+} {
   const { profile } = opts;
   const infsc =
     opts.alpha === undefined || opts.alpha === profile.alpha
@@ -103,8 +126,11 @@ export function profileAllocator(opts: {
 
 /** What a plan depends on: the layer's tokens and the budget fitted to them. */
 export interface PlanInput {
+  /** Tokens the layer holds (the prompt length, at prefill). */
   readonly length: number;
+  /** Tokens per KV head on average, window included: the budget resolved for `length`. */
   readonly capacity: number;
+  /** Observation window, as fitted to the budget: kept by every head on top of its prefix tokens. */
   readonly window: number;
 }
 
@@ -120,7 +146,22 @@ export const definition = defineMethod({
     "Per-head budgets from a profile of each head's behaviour on needle probes (surface memorization and logic construction); within each head SnapKV's scores choose the tokens.",
   options: {
     ...windowScoreOptions(SURFACELOGICKV_DEFAULTS),
-    profile: option.custom<{ profile: SlkvProfile; source: string }, 'required', SlkvProfile | string>({
+    /**
+     * Required: the model's head profile, as a {@link SlkvProfile} object or the path of a JSON file
+     * written by `kvsieve calibrate <model>` (read with {@link loadProfile}: Node only). A malformed
+     * profile throws a {@link ProfileError} when the options are read; one made for a model of
+     * another shape, when a run begins.
+     */
+    profile: option.custom<
+      {
+        /** The profile, checked. */
+        profile: SlkvProfile;
+        /** The path it was read from, or `'object'`: names the profile in messages and reports. */
+        source: string;
+      },
+      'required',
+      SlkvProfile | string
+    >({
       presence: 'required',
       allowed: 'a profile object, or the path of a profile JSON file written by `kvsieve calibrate <model>`',
       doc: "The model's head profile (kvsieve calibrate).",
@@ -135,6 +176,12 @@ export const definition = defineMethod({
         return { profile, source: 'object' };
       },
     }),
+    /**
+     * Stage 1's base per KV head: a fraction `r` in [0, 1] of the per-head prefix budget (each head
+     * first gets `⌊r · (budget − window)⌋` prefix tokens), or `{ tokens: n }`. Default 0.2. 1 is a
+     * uniform budget (SnapKV); 0 shares everything by INFsc. A base that does not fit the budget
+     * throws an `OptionError`: when read for a budget in tokens, else when a run plans.
+     */
     base: option.custom<BaseBudget, 'default'>({
       presence: 'default',
       allowed: 'a fraction r in [0, 1] of the per-head prefix budget, or { tokens: n } with n ≥ 0',
@@ -148,12 +195,17 @@ export const definition = defineMethod({
         return base;
       },
     }),
+    /**
+     * Surface weight `α` in [0, 1]: INFsc is recomputed as `α·surface + (1 − α)·logic` from the
+     * profile's rates. Default: the profile's own alpha (0.5 unless calibrated otherwise).
+     */
     alpha: option.number({
       min: 0,
       max: 1,
       range: '[0, 1]',
       doc: "Recompute INFsc with this surface weight instead of the profile's own alpha.",
     }),
+    /** A KV head's score from its GQA group's INFsc: `'sum'` (default) or `'max'` (its best query head). */
     headReduce: option.choice(HEAD_REDUCES, {
       default: SURFACELOGICKV_DEFAULTS.headReduce,
       doc: "How a GQA group's INFsc becomes its KV head's score.",
@@ -162,8 +214,11 @@ export const definition = defineMethod({
   // In declaration order; alpha is reported even when taken from the profile.
   report: ({ headReduce, ...o }) => ({
     ...o,
+    /** Reported as the profile's path, or `"<model name> (object)"` for a profile given as an object. */
     profile: o.profile.source === 'object' ? `${o.profile.profile.model.name} (object)` : o.profile.source,
+    /** The surface weight in use: the option, or the profile's own alpha. */
     alpha: o.alpha ?? o.profile.profile.alpha,
+    /** How a GQA group's INFsc became its KV head's score: `'sum'` or `'max'`. */
     headReduce,
   }),
   build(o) {
@@ -182,7 +237,12 @@ export const definition = defineMethod({
     });
     return {
       ...inner,
+      /** The profile this instance allocates with, checked. */
       profile,
+      /**
+       * Starts a run for one prompt. Throws a {@link ProfileError} when the profile was made for a
+       * model with other layer, head or KV-head counts.
+       */
       begin(model, prompt) {
         checkProfileMatches(profile, model, source);
         return inner.begin(model, prompt);
@@ -191,6 +251,12 @@ export const definition = defineMethod({
   },
 });
 
+/**
+ * What {@link surfacelogickv} takes: `budget` and `profile` (required); SnapKV's `window`, `kernel`,
+ * `pooling` and `gqaReduce`; `base`, `alpha` and `headReduce` (defaults in
+ * {@link SURFACELOGICKV_DEFAULTS}). `budget` is per KV head on average: the total shared is
+ * `budget · numKvHeads · numLayers` tokens.
+ */
 export type SurfaceLogicKVOptions = OptionsInput<typeof definition.options>;
 /** SurfaceLogicKV with typed options. */
 export const surfacelogickv = definition.create;
