@@ -29,6 +29,8 @@ export interface RunArgs extends CommonArgs {
   readonly stop: string[];
   /** Entries per KV head kept while generating (a sliding budget around the method), if set. */
   readonly decodeBudget: number | undefined;
+  /** `--profile`: print what each decode token asked of the GPU, and GPU time per kernel. */
+  readonly profile: boolean;
 }
 
 export const USAGE = `Usage:
@@ -87,6 +89,11 @@ ${COMMON_OPTIONS}
   --decode-budget N        keep at most about N entries per KV head while generating: the method's
                            prefill selection (or the full cache), then its first tokens (sinks) and
                            the most recent ones
+  --profile                after the summary, what each decode token asked of the GPU (queue
+                           submissions, dispatches, bytes written and read back, buffers and bind
+                           groups created) and, where the adapter has timestamp-query, GPU time per
+                           kernel (timing gives each kernel its own pass, so decode runs a little
+                           slower); WebGPU backend only
 
 ${METHOD_OPTIONS}`;
 
@@ -212,6 +219,9 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
   }
   if (command === 'inspect' && method === null)
     throw new OptionError('inspect shows what a method kept; add --method NAME');
+  if (o.profile && command !== 'run') {
+    throw new OptionError('--profile measures the decode loop: use it with run');
+  }
   if (o['decode-budget'] !== undefined && command !== 'run') {
     throw new OptionError('--decode-budget bounds the cache during generation: use it with run');
   }
@@ -240,6 +250,7 @@ export function parseCommand(argv: readonly string[], readFile: (path: string) =
       seed: number(o.seed, 'seed', 0),
       stop: o.stop ?? [],
       decodeBudget: positiveInt(o['decode-budget'], 'decode-budget', undefined),
+      profile: o.profile ?? false,
     },
   };
 }
@@ -264,6 +275,7 @@ function parse(args: string[]) {
       'kv-dtype': { type: 'string' },
       json: { type: 'boolean' },
       'max-tokens': { type: 'string' },
+      profile: { type: 'boolean' },
       temperature: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },

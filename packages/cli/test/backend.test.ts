@@ -150,3 +150,33 @@ describe('backend flags on the command line', () => {
     });
   });
 });
+
+describe('run --profile', () => {
+  const dir = tinyModelDir(4);
+
+  it('on WebGPU prints per-token device counters and, with timestamp-query, GPU time per kernel', async () => {
+    const io = capture();
+    const code = await main(
+      ['run', dir, '--prompt', 'hello', '--max-tokens', '6', '--backend', 'webgpu', '--profile'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(io.stderr).toMatch(/profile: per decode token, mean of 5 steps\n/);
+    expect(io.stderr).toMatch(/\nqueue submissions +1\.00\n/);
+    expect(io.stderr).toMatch(/\nbytes read back +4 B in 1\.00 reads\n/);
+    expect(io.stderr).toMatch(
+      /GPU time per kernel (\(timestamp-query\): [\d.]+ ms per token\n\S+ +[\d.]+ ms +[\d.]+%|: this adapter has no timestamp-query)/,
+    );
+  });
+
+  it('on another backend says the counters are the WebGPU backend’s, and --profile belongs to run', async () => {
+    const io = capture();
+    expect(
+      await main(['run', dir, '--prompt', 'hello', '--max-tokens', '2', '--backend', 'cpu', '--profile'], io),
+    ).toBe(0);
+    expect(io.stderr).toMatch(/--profile: the cpu backend keeps no device counters/);
+    const bad = capture();
+    expect(await main(['inspect', dir, '--prompt', 'x', '--method', 'snapkv', '--profile'], bad)).toBe(2);
+    expect(bad.stderr).toBe('kvsieve: OptionError: --profile measures the decode loop: use it with run\n');
+  });
+});

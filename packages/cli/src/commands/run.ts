@@ -3,6 +3,7 @@ import type { RunArgs } from '../args.js';
 import { formatBytes, formatRanges, table } from '../format.js';
 import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
+import { DecodeProfile } from './profile.js';
 import { backendJson, describeBackend, openSession, type Session } from './shared.js';
 
 /** `kvsieve run`: stream the generated text to stdout, then a summary (stderr, or JSON on stdout). */
@@ -26,18 +27,25 @@ export async function runCommand(
       ...(a.chunkSize ? { chunkSize: a.chunkSize } : {}),
       onPrefillLayer: s.onLayer,
     });
+    const profile = a.profile ? new DecodeProfile(s.choice.backend) : null;
     let r = await it.next();
+    // The first token comes from the prefill's logits: decode steps start after it.
+    profile?.begin();
     while (!r.done) {
       if (!a.json) io.out(r.value.text);
       r = await it.next();
     }
     const sum = r.value;
+    // A step also ran for a stop token, which is not among the generated tokens.
+    const steps = Math.max(0, sum.generatedTokens - 1) + (sum.stopReason === 'stopToken' ? 1 : 0);
+    const profileText = profile ? await profile.end(steps) : null;
     if (a.json) {
       io.out(`${JSON.stringify(summaryJson(a, s, sum), null, 2)}\n`);
     } else {
       io.out('\n');
       io.err(`${summaryTable(a, s, sum)}\n`);
     }
+    if (profileText) io.err(`${profileText}\n`);
     return sum;
   } finally {
     s.model.dispose();

@@ -98,7 +98,7 @@ export class Batch {
    * mid-op: an op holds its batch across its dispatches.
    */
   done(): void {
-    if (this.dispatches >= this.ctx.maxBatchDispatches) this.ctx.flush();
+    if (this.dispatches >= this.ctx.maxBatchDispatches || this.ctx.timer?.nearlyFull) this.ctx.flush();
   }
 
   endPass(): void {

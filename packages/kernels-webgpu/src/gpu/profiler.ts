@@ -27,11 +27,17 @@ export class KernelTimer {
 
   constructor(
     private readonly device: GPUDevice,
-    capacity = 4096,
+    // 2 × 2048 queries: the most a query set may hold on common adapters (lavapipe's limit).
+    capacity = 2048,
   ) {
     this.capacity = capacity;
     this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
     this.resolveBuf = device.createBuffer({ size: 16 * capacity, usage: QUERY_RESOLVE | COPY_SRC });
+  }
+
+  /** Room for fewer dispatches than one op may record: the batch should be submitted. */
+  get nearlyFull(): boolean {
+    return this.names.length >= this.capacity - 512;
   }
 
   get full(): boolean {
