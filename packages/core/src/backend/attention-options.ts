@@ -1,12 +1,21 @@
 import { OptionError } from '../errors.js';
 import type { AttentionOptions } from './backend.js';
 
-/** Attention options as every backend applies them: the scale (default 1/√d) and the sliding window (0: none). */
+/**
+ * Attention options as every backend applies them: the scale (default 1/√d, for head dim `d`) and
+ * the sliding window (0: none). Throws an `OptionError` naming `op` for a non-finite scale or a
+ * window that is not a non-negative integer.
+ */
 export function attentionOptions(
   op: string,
   opts: AttentionOptions,
   d: number,
-): { scale: number; window: number } {
+): {
+  /** Multiplier of q·k: `opts.scale`, or 1/√d when absent. */
+  scale: number;
+  /** Sliding window in positions; 0 means none (plain causal attention). */
+  window: number;
+} {
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   if (!Number.isFinite(scale))
     throw new OptionError(`${op}: scale must be a finite number, got ${opts.scale}`);

@@ -2,11 +2,14 @@ import type { DType } from '../dtype/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 import type { HostArray, Tensor, TensorOwner } from '../tensor/tensor.js';
 
+/** How {@link Backend.pool1d} combines a kernel's values: their mean (padding counted as zeros) or their maximum. */
 export type PoolMode = 'avg' | 'max';
+/** How {@link Backend.reduceGroups} and {@link Backend.reduceLast} combine values. */
 export type ReduceOp = 'sum' | 'mean' | 'max';
 /** `half`: rotate pairs (i, i + r/2) as Hugging Face Llama does; `interleaved`: pairs (2i, 2i + 1) as GGML. */
 export type RopeStyle = 'half' | 'interleaved';
 
+/** What a backend can do, for callers that choose dtypes or chunk sizes; see {@link Backend.features}. */
 export interface BackendFeatures {
   /** The backend computes in f16 natively (WebGPU `shader-f16`). f16 storage works everywhere. */
   readonly shaderF16: boolean;
@@ -31,13 +34,19 @@ export type UploadData =
  * `offsets[h] .. offsets[h] + lengths[h]` of `keys`, `values` and `positions`.
  */
 export interface RaggedKV {
+  /** Keys `[rows, d]`, post-RoPE, f32 or f16 (the same dtype as `values`); all heads' segments in one tensor. */
   readonly keys: Tensor; // [rows, d]
+  /** Values `[rows, d]`, same dtype and row order as `keys`. */
   readonly values: Tensor; // [rows, d]
+  /** `i32 [rows]`: each row's original token position, which decides causal (and sliding-window) visibility. */
   readonly positions: Tensor; // i32 [rows], original token positions
+  /** `i32 [kvHeads]`: the first row of each KV head's segment. */
   readonly offsets: Tensor; // i32 [kvHeads]
+  /** `i32 [kvHeads]`: how many rows from its offset each KV head holds; rows past that are ignored. */
   readonly lengths: Tensor; // i32 [kvHeads]
 }
 
+/** Options of the attention ops ({@link Backend.raggedAttention}, {@link Backend.attentionMass}, {@link Backend.attentionColumnSums}). */
 export interface AttentionOptions {
   /** Multiplies q·k before the softmax; default 1/√d. */
   readonly scale?: number;
@@ -61,7 +70,9 @@ export interface AttentionOptions {
  * (`[heads, tokens, headDim]`), like the cache.
  */
 export interface Backend extends TensorOwner {
+  /** Short identifier (`'cpu'`, `'wasm'`, `'webgpu'`), used in messages and reports. */
   readonly name: string;
+  /** What this backend supports; fixed once the backend is created. */
   readonly features: BackendFeatures;
 
   /**
@@ -70,8 +81,18 @@ export interface Backend extends TensorOwner {
    * embedding's table; every other op refuses them with a `DTypeError`.
    */
   upload(data: UploadData, shape: Shape, dtype: DType, name?: string): Tensor;
+  /** A new tensor of zeros. Dense dtypes only: a quantized dtype throws a `DTypeError` (upload its block bytes instead). */
   zeros(shape: Shape, dtype: DType, name?: string): Tensor;
+  /**
+   * Copy `t` to a fresh host array, waiting for pending work: floats (f16/bf16 decoded, quantized
+   * dequantized) as `Float32Array`, `i32` as `Int32Array`, `u32` as `Uint32Array`. Nothing returned
+   * aliases backend memory. Rejects with a `TensorStateError` if `t` was disposed.
+   */
   read(t: Tensor): Promise<HostArray>;
+  /**
+   * Free `t`'s storage, shared with every reshaped view of it; disposing twice is a no-op. Ops return
+   * new tensors the caller owns and must dispose.
+   */
   dispose(t: Tensor): void;
   /** Resolves when all submitted work has finished. */
   sync(): Promise<void>;
@@ -90,6 +111,7 @@ export interface Backend extends TensorOwner {
   add(a: Tensor, b: Tensor): Tensor;
   /** Elementwise product; `b` may also be a vector over the last dimension of `a`. */
   mul(a: Tensor, b: Tensor): Tensor;
+  /** `a · factor`, elementwise, as a new f32 tensor of `a`'s shape (`a` must be f32, rank ≥ 1). */
   scale(a: Tensor, factor: number): Tensor;
   /** Root-mean-square norm over the last dimension of `x [rows, D]`, times `weight [D]`. */
   rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor;

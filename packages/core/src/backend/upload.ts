@@ -4,6 +4,7 @@ import { DTypeError, formatShape, ShapeError } from '../errors.js';
 import { assertValidShape, type Shape, sizeOf } from '../tensor/shape.js';
 import type { UploadData } from './backend.js';
 
+/** What a backend stores for a dtype: `Float32Array` (f32), `Uint16Array` (raw f16/bf16 bits), `Int32Array` (i32), `Uint32Array` (u32), `Uint8Array` (quantized block bytes). */
 export type StorageArray = Float32Array | Uint16Array | Int32Array | Uint32Array | Uint8Array;
 
 /**

@@ -29,6 +29,11 @@ function liveWeight(op: string, t: Tensor): void {
   t.assertLive(op);
 }
 
+/**
+ * Checks {@link Backend.matmul}'s inputs: `a` f32 `[M, K]`; `b` f32/f16/bf16 `[K, N]`, or `[N, K]`
+ * with `transposeB` (the only way a quantized `b` is accepted). Throws a `DTypeError` or
+ * `ShapeError` otherwise.
+ */
 export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
   const op = 'matmul';
   live(op, a);
@@ -42,7 +47,14 @@ export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
   }
   const d = checkShape(a, ['M', 'K'], op);
   checkShape(b, transposeB ? ['N', 'K'] : ['K', 'N'], op, d);
-  return { M: d.M!, K: d.K!, N: d.N! };
+  return {
+    /** Rows of `a` and of the product. */
+    M: d.M!,
+    /** The contracted dimension: columns of `a`, and of `b` with `transposeB` (else its rows). */
+    K: d.K!,
+    /** Columns of the product. */
+    N: d.N!,
+  };
 }
 
 /** `zeros` arguments: a known dense dtype (a quantized tensor of zeros is no weight) and a valid shape. */
@@ -56,7 +68,18 @@ export function validateZeros(shape: Shape, dtype: DType, name: string): void {
   assertValidShape(shape, `zeros ${name}`);
 }
 
-export function validateBinary(op: string, a: Tensor, b: Tensor): { broadcast: boolean } {
+/**
+ * Checks `add`/`mul` inputs (`op` names which): `a` f32, `b` a float dtype of `a`'s shape or a vector
+ * over `a`'s last dimension. Throws a `DTypeError` or `ShapeError` otherwise.
+ */
+export function validateBinary(
+  op: string,
+  a: Tensor,
+  b: Tensor,
+): {
+  /** True when `b` is a vector over `a`'s last dimension (a bias), false when the shapes are equal. */
+  broadcast: boolean;
+} {
   live(op, a, b);
   checkDType(a, ['f32'], op);
   checkDType(b, FLOAT, op);
@@ -68,6 +91,10 @@ export function validateBinary(op: string, a: Tensor, b: Tensor): { broadcast: b
   );
 }
 
+/**
+ * Checks {@link Backend.rmsnorm}'s inputs: `x` f32 `[rows, D]`, `weight` a float `[D]`, `eps` a
+ * positive finite number (else an `OptionError`).
+ */
 export function validateRmsnorm(x: Tensor, weight: Tensor, eps: number) {
   const op = 'rmsnorm';
   live(op, x, weight);
@@ -77,9 +104,18 @@ export function validateRmsnorm(x: Tensor, weight: Tensor, eps: number) {
   checkShape(weight, ['D'], op, d);
   if (!(eps > 0) || !Number.isFinite(eps))
     throw new OptionError(`rmsnorm: eps must be a positive number, got ${eps}`);
-  return { rows: d.rows!, D: d.D! };
+  return {
+    /** Rows normalized: the product of every dimension of `x` but the last. */
+    rows: d.rows!,
+    /** The normalized (last) dimension, also `weight`'s length. */
+    D: d.D!,
+  };
 }
 
+/**
+ * Checks {@link Backend.rope}'s inputs: `x` f32 `[n, heads, d]`, `positions` i32 `[n]`, `invFreq` f32
+ * with at most d/2 frequencies.
+ */
 export function validateRope(x: Tensor, positions: Tensor, invFreq: Tensor) {
   const op = 'rope';
   live(op, x, positions, invFreq);
@@ -94,9 +130,19 @@ export function validateRope(x: Tensor, positions: Tensor, invFreq: Tensor) {
       `rope: ${invFreq.name} has ${d.half} frequencies, more than half of head dim ${d.d}`,
     );
   }
-  return { n: d.n!, heads: d.heads!, dim: d.d!, half: d.half! };
+  return {
+    /** Tokens (`x`'s first dimension, `positions`' length). */
+    n: d.n!,
+    /** Heads per token. */
+    heads: d.heads!,
+    /** Head dimension `d`. */
+    dim: d.d!,
+    /** Frequencies in `invFreq`: the first `2 · half` features rotate, `2 · half ≤ dim`. */
+    half: d.half!,
+  };
 }
 
+/** Checks that `a` and `b` are live f32 tensors of the same shape (the elementwise ops that allow no broadcast, e.g. `siluMul`). */
 export function validateSameShape(op: string, a: Tensor, b: Tensor): void {
   live(op, a, b);
   checkDType(a, ['f32'], op);
@@ -108,7 +154,19 @@ export function validateSameShape(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
-export function validateLastDim(op: string, x: Tensor): { rows: number; n: number } {
+/**
+ * Checks an op over the last dimension (`softmax`, `scale`, `reduceLast`, `narrow`): `x` live, f32,
+ * rank ≥ 1. Throws a `ShapeError` for a scalar.
+ */
+export function validateLastDim(
+  op: string,
+  x: Tensor,
+): {
+  /** Rows: the product of every dimension but the last (0 when the last is 0). */
+  rows: number;
+  /** Length of the last dimension. */
+  n: number;
+} {
   live(op, x);
   checkDType(x, ['f32'], op);
   if (x.rank < 1) throw new ShapeError(`${op}: ${x.name} must have rank ≥ 1, got a scalar`);
@@ -116,6 +174,10 @@ export function validateLastDim(op: string, x: Tensor): { rows: number; n: numbe
   return { rows: n === 0 ? 0 : x.size / n, n };
 }
 
+/**
+ * Checks {@link Backend.embedding}'s inputs: `table [vocab, D]` float or quantized, `ids` i32 `[n]`.
+ * Id values are not range-checked here.
+ */
 export function validateEmbedding(table: Tensor, ids: Tensor) {
   const op = 'embedding';
   liveWeight(op, table);
@@ -124,7 +186,14 @@ export function validateEmbedding(table: Tensor, ids: Tensor) {
   checkDType(ids, ['i32'], op);
   const d = checkShape(table, ['vocab', 'D'], op);
   checkShape(ids, ['n'], op, d);
-  return { vocab: d.vocab!, D: d.D!, n: d.n! };
+  return {
+    /** Rows of the table. */
+    vocab: d.vocab!,
+    /** Features per row (the embedding width). */
+    D: d.D!,
+    /** Ids to look up (`ids.length`). */
+    n: d.n!,
+  };
 }
 
 function checkGroups(op: string, H: number, Hkv: number): number {
@@ -134,6 +203,12 @@ function checkGroups(op: string, H: number, Hkv: number): number {
   return H / Hkv;
 }
 
+/**
+ * Checks the inputs of {@link Backend.raggedAttention} (and, with `op`, {@link Backend.attentionMass}):
+ * `q` f32 `[n, H, d]`; keys and values both f32 or both f16 `[rows, d]`; positions, offsets, lengths
+ * and `qPositions` i32; H a positive multiple of Hkv. Segment bounds are checked separately
+ * ({@link checkRaggedSegments}), where the offsets are readable.
+ */
 export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Tensor, op = 'raggedAttention') {
   live(op, q, kv.keys, kv.values, kv.positions, kv.offsets, kv.lengths, qPositions);
   checkDType(q, ['f32'], op);
@@ -148,7 +223,20 @@ export function validateRaggedAttention(q: Tensor, kv: RaggedKV, qPositions: Ten
   checkShape(kv.offsets, ['Hkv'], op, d);
   checkShape(kv.lengths, ['Hkv'], op, d);
   checkShape(qPositions, ['n'], op, d);
-  return { n: d.n!, H: d.H!, d: d.d!, rows: d.rows!, Hkv: d.Hkv!, G: checkGroups(op, d.H!, d.Hkv!) };
+  return {
+    /** Query tokens. */
+    n: d.n!,
+    /** Query heads. */
+    H: d.H!,
+    /** Head dimension. */
+    d: d.d!,
+    /** Rows of the ragged cache (all heads' segments, reserved rows included). */
+    rows: d.rows!,
+    /** KV heads (`offsets.length`). */
+    Hkv: d.Hkv!,
+    /** Query heads per KV head, `H / Hkv` (GQA group size). */
+    G: checkGroups(op, d.H!, d.Hkv!),
+  };
 }
 
 /**
@@ -172,6 +260,10 @@ export function checkRaggedSegments(
   }
 }
 
+/**
+ * Checks {@link Backend.attentionColumnSums}'s inputs: `q` f32 `[H, w, d]`, `k` f32 or f16
+ * `[Hkv, L, d]`, 1 ≤ w ≤ L, H a positive multiple of Hkv.
+ */
 export function validateWindowScores(q: Tensor, k: Tensor) {
   const op = 'attentionColumnSums';
   live(op, q, k);
@@ -182,11 +274,25 @@ export function validateWindowScores(q: Tensor, k: Tensor) {
   if (d.w! > d.L!)
     throw new ShapeError(`attentionColumnSums: window ${d.w} is longer than the sequence (${d.L})`);
   if (d.w! < 1) throw new ShapeError('attentionColumnSums: the window needs at least one query');
-  return { H: d.H!, w: d.w!, d: d.d!, Hkv: d.Hkv!, L: d.L!, G: checkGroups(op, d.H!, d.Hkv!) };
+  return {
+    /** Query heads. */
+    H: d.H!,
+    /** Window queries per head (1 ≤ w ≤ L). */
+    w: d.w!,
+    /** Head dimension. */
+    d: d.d!,
+    /** KV heads. */
+    Hkv: d.Hkv!,
+    /** Sequence length: keys per KV head. */
+    L: d.L!,
+    /** Query heads per KV head, `H / Hkv`. */
+    G: checkGroups(op, d.H!, d.Hkv!),
+  };
 }
 
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max'];
 
+/** Throws an `OptionError` naming `op` unless `reduce` is `'sum'`, `'mean'` or `'max'`; narrows it to {@link ReduceOp}. */
 export function validateReduceOp(op: string, reduce: string): asserts reduce is ReduceOp {
   if (!(REDUCE_OPS as readonly string[]).includes(reduce)) {
     throw new OptionError(
@@ -195,6 +301,10 @@ export function validateReduceOp(op: string, reduce: string): asserts reduce is 
   }
 }
 
+/**
+ * Checks {@link Backend.reduceGroups}'s inputs: `x` f32 `[R, n]`, a known reduction, and a group
+ * size that divides R (else an `OptionError`).
+ */
 export function validateReduceGroups(x: Tensor, groupSize: number, reduce: ReduceOp) {
   const op = 'reduceGroups';
   live(op, x);
@@ -206,9 +316,15 @@ export function validateReduceGroups(x: Tensor, groupSize: number, reduce: Reduc
       `reduceGroups: group size must be a positive divisor of ${d.R} rows, got ${groupSize}`,
     );
   }
-  return { R: d.R!, n: d.n! };
+  return {
+    /** Rows: groups are formed along them, `R` divisible by the group size. */
+    R: d.R!,
+    /** Length of each row. */
+    n: d.n!,
+  };
 }
 
+/** Checks {@link Backend.pool1d}'s inputs: `x` f32 `[R, n]`, an odd positive kernel and mode `'avg'` or `'max'` (else an `OptionError`). */
 export function validatePool(x: Tensor, kernel: number, mode: PoolMode) {
   const op = 'pool1d';
   live(op, x);
@@ -220,9 +336,15 @@ export function validatePool(x: Tensor, kernel: number, mode: PoolMode) {
     throw new OptionError(`pool1d: mode must be 'avg' or 'max', got ${JSON.stringify(mode)}`);
   }
   const d = checkShape(x, ['R', 'n'], op);
-  return { R: d.R!, n: d.n! };
+  return {
+    /** Rows: each is pooled on its own. */
+    R: d.R!,
+    /** Length of each row. */
+    n: d.n!,
+  };
 }
 
+/** Checks {@link Backend.topk}'s inputs: `x` f32 `[R, n]` and an integer k in `[1, n]` (else an `OptionError`). */
 export function validateTopk(x: Tensor, k: number) {
   const op = 'topk';
   live(op, x);
@@ -231,10 +353,23 @@ export function validateTopk(x: Tensor, k: number) {
   if (!Number.isInteger(k) || k < 1 || k > d.n!) {
     throw new OptionError(`topk: k must be an integer in [1, ${d.n}] for rows of length ${d.n}, got ${k}`);
   }
-  return { R: d.R!, n: d.n! };
+  return {
+    /** Rows: each gets its own top k. */
+    R: d.R!,
+    /** Length of each row. */
+    n: d.n!,
+  };
 }
 
-function rowsOf(op: string, t: Tensor): { R: number; width: number } {
+function rowsOf(
+  op: string,
+  t: Tensor,
+): {
+  /** Rows: the first dimension. */
+  R: number;
+  /** Elements per row: the product of the other dimensions (0 when there are no rows). */
+  width: number;
+} {
   if (t.rank < 1) throw new ShapeError(`${op}: ${t.name} must have rank ≥ 1, got a scalar`);
   const R = t.shape[0]!;
   return { R, width: R === 0 ? 0 : t.size / R };
@@ -248,15 +383,27 @@ export function checkRowIndices(op: string, rows: ArrayLike<number>, R: number, 
   }
 }
 
+/**
+ * Checks {@link Backend.gatherRows}'s inputs: `src` of rank ≥ 1 and any dense dtype, `rows` an i32
+ * vector. Row values are checked by {@link checkRowIndices} where they are readable.
+ */
 export function validateGather(src: Tensor, rows: Tensor) {
   const op = 'gatherRows';
   live(op, src, rows);
   checkDType(rows, ['i32'], op);
   if (rows.rank !== 1)
     throw new ShapeError(`gatherRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
-  return { ...rowsOf(op, src), n: rows.shape[0]! };
+  return {
+    ...rowsOf(op, src),
+    /** Rows gathered (`rows.length`, the result's first dimension). */
+    n: rows.shape[0]!,
+  };
 }
 
+/**
+ * Checks {@link Backend.scatterRows}'s inputs: `rows` an i32 vector, `src` of `dst`'s dtype and
+ * shape `[rows.length, ...dst.shape[1:]]`, and not sharing `dst`'s storage.
+ */
 export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
   const op = 'scatterRows';
   live(op, dst, rows, src);
@@ -283,9 +430,20 @@ export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
       `scatterRows: ${src.name} ${formatShape(src.shape)} must be [${rows.shape[0]}, ${dst.shape.slice(1).join(', ')}] to fit ${dst.name} ${formatShape(dst.shape)}`,
     );
   }
-  return { R: d.R, width: d.width, n: s.R };
+  return {
+    /** Rows of `dst`. */
+    R: d.R,
+    /** Elements per row, the same in `dst` and `src`. */
+    width: d.width,
+    /** Rows written (`rows.length`, `src`'s first dimension). */
+    n: s.R,
+  };
 }
 
+/**
+ * Checks {@link Backend.narrow}'s inputs: `x` f32, and `[start, start + length)` whole numbers inside
+ * its last dimension (else an `OptionError`).
+ */
 export function validateNarrow(x: Tensor, start: number, length: number) {
   const op = 'narrow';
   const { rows, n } = validateLastDim(op, x);
@@ -300,16 +458,33 @@ export function validateNarrow(x: Tensor, start: number, length: number) {
       `narrow: [${start}, ${start + length}) is not inside the last dimension of ${x.name} (${n})`,
     );
   }
-  return { rows, n };
+  return {
+    /** Rows: the product of every dimension of `x` but the last. */
+    rows,
+    /** Length of `x`'s last dimension (the result's is `length`). */
+    n,
+  };
 }
 
+/** Checks {@link Backend.transpose01}'s input: a live rank-3 tensor of any dense dtype. */
 export function validateTranspose01(x: Tensor) {
   const op = 'transpose01';
   live(op, x);
   const d = checkShape(x, ['a', 'b', 'c'], op);
-  return { a: d.a!, b: d.b!, c: d.c! };
+  return {
+    /** First dimension of `x` (the result's second). */
+    a: d.a!,
+    /** Second dimension of `x` (the result's first). */
+    b: d.b!,
+    /** Last dimension, unchanged. */
+    c: d.c!,
+  };
 }
 
+/**
+ * Checks {@link Backend.cast}'s input: `x` a float tensor and `dtype` a float dtype; quantized
+ * targets throw a `DTypeError`, any other pair an `OptionError`.
+ */
 export function validateCast(x: Tensor, dtype: string): void {
   live('cast', x);
   if (isQuantDType(dtype)) {

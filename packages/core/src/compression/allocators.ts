@@ -1,7 +1,10 @@
 /** What an allocator plans from: one layer of one prompt, after the budget was fitted to it. */
 export interface AllocationInput {
+  /** Index of the layer being planned, from 0. */
   readonly layer: number;
+  /** Layers in the model. */
   readonly numLayers: number;
+  /** KV heads of the layer: the length of the array `allocate` returns. */
   readonly kvHeads: number;
   /** Tokens the layer holds (more than `capacity`: a layer that fits is kept whole before asking). */
   readonly length: number;
@@ -13,6 +16,7 @@ export interface AllocationInput {
 
 /** Decides how many prefix tokens each KV head of a layer keeps (the window is kept on top). */
 export interface Allocator {
+  /** Short name for reports and messages (e.g. `'uniform'`, `'pyramid'`). */
   readonly name: string;
   /**
    * Called once per prompt (layer 0's input) before any layer runs: throw an OptionError when the

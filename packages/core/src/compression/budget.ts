@@ -2,7 +2,16 @@ import { OptionError } from '../errors.js';
 import { showValue } from './read.js';
 
 /** A per-KV-head token budget (window included): a token count, or a fraction of the prompt. */
-export type Budget = number | { readonly tokens: number } | { readonly ratio: number };
+export type Budget =
+  | number
+  | {
+      /** Tokens per KV head: a whole number ≥ 1 (the same as a plain number). */
+      readonly tokens: number;
+    }
+  | {
+      /** Fraction of the prompt's length, in (0, 1]; resolved per prompt, rounded, at least 1 token. */
+      readonly ratio: number;
+    };
 
 const BUDGET_FORMS = 'a whole number of tokens ≥ 1, { tokens: n } or { ratio: r } with 0 < r ≤ 1';
 
@@ -45,6 +54,7 @@ export function resolveBudget(budget: Budget, length: number): number {
   return Math.max(1, Math.round((budget as { ratio: number }).ratio * length));
 }
 
+/** A budget in words for notes and reports: `"64 tokens"` or `"25% of the prompt"`. */
 export function describeBudget(budget: Budget): string {
   const tokens = budgetTokens(budget);
   return tokens !== undefined

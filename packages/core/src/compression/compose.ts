@@ -6,15 +6,27 @@ import { selectTopPrefix } from './select.js';
 
 /** Token importance for a layer: `[kvHeads, length − window]` prefix scores. The caller disposes the result. */
 export interface Scorer {
+  /** Short name for reports (e.g. `'window'`, `'heavy-hitter'`). */
   readonly name: string;
   /** Queries the scorer needs beyond the observation window. */
   readonly needsAllQueries?: boolean;
+  /**
+   * Scores of the layer's prefix tokens, f32 `[kvHeads, length − window]`, higher meaning more
+   * important; the returned tensor is new and the caller (the composed method) disposes it. Called
+   * only for layers that compress.
+   */
   score(ctx: LayerContext): Promise<Tensor> | Tensor;
 }
 
 /** Turns prefix scores and per-head budgets into kept indices (window included). */
 export interface Selector {
+  /** Short name for reports (e.g. `'top-prefix'`, or AdaKV's `'head-adaptive(top-prefix, alpha 0.2)'`). */
   readonly name: string;
+  /**
+   * Kept entries per KV head, ascending, window positions included, from `scores [kvHeads, length −
+   * window]` and `budgets` (prefix tokens per head, from the allocator). Must not dispose `scores`:
+   * the caller does.
+   */
   select(ctx: LayerContext, scores: Tensor, budgets: Int32Array): Promise<LayerDecision['keep']>;
 }
 
@@ -24,6 +36,7 @@ export const topPrefixSelector: Selector = {
   select: (ctx, scores, budgets) => selectTopPrefix(ctx.backend, scores, budgets, ctx.length, ctx.window),
 };
 
+/** The parts {@link scoreAllocateSelect} builds a method from; options must already be validated. */
 export interface Composition {
   /** The method's name, for messages and reports. */
   readonly name: string;
@@ -31,6 +44,7 @@ export interface Composition {
   readonly budget: Budget;
   /** Observation window: the last `window` tokens, always kept and never scored. */
   readonly window: number;
+  /** Scores each layer's prefix tokens. */
   readonly scorer: Scorer;
   /** Default: the same budget for every layer and head. */
   readonly allocator?: Allocator;
@@ -42,10 +56,15 @@ export interface Composition {
 
 /** A method made by {@link scoreAllocateSelect}, its parts visible for wrappers (AdaKV) and checkers. */
 export interface ComposedMethod extends CompressionMethod {
+  /** The scorer the method was built with. */
   readonly scorer: Scorer;
+  /** The allocator in use (the uniform one when the composition gave none). */
   readonly allocator: Allocator;
+  /** The composition's selector; absent when it gave none and the top-prefix selector is used. */
   readonly selector?: Selector;
+  /** The budget per KV head as given (window included), before fitting to a prompt. */
   readonly budget: Budget;
+  /** The observation window as given; a prompt whose budget it does not fit gets a smaller one. */
   readonly window: number;
 }
 

@@ -7,20 +7,28 @@ import type { Tensor } from '../tensor/tensor.js';
  * refuses methods written against a version it does not know, instead of misbehaving.
  */
 export const METHOD_SPEC = 'kvsieve.method/v1' as const;
+/** The contract version string, `'kvsieve.method/v1'`, as a type: what {@link CompressionMethod.spec} must be. */
 export type MethodSpec = typeof METHOD_SPEC;
 
 /** The model shape a method may plan with. */
 export interface ModelInfo {
+  /** Transformer layers; `LayerContext.layer` runs from 0 to this − 1. */
   readonly numLayers: number;
+  /** Query heads per layer (the `heads` of `windowQueries`). */
   readonly numHeads: number;
+  /** KV heads per layer (the `kvHeads` of the cache and of `keys`); divides `numHeads` (GQA). */
   readonly numKvHeads: number;
+  /** Features per head (`d` of keys, values and queries). */
   readonly headDim: number;
+  /** Longest sequence the model handles, in positions (`max_position_embeddings`), when the runtime knows it. */
   readonly maxPositions?: number;
+  /** Where the model came from (the runtime passes its file or folder), for messages only. */
   readonly name?: string;
   /** Sliding-window attention of the model (Mistral), in positions; absent or 0: none. */
   readonly slidingWindow?: number;
 }
 
+/** The prompt a run is started for, as {@link CompressionMethod.begin} sees it. */
 export interface PromptInfo {
   /** Prompt length in tokens. */
   readonly length: number;
@@ -50,9 +58,13 @@ export interface ObserveRequest {
 
 /** Everything a method sees of one layer after its prefill; nothing else of the runtime. */
 export interface LayerContext {
+  /** Index of this layer, from 0. */
   readonly layer: number;
+  /** Layers in the model (`model.numLayers`). */
   readonly numLayers: number;
+  /** The model's shape, as given to {@link CompressionMethod.begin}. */
   readonly model: ModelInfo;
+  /** The backend holding every tensor here; compute scores on it, and dispose what you create on it. */
   readonly backend: Backend;
   /** Tokens this layer holds (the prompt length, or fewer after structural propagation). */
   readonly length: number;
@@ -93,9 +105,11 @@ export interface LayerDecision {
 
 /** What a method sees after each generated token when it keeps a decode-time budget. */
 export interface DecodeContext {
+  /** Decode steps taken so far, this one included: 1 after the first generated token. */
   readonly step: number;
   /** Position of the token just generated. */
   readonly position: number;
+  /** The backend holding the cache and `attention`. */
   readonly backend: Backend;
   /** Entries held per layer and KV head. */
   readonly lengths: readonly Int32Array[];
@@ -119,6 +133,7 @@ export type DecodeDecision = readonly (Selection | null)[];
 
 /** One generation's worth of method state. */
 export interface MethodRun {
+  /** What the runtime must compute for this run; read once, before prefill starts. */
   readonly observe: ObserveRequest;
   /** Called once per layer during prefill, in layer order, after that layer's cache is complete. */
   afterLayer(ctx: LayerContext): Promise<LayerDecision>;
@@ -130,7 +145,9 @@ export interface MethodRun {
 
 /** What a `methods-*` package exports: a validated, immutable configuration that starts runs. */
 export interface CompressionMethod {
+  /** The contract version the method implements; a runtime refuses any other. */
   readonly spec: MethodSpec;
+  /** The method's registered name (e.g. `'snapkv'`), as reports and the CLI show it. */
   readonly name: string;
   /** The resolved options, defaults included, for reports. */
   readonly options: Readonly<Record<string, unknown>>;

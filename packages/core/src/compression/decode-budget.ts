@@ -24,13 +24,19 @@ export interface DecodeBudgetOptions {
   readonly slack?: number;
 }
 
+/** Default `slack` of a decode budget: a head may grow 16 entries past its budget before the next eviction. */
 export const DECODE_SLACK_DEFAULT = 16;
 
 /** Validated decode budget: `budget ≥ 1`, `slack ≥ 1`. */
 export function readDecodeBudget(
   where: string,
   opts: Readonly<Record<string, unknown>>,
-): { budget: number; slack: number } {
+): {
+  /** Entries kept per KV head after each eviction. */
+  budget: number;
+  /** Entries a head may hold beyond the budget; {@link DECODE_SLACK_DEFAULT} when not given. */
+  slack: number;
+} {
   if (opts.budget === undefined) {
     throw new OptionError(`${where}: option "budget" is required (entries kept per KV head, an integer ≥ 1)`);
   }
@@ -71,6 +77,7 @@ export interface SlidingBudgetOptions extends DecodeBudgetOptions {
   readonly sinks?: number;
 }
 
+/** The options {@link withDecodeBudget} accepts; any other name is refused as a typo. */
 export const SLIDING_BUDGET_OPTION_NAMES = ['budget', 'slack', 'sinks'] as const;
 
 /** Keeps every prompt token: what a sliding decode budget wraps when there is no method. */

@@ -5,14 +5,21 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { LayerContext, ModelInfo } from './contract.js';
 import { reduceToKvHeads } from './scores.js';
 
+/** What {@link createLayerContext} builds a context from; the caller keeps owning every tensor. */
 export interface LayerContextInit {
+  /** The backend holding `keys` and the queries; the context computes its scores there. */
   readonly backend: Backend;
+  /** The model's shape: `keys` and the queries are checked against it. */
   readonly model: ModelInfo;
+  /** Index of the layer, in `[0, model.numLayers)`; anything else throws an `OptionError`. */
   readonly layer: number;
+  /** `[kvHeads, n, headDim]`, post-RoPE, f32 or f16: the layer's n tokens. */
   readonly keys: Tensor; // [Hkv, n, d]
   /** `[H, w, d]`; absent when the method observes no window (w = 0). */
   readonly windowQueries?: Tensor;
+  /** `[heads, n, headDim]`, every token's post-RoPE queries, for a method that asked for `allQueries`. */
   readonly allQueries?: Tensor; // [H, n, d]
+  /** Original token positions of the n tokens (length n, else a `ShapeError`). */
   readonly positions: Int32Array;
 }
 
@@ -20,7 +27,10 @@ export interface LayerContextInit {
  * A {@link LayerContext} over tensors the caller owns. Scores it computes are cached and owned by
  * the context: call `release()` once the layer's decision is applied.
  */
-export function createLayerContext(init: LayerContextInit): LayerContext & { release(): void } {
+export function createLayerContext(init: LayerContextInit): LayerContext & {
+  /** Dispose the scores the context computed and cached (not the caller's tensors); safe to call twice. */
+  release(): void;
+} {
   const { backend, model, layer, keys, windowQueries, allQueries, positions } = init;
   const [Hkv, n] = keys.shape as [number, number];
   const w = windowQueries?.shape[1] ?? 0;

@@ -11,9 +11,13 @@ export function showValue(value: unknown): string {
   }
 }
 
+/** The allowed range of an integer option, for {@link readInteger} and {@link describeInt}. */
 export interface IntRule {
+  /** Smallest allowed value (inclusive). */
   readonly min: number;
+  /** Largest allowed value (inclusive); absent: no upper bound. */
   readonly max?: number;
+  /** Only odd values are allowed (pooling kernels). */
   readonly odd?: boolean;
   /** Extra words for the allowed range, e.g. "(smaller than the budget of 64 tokens)". */
   readonly hint?: string;

@@ -3,7 +3,9 @@ import { validateReduceOp } from '../backend/validate.js';
 import { OptionError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** How {@link poolScores} smooths scores along tokens: average or max pooling with an odd kernel, or not at all. */
 export type Pooling = 'avgpool' | 'maxpool' | 'none';
+/** Every {@link Pooling}, for option validation and help text. */
 export const POOLINGS: readonly Pooling[] = ['avgpool', 'maxpool', 'none'];
 
 /**
@@ -25,6 +27,10 @@ export function reduceToKvHeads(
   return prefix;
 }
 
+/**
+ * Throws an `OptionError` naming `where` unless `pooling` is one of {@link POOLINGS} and, when it
+ * pools, `kernel` is an odd positive integer (the kernel is ignored for `'none'`).
+ */
 export function validatePooling(pooling: string, kernel: number, where: string): void {
   if (!(POOLINGS as readonly string[]).includes(pooling)) {
     throw new OptionError(
@@ -45,10 +51,11 @@ export function poolScores(backend: Backend, scores: Tensor, pooling: Pooling, k
   return backend.pool1d(scores, { kernel, mode: pooling === 'avgpool' ? 'avg' : 'max' });
 }
 
+/** Options of {@link observationScorer}; all optional. */
 export interface ObservationScorerOptions {
   /** How the query heads of a GQA group combine (before pooling). Default 'mean'. */
   readonly reduce?: ReduceOp;
-  /** Default 'avgpool'. */
+  /** How scores are smoothed along tokens (after the GQA reduction). Default 'avgpool'. */
   readonly pooling?: Pooling;
   /** Odd pooling kernel; default 5. */
   readonly kernel?: number;
@@ -59,7 +66,12 @@ export interface ObservationScorerOptions {
  * validated here, at construction.
  */
 export function observationScorer(opts: ObservationScorerOptions = {}): {
+  /** Always `'window'`. */
   readonly name: string;
+  /**
+   * The layer's prefix scores `[kvHeads, length − window]`, reduced and pooled, as a new tensor
+   * the caller disposes (the context's cached `prefixScores` stay owned by the context).
+   */
   score(ctx: { backend: Backend; prefixScores(o: { reduce: ReduceOp }): Tensor }): Tensor;
 } {
   const reduce = opts.reduce ?? 'mean';

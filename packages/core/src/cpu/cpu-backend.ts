@@ -36,7 +36,12 @@ import {
  */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
-  readonly features = { shaderF16: false, maxTensorBytes: 2 ** 31 - 1 };
+  readonly features = {
+    /** No f16 arithmetic: f16 and bf16 storage is decoded to f32 for every op. */
+    shaderF16: false,
+    /** 2³¹ − 1 bytes, for callers that size chunks by it; the CPU backend does not enforce it. */
+    maxTensorBytes: 2 ** 31 - 1,
+  };
   private live = new Set<CpuStorage>();
 
   private make(data: CpuData, shape: Shape, dtype: DType, name: string): Tensor {

@@ -9,9 +9,12 @@ import { isQuantDType, QUANT_DTYPES, type QuantDType, quantByteLength } from './
 export type DType = DenseDType | QuantDType;
 /** Dtypes stored one element after another, a whole number of bytes each. */
 export type DenseDType = 'f32' | 'f16' | 'bf16' | 'i32' | 'u32';
+/** Float dtypes: computed in f32, stored in 32 or 16 bits. Most ops take f32 inputs; f16/bf16 are storage (weights, caches). */
 export type FloatDType = 'f32' | 'f16' | 'bf16';
+/** Integer dtypes, for indices and positions (ops that take indices want `i32`). */
 export type IntDType = 'i32' | 'u32';
 
+/** Every dtype name kvsieve knows, dense first, then the quantized formats; what {@link assertDTypeName} accepts. */
 export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'u32', ...QUANT_DTYPES];
 
 /** Bytes per element of a dense dtype; quantized dtypes store blocks (see {@link byteLengthOf}). */
@@ -29,10 +32,12 @@ export function byteLengthOf(dtype: DType, shape: Shape, what = 'tensor'): numbe
   return isQuantDType(dtype) ? quantByteLength(dtype, shape, what) : sizeOf(shape) * bytesPerElement(dtype);
 }
 
+/** Whether `dtype` is `f32`, `f16` or `bf16` (quantized dtypes are not: they are weight formats). */
 export function isFloatDType(dtype: DType): dtype is FloatDType {
   return dtype === 'f32' || dtype === 'f16' || dtype === 'bf16';
 }
 
+/** Throws a `DTypeError` naming `what` unless `value` is one of {@link DTYPES}; narrows `value` to {@link DType}. */
 export function assertDTypeName(value: unknown, what: string): asserts value is DType {
   if (typeof value !== 'string' || !(DTYPES as readonly string[]).includes(value)) {
     throw new DTypeError(
@@ -113,6 +118,7 @@ export function f32ToBf16Bits(value: number): number {
   return ((x + bias) >>> 16) & 0xffff;
 }
 
+/** The exact value of bfloat16 bits `b` (only the low 16 bits are read): they are the top half of an f32. */
 export function bf16BitsToF32(b: number): number {
   scratchU32[0] = (b & 0xffff) << 16;
   return scratchF32[0]!;

@@ -20,7 +20,9 @@ export type QuantDType =
   | 'iq4_nl'
   | 'iq4_xs';
 
+/** How one ggml quantized format stores its blocks, as read from GGUF files; see {@link QUANT_LAYOUTS}. */
 export interface QuantLayout {
+  /** The kvsieve dtype name (lower case, e.g. `'q4_k'`). */
   readonly dtype: QuantDType;
   /** ggml's name (GGUF files, llama.cpp messages). */
   readonly ggmlName: string;
@@ -28,13 +30,19 @@ export interface QuantLayout {
   readonly ggmlType: number;
   /** Elements per block, along a row. */
   readonly blockSize: number;
+  /** Bytes per block of {@link QuantLayout.blockSize} elements. */
   readonly blockBytes: number;
   /**
    * Byte offsets inside a block of its f16 fields (the scale d, and the min m or dmin where the
    * format has one). They are the only floating-point fields: every other bit pattern of a block is
    * a valid weight, so a NaN or ±Infinity can only come from these.
    */
-  readonly halfFields: readonly { readonly offset: number; readonly name: string }[];
+  readonly halfFields: readonly {
+    /** Byte offset of the f16 field from the start of its block. */
+    readonly offset: number;
+    /** `'scale'` (the d field) or `'min'` (the m or dmin field). */
+    readonly name: string;
+  }[];
 }
 
 const D0 = [{ offset: 0, name: 'scale' }] as const;
@@ -97,8 +105,10 @@ export const QUANT_LAYOUTS: Readonly<Record<QuantDType, QuantLayout>> = {
   },
 };
 
+/** The quantized dtype names, in the order of {@link QUANT_LAYOUTS}. */
 export const QUANT_DTYPES = Object.keys(QUANT_LAYOUTS) as readonly QuantDType[];
 
+/** Whether `dtype` names a quantized weight format (any other value, non-strings included, gives false). */
 export function isQuantDType(dtype: unknown): dtype is QuantDType {
   return typeof dtype === 'string' && Object.hasOwn(QUANT_LAYOUTS, dtype);
 }

@@ -2,9 +2,13 @@ import type { Backend } from '../backend/backend.js';
 import { OptionError } from '../errors.js';
 import { type KVDType, LayerCache } from './layer-cache.js';
 
+/** Shape and storage of a {@link KVCache}; each count must be a positive integer, else an `OptionError`. */
 export interface KVCacheOptions {
+  /** Layers in the model: one {@link LayerCache} each. */
   readonly numLayers: number;
+  /** KV heads per layer. */
   readonly kvHeads: number;
+  /** Features per key and value (`d`). */
   readonly headDim: number;
   /** Rows added per head when an append overflows a head's capacity (default 64). */
   readonly growBy?: number;
@@ -19,6 +23,7 @@ function positiveInt(value: number, name: string): void {
 
 /** The KV cache of a whole model: one {@link LayerCache} per layer, ragged per KV head. */
 export class KVCache {
+  /** The per-layer caches, index = layer; see also {@link KVCache.layer}, which checks the index. */
   readonly layers: readonly LayerCache[];
 
   constructor(backend: Backend, opts: KVCacheOptions) {
@@ -34,8 +39,10 @@ export class KVCache {
     this.dtype = opts.dtype ?? 'f32';
   }
 
+  /** How keys and values are stored in every layer (`f32` unless the options said `f16`). */
   readonly dtype: KVDType;
 
+  /** Layer `l`'s cache; throws an `OptionError` when `l` is outside `[0, numLayers)`. */
   layer(l: number): LayerCache {
     const c = this.layers[l];
     if (!c) throw new OptionError(`KVCache: layer ${l} is outside [0, ${this.layers.length})`);
@@ -47,6 +54,7 @@ export class KVCache {
     return this.layers.reduce((a, c) => a + c.bytes(), 0);
   }
 
+  /** Bytes of the entries actually held over all layers (see {@link LayerCache.usedBytes}); ≤ {@link KVCache.bytes}. */
   usedBytes(): number {
     return this.layers.reduce((a, c) => a + c.usedBytes(), 0);
   }
@@ -61,6 +69,7 @@ export class KVCache {
     return this.layers.map((c) => c.rowOffsets());
   }
 
+  /** Free every layer's tensors on the backend. The cache stays usable: its layers are empty afterwards. */
   dispose(): void {
     for (const c of this.layers) c.dispose();
   }

@@ -7,6 +7,7 @@ export type Selection = readonly Int32Array[];
 
 /** How a cache stores keys and values: f32, or f16 (half the bytes; attention reads it as stored). */
 export type KVDType = 'f32' | 'f16';
+/** Every {@link KVDType}, for option validation. */
 export const KV_DTYPES: readonly KVDType[] = ['f32', 'f16'];
 
 interface Store {
@@ -30,10 +31,14 @@ export class LayerCache {
 
   constructor(
     private readonly backend: Backend,
+    /** Index of the layer this cache belongs to (for messages). */
     readonly layer: number,
+    /** KV heads: one ragged segment each. */
     readonly kvHeads: number,
+    /** Features per key and value (`d`). */
     readonly headDim: number,
     private readonly growBy: number,
+    /** How keys and values are stored; anything but `f32`/`f16` throws a `DTypeError`. Appended f32 projections are rounded to it. */
     readonly dtype: KVDType = 'f32',
   ) {
     if (!KV_DTYPES.includes(dtype)) {
@@ -226,7 +231,12 @@ export class LayerCache {
    * Keys (or values) as `[kvHeads, n, d]` when every head holds the same n entries. A view when the
    * storage is already tight; otherwise a gathered copy the caller must dispose (`copied: true`).
    */
-  headMajor(which: 'keys' | 'values'): { tensor: Tensor; copied: boolean } {
+  headMajor(which: 'keys' | 'values'): {
+    /** `[kvHeads, n, headDim]` in the cache's dtype. */
+    tensor: Tensor;
+    /** True when `tensor` is a new copy the caller must dispose; false for a view of the cache's storage (do not dispose). */
+    copied: boolean;
+  } {
     const s = this.requireStore('headMajor');
     const n = this.lens[0]!;
     if (this.lens.some((x) => x !== n)) {
@@ -254,6 +264,11 @@ export class LayerCache {
     return Array.from(this.offsets, (o, h) => all.slice(o, o + this.lens[h]!));
   }
 
+  /**
+   * Free the layer's tensors and reset every head to 0 entries and 0 capacity. Tensors from
+   * {@link LayerCache.view} and uncopied {@link LayerCache.headMajor} views die with it; appending
+   * afterwards starts afresh.
+   */
   dispose(): void {
     this.disposeStore();
     this.invalidateDevice();
@@ -350,6 +365,7 @@ export class LayerCache {
     this.device = null;
   }
 
+  /** `LayerCache(layer, dtype, lengths [...])`, for logs and messages. */
   toString(): string {
     return `LayerCache(${this.layer}, ${this.dtype}, lengths ${formatShape([...this.lens])})`;
   }

@@ -1,13 +1,16 @@
 import { formatShape, ShapeError } from '../errors.js';
 
+/** A tensor's dimensions, outermost first (row-major); `[]` is a scalar of one element. */
 export type Shape = readonly number[];
 
+/** Number of elements a tensor of `shape` holds: the product of its dimensions (1 for `[]`, 0 if any dimension is 0). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** Throws a `ShapeError` naming `what` unless every dimension is a non-negative integer (0 is allowed: an empty tensor). */
 export function assertValidShape(shape: Shape, what: string): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {

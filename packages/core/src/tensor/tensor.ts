@@ -8,7 +8,9 @@ import { resolveShape, type Shape, sizeOf } from './shape.js';
  * disposing any of them releases it for all.
  */
 export interface TensorStorage {
+  /** Set by the owning backend when the data is released; every tensor viewing this storage is then dead. */
   disposed: boolean;
+  /** Bytes the data occupies on its backend (quantized weights: their block bytes). */
   readonly byteLength: number;
 }
 
@@ -22,8 +24,11 @@ let nextId = 1;
  * tensor does not import the backend interface that imports it.
  */
 export interface TensorOwner {
+  /** The backend's name (`'cpu'`, `'wasm'`, `'webgpu'`), used in error messages. */
   readonly name: string;
+  /** Copy `t`'s data to a fresh host array (see {@link Tensor.read}); rejects with a `TensorStateError` if `t` was disposed. */
   read(t: Tensor): Promise<HostArray>;
+  /** Release `t`'s storage (and so every view sharing it). Disposing twice is a no-op. */
   dispose(t: Tensor): void;
 }
 
@@ -32,23 +37,32 @@ export interface TensorOwner {
  * and device only through the backend's `upload` and {@link Tensor.read}.
  */
 export class Tensor<S extends TensorStorage = TensorStorage> {
+  /** Unique per process, increasing from 1 in creation order; a reshaped view gets its own id. */
   readonly id = nextId++;
+  /** Number of elements: the product of {@link Tensor.shape}. */
   readonly size: number;
 
   constructor(
+    /** The backend that owns the data; only it may read, dispose or compute on this tensor. */
     readonly backend: TensorOwner,
+    /** The backend's handle to the data, shared with every reshaped view of this tensor. */
     readonly storage: S,
+    /** How each element is stored; see {@link DType}. */
     readonly dtype: DType,
+    /** Dimensions, outermost first; the data is row-major and contiguous. */
     readonly shape: Shape,
+    /** A label for error messages and debugging (e.g. `'matmul'`, `'layer3.keys'`); not unique. */
     readonly name = 'tensor',
   ) {
     this.size = sizeOf(shape);
   }
 
+  /** Number of dimensions (`shape.length`). */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether the storage was released (by disposing this tensor or any view sharing it). */
   get disposed(): boolean {
     return this.storage.disposed;
   }
@@ -73,6 +87,7 @@ export class Tensor<S extends TensorStorage = TensorStorage> {
     return this.backend.read(this);
   }
 
+  /** {@link Tensor.read} for a float or quantized tensor: rejects with a `DTypeError` if the data comes back as integers. */
   async readF32(): Promise<Float32Array> {
     const data = await this.read();
     if (!(data instanceof Float32Array))
@@ -80,6 +95,7 @@ export class Tensor<S extends TensorStorage = TensorStorage> {
     return data;
   }
 
+  /** {@link Tensor.read} for an `i32` tensor: rejects with a `DTypeError` for any other dtype (`u32` included). */
   async readI32(): Promise<Int32Array> {
     const data = await this.read();
     if (!(data instanceof Int32Array))
@@ -87,14 +103,21 @@ export class Tensor<S extends TensorStorage = TensorStorage> {
     return data;
   }
 
+  /**
+   * Release the data on the owning backend, for this tensor and every view sharing its storage. The
+   * owner of a tensor (whoever created it, unless an API says it takes it) disposes it; disposing
+   * twice is a no-op.
+   */
   dispose(): void {
     this.backend.dispose(this);
   }
 
+  /** Throws a `TensorStateError` naming `op` if the storage was disposed. */
   assertLive(op: string): void {
     if (this.storage.disposed) throw new TensorStateError(`${op}: tensor '${this.name}' was disposed`);
   }
 
+  /** `Tensor(name, dtype, [shape])`, for logs and messages; never reads the data. */
   toString(): string {
     return `Tensor(${this.name}, ${this.dtype}, ${formatShape(this.shape)})`;
   }
@@ -137,6 +160,7 @@ export function checkShape(
   return dims;
 }
 
+/** Throws a `DTypeError` naming `op` and `t` unless `t.dtype` is one of `allowed`. */
 export function checkDType(t: Tensor, allowed: readonly DType[], op: string): void {
   if (!allowed.includes(t.dtype)) {
     throw new DTypeError(`${op}: ${t.name} must be ${allowed.join(' or ')}, got ${t.dtype}`);
