@@ -1,12 +1,15 @@
 import { type CompressionMethod, OptionError } from '@kvsieve/core';
 import { generate, type Model } from '@kvsieve/runtime';
 
+/** One configuration {@link runDecodeBudget} generates with. */
 export interface DecodeBudgetCandidate {
+  /** Column label in {@link decodeBudgetTable} and the trace's name. */
   readonly name: string;
   /** No method: the full cache. */
   readonly method?: CompressionMethod;
 }
 
+/** How long {@link runDecodeBudget} generates and how often it samples; both must be integers ≥ 1 (else an `OptionError`). */
 export interface DecodeBudgetOptions {
   /** Tokens to generate (greedy, stop tokens ignored so every run has the same length). */
   readonly tokens: number;
@@ -14,6 +17,7 @@ export interface DecodeBudgetOptions {
   readonly every: number;
 }
 
+/** The cache's size at one generation step, summed over layers and KV heads. */
 export interface CacheSample {
   /** Tokens generated so far. */
   readonly generated: number;
@@ -23,11 +27,15 @@ export interface CacheSample {
   readonly used: number;
 }
 
+/** One candidate's cache sizes over a {@link runDecodeBudget} run. */
 export interface DecodeBudgetTrace {
+  /** The candidate's name. */
   readonly name: string;
+  /** Samples after the first token, every `every`-th token and the last one, in order. */
   readonly samples: readonly CacheSample[];
   /** Allocated bytes, smallest and largest over every step after the first. */
   readonly allocatedRange: readonly [number, number];
+  /** Wall-clock seconds of the whole run (prefill and every decode step). */
   readonly seconds: number;
 }
 

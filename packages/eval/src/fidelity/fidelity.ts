@@ -6,6 +6,7 @@ import { argmax, klFromLogProbs, logSoftmax } from './divergence.js';
 export interface FidelityCandidate {
   /** Row label (e.g. `snapkv`). */
   readonly name: string;
+  /** The compression method to prefill with; its decode-time rules, if any, run while it is fed. */
   readonly method: CompressionMethod;
   /** Human-readable parameters for the table (e.g. `window 32, kernel 5`). */
   readonly params?: string;
@@ -13,12 +14,19 @@ export interface FidelityCandidate {
   readonly budget?: string;
 }
 
+/**
+ * What {@link runFidelity} compares. Checked before any work: an `OptionError` for an empty prompt
+ * or candidate list, `tokens` < 1, prompt + tokens past the context, or two candidates with the
+ * same name, budget and params.
+ */
 export interface FidelityOptions {
+  /** The loaded model; it runs once with the full cache and once per candidate. */
   readonly model: Model;
   /** Prompt token ids. */
   readonly prompt: readonly number[];
   /** Tokens to generate with the full cache and to teacher-force into each compressed cache. */
   readonly tokens: number;
+  /** Configurations to compare, in table order; at least one. */
   readonly candidates: readonly FidelityCandidate[];
   /**
    * Positions the model is trusted with (default: the model's `maxPositions`). Pass the context
@@ -47,13 +55,19 @@ export interface FidelityReference {
   readonly continuation: readonly number[];
   /** Log-probabilities of each step's next-token distribution (step 0: after the prompt). */
   readonly logProbs: readonly Float64Array[];
+  /** The full cache's size after prefill: what every candidate's `usedRatio` divides by. */
   readonly cache: CacheSize;
+  /** Wall-clock seconds of the reference run (prefill and generation). */
   readonly seconds: number;
 }
 
+/** How closely one candidate follows the full cache over the reference continuation. */
 export interface CandidateFidelity {
+  /** The candidate's name. */
   readonly name: string;
+  /** The candidate's `params`, or `''`. */
   readonly params: string;
+  /** The candidate's `budget` label, or `''`. */
   readonly budget: string;
   /** Fraction of steps whose argmax equals the full cache's token. */
   readonly top1Agreement: number;
@@ -61,23 +75,31 @@ export interface CandidateFidelity {
   readonly agreeing: number;
   /** Mean over steps of KL(full ‖ compressed), in nats. */
   readonly meanKl: number;
+  /** Largest KL(full ‖ compressed) of any step, in nats. */
   readonly maxKl: number;
   /** KL(full ‖ compressed) of each step. */
   readonly klPerStep: Float64Array;
   /** First step whose argmax differs (-1: none). */
   readonly firstMismatch: number;
+  /** The candidate's cache size after prefill. */
   readonly cache: CacheSize;
   /** `cache.used / reference.cache.used`. */
   readonly usedRatio: number;
   /** Notes the method left on its layer decisions (e.g. "nothing evicted"), deduplicated. */
   readonly notes: readonly string[];
+  /** Wall-clock seconds of the candidate's prefill and teacher-forced steps. */
   readonly seconds: number;
 }
 
+/** What {@link runFidelity} returns; {@link fidelityTable} renders it. */
 export interface FidelityReport {
+  /** Prompt length in tokens. */
   readonly promptTokens: number;
+  /** Steps compared: the length of the reference continuation. */
   readonly tokens: number;
+  /** The full-cache run. */
   readonly reference: FidelityReference;
+  /** One entry per candidate, in the order given. */
   readonly results: readonly CandidateFidelity[];
 }
 

@@ -2,7 +2,9 @@ import { type Budget, OptionError } from '@kvsieve/core';
 
 /** A budget from the command line with the label it is printed under. */
 export interface LabelledBudget {
+  /** How tables and result rows print it: the entry as given for a percentage (`25%`), `25%` for `0.25`, `100 tokens` for `100`. */
   readonly label: string;
+  /** The parsed budget: `{ ratio }` for percentages and fractions, `{ tokens }` for whole numbers. */
   readonly budget: Budget;
 }
 

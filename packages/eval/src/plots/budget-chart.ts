@@ -1,6 +1,8 @@
 import { document, esc, n, PALETTE, text } from './svg.js';
 
+/** One method's line in {@link budgetChartSvg}. */
 export interface BudgetSeries {
+  /** Legend label and tooltip (the method's name). */
   readonly method: string;
   /** Mean score in percent per budget label; missing budgets leave a gap. */
   readonly scores: ReadonlyMap<string, number>;

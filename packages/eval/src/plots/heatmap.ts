@@ -1,7 +1,10 @@
 import { document, n, scoreColor, text } from './svg.js';
 
+/** One cell of {@link niahHeatmapSvg}: the mean score of the samples at one length and depth. */
 export interface HeatmapCell {
+  /** Context length in tokens (the column). */
   readonly length: number;
+  /** Needle depth in percent, 0 at the start of the haystack (the row). */
   readonly depth: number;
   /** Mean score in percent. */
   readonly score: number;

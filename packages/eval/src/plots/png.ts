@@ -7,6 +7,7 @@ export const FONT_CANDIDATES = [
   '/usr/share/fonts/TTF/DejaVuSans.ttf',
 ];
 
+/** The first of `candidates` that exists on disk, or null when none does (PNG rendering then skips with a warning). */
 export function findFont(candidates: readonly string[] = FONT_CANDIDATES): string | null {
   return candidates.find((f) => existsSync(f)) ?? null;
 }

@@ -13,8 +13,11 @@ function slug(s: string): string {
     .replace(/^-|-$/g, '');
 }
 
+/** What {@link writePlots} wrote. */
 export interface PlotFiles {
+  /** Paths of every file written, each SVG followed by its PNG when one was rendered. */
   readonly files: string[];
+  /** Why PNGs were skipped (no font file found, or resvg failed to load); empty when nothing was skipped. */
   readonly warnings: string[];
 }
 

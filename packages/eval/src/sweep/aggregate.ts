@@ -2,6 +2,7 @@ import type { ResultRow } from './results.js';
 
 /** Means over a group of rows. */
 export interface Aggregate {
+  /** Rows averaged. */
   readonly n: number;
   /** Mean score in percent. */
   readonly score: number;
@@ -15,6 +16,10 @@ export interface Aggregate {
   readonly same: number | null;
 }
 
+/**
+ * Means of `rows` (scores and kept bytes in percent; fidelity over the rows that have it). `rows`
+ * must not be empty: the means of no rows are NaN.
+ */
 export function aggregate(rows: readonly ResultRow[]): Aggregate {
   const mean = (f: (r: ResultRow) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
   const withF = rows.filter((r) => r.fidelity !== null);

@@ -13,6 +13,7 @@ import type { TaskSample } from '../tasks/types.js';
 
 /** A method to compare; `create` is absent for the full cache. */
 export interface EvalMethod {
+  /** Row label in results and the summary; must be unique, and not `'full'` (the reference's). */
   readonly name: string;
   /** A configured method for one budget. */
   readonly create?: (budget: Budget) => CompressionMethod;
@@ -20,7 +21,12 @@ export interface EvalMethod {
   readonly params?: string;
 }
 
+/**
+ * A sweep for {@link runEval} (and {@link planEval}, which checks it): every option is validated
+ * before any prompt runs, with an `OptionError` naming it.
+ */
 export interface EvalOptions {
+  /** The loaded model every run uses; its tokenizer builds the prompts. */
   readonly model: Model;
   /** Generated tasks by name (see TASKS). */
   readonly tasks: readonly string[];
@@ -28,14 +34,19 @@ export interface EvalOptions {
   readonly dataFiles?: readonly string[];
   /** Methods besides the full cache, which always runs as the reference. */
   readonly methods: readonly EvalMethod[];
+  /** Budgets each method runs at (e.g. from {@link parseBudgets}); labels must be unique, and at least one is needed when there are methods. */
   readonly budgets: readonly LabelledBudget[];
+  /** Prompt lengths in tokens for generated tasks (BOS, question and answer prefix included), each in `[1, maxContext]`. */
   readonly lengths: readonly number[];
   /** Needle depths in percent (tasks with a depth only). */
   readonly depths: readonly number[];
   /** Samples per task, length and depth. */
   readonly samples: number;
+  /** Integer seed: a sample depends only on it and its task, length, depth and index. */
   readonly seed: number;
+  /** Wording of the needle tasks; default {@link RULER_TEMPLATE}. */
   readonly template?: NiahTemplate;
+  /** Filler text of generated tasks; default {@link NOISE_HAYSTACK}. */
   readonly haystack?: Haystack;
   /** Overrides every task's generation limit. */
   readonly maxNewTokens?: number;
@@ -49,7 +60,13 @@ export interface EvalOptions {
   readonly force?: boolean;
   /** The command line printed in the summary, to reproduce it. */
   readonly command?: string;
-  readonly progress?: { readonly write: (text: string) => void; readonly interactive: boolean };
+  /** Where progress lines go; absent: no progress output. */
+  readonly progress?: {
+    /** Receives each progress line (e.g. `process.stderr.write`). */
+    readonly write: (text: string) => void;
+    /** True on a terminal: one line redrawn in place; false: a plain line at most every 10 s. */
+    readonly interactive: boolean;
+  };
   /** PNGs beside the SVGs (default true; skipped with a warning when no font is found). */
   readonly png?: boolean;
   /**
@@ -64,27 +81,43 @@ export interface EvalOptions {
 
 /** One prompt of the sweep, before it is generated or read. */
 export interface PlanItem {
+  /** Task name (a generated task's, or a data file's). */
   readonly task: string;
+  /** Requested prompt length in tokens (a data file's: its `length` field). */
   readonly length: number;
+  /** Needle depth in percent; null for tasks without one. */
   readonly depth: number | null;
+  /** Sample number within its task, length and depth, from 0 (a data file's: its `index`). */
   readonly index: number;
+  /** Stop strings of the runs: the option's, else the template's for generated tasks and none for files. */
   readonly stop: readonly string[];
+  /** Generate (or return) the prompt; deterministic, so calling it again gives the same sample. */
   sample(): TaskSample;
 }
 
+/** One configuration of the sweep: the full cache, or a method at one budget. */
 export interface Candidate {
+  /** The method's name; `'full'` for the full cache. */
   readonly method: string;
+  /** The budget's label; `'-'` for the full cache. */
   readonly budget: string;
+  /** The method configured for this budget; absent for the full cache. */
   readonly instance?: CompressionMethod;
 }
 
+/** What {@link planEval} builds from checked options: the prompts, the configurations and the config's hash. */
 export interface Plan {
+  /** Every prompt: generated tasks by task, length, depth and index, then the data files' samples. */
   readonly items: readonly PlanItem[];
   /** Positions the model is trusted with. */
   readonly maxContext: number;
+  /** The full cache first, then each method at each budget, in the order given. */
   readonly candidates: readonly Candidate[];
+  /** The settings that decide the results (model, tasks, data files' hashes, methods, budgets, lengths, ...), as written to config.json. */
   readonly config: object;
+  /** First 16 hex digits of the SHA-256 of `config`: results in a folder are reused only under the same hash. */
   readonly hash: string;
+  /** The generated tasks' definitions, by name. */
   readonly definitions: ReadonlyMap<string, TaskDefinition>;
 }
 

@@ -7,24 +7,42 @@ import type { Fidelity } from './run-sample.js';
 
 /** One line of results.jsonl: a sample run with one method at one budget. */
 export interface ResultRow {
+  /** Task name. */
   readonly task: string;
+  /** Method name; `'full'` for the full cache. */
   readonly method: string;
   /** Budget label (`20%`, `64 tokens`), `-` for the full cache. */
   readonly budget: string;
   /** Requested length (generated tasks) or the file's length field. */
   readonly length: number;
+  /** Needle depth in percent; null for tasks without one. */
   readonly depth: number | null;
+  /** Sample index within its task, length and depth. */
   readonly index: number;
+  /** Prompt ids actually run (BOS and answer prefix included). */
   readonly promptTokens: number;
+  /** Every answer, trimmed, joined by newlines (one answer unless the sample has follow-up questions). */
   readonly prediction: string;
+  /** Every question's reference strings, flattened in turn order. */
   readonly references: readonly string[];
+  /** How `score` was computed. */
   readonly metric: Metric;
+  /** In [0, 1]: each question scored on its own references, then averaged over the questions. */
   readonly score: number;
-  readonly bytes: { readonly used: number; readonly allocated: number; readonly full: number };
+  /** Cache sizes after prefill. */
+  readonly bytes: {
+    /** Bytes of the entries the cache holds. */
+    readonly used: number;
+    /** Bytes the cache has allocated (rows reserved for growth included). */
+    readonly allocated: number;
+    /** Bytes a full cache of the prompt takes in the same dtype: what `used` is compared with. */
+    readonly full: number;
+  };
   /** Next-token agreement with the full cache (see Fidelity); null for the full cache itself. */
   readonly fidelity: Fidelity | null;
   /** Whether the prediction equals the full cache's; null for the full cache itself. */
   readonly sameAsFull: boolean | null;
+  /** Tokens generated over every answer, end-of-sequence and stop-string tokens included. */
   readonly generatedTokens: number;
   /**
    * Wall time of the run: its prefill and decode. With a shared prefill, the prefill's time is
@@ -33,6 +51,7 @@ export interface ResultRow {
   readonly seconds: number;
 }
 
+/** The identity of a row for resuming: task, method, budget, length, depth and index as a JSON string. */
 export function rowKey(
   r: Pick<ResultRow, 'task' | 'method' | 'budget' | 'length' | 'depth' | 'index'>,
 ): string {
@@ -44,10 +63,14 @@ export function rowKey(
  * one line per finished sample so an interrupted run loses at most the line being written.
  */
 export class ResultStore {
+  /** `dir/results.jsonl`. */
   readonly resultsPath: string;
   private readonly configPath: string;
 
-  constructor(readonly dir: string) {
+  constructor(
+    /** The output folder (created by {@link ResultStore.open}). */
+    readonly dir: string,
+  ) {
     this.resultsPath = join(dir, 'results.jsonl');
     this.configPath = join(dir, 'config.json');
   }
@@ -97,6 +120,7 @@ export class ResultStore {
     });
   }
 
+  /** Append one row as a line of results.jsonl, at once (nothing is buffered). */
   append(row: ResultRow): void {
     appendFileSync(this.resultsPath, `${JSON.stringify(row)}\n`);
   }

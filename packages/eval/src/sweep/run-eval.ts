@@ -9,16 +9,23 @@ import { scorePrediction } from './score.js';
 import { prefillSample } from './share.js';
 import { summaryMarkdown } from './summary.js';
 
+/** What {@link runEval} wrote and found. */
 export interface EvalReport {
   /** Every row of the configuration, those of earlier runs included. */
   readonly rows: readonly ResultRow[];
   /** Rows this call ran (the rest were resumed from results.jsonl). */
   readonly ran: number;
+  /** Path of results.jsonl. */
   readonly resultsPath: string;
+  /** Path of summary.md. */
   readonly summaryPath: string;
+  /** The Markdown written to summary.md. */
   readonly summary: string;
+  /** Paths of the charts written under `out/plots` (SVGs, and PNGs when rendered). */
   readonly plots: readonly string[];
+  /** Why PNGs were skipped, if they were. */
   readonly warnings: readonly string[];
+  /** The configuration's hash (see {@link Plan.hash}). */
   readonly hash: string;
 }
 

@@ -2,6 +2,7 @@ import { type CompressionMethod, OptionError } from '@kvsieve/core';
 import type { DecodeSession, Model } from '@kvsieve/runtime';
 import { argmax, klFromLogProbs, logSoftmax } from '../fidelity/divergence.js';
 
+/** One prompt's run, as {@link runSample} returns it. */
 export interface SampleRun {
   /** The first answer. */
   readonly prediction: string;
@@ -14,10 +15,18 @@ export interface SampleRun {
    * (every step for the reference itself).
    */
   readonly logProbs: readonly Float64Array[];
-  /** Bytes of entries held after prefill, allocated bytes, and a full cache's bytes. */
-  readonly bytes: { readonly used: number; readonly allocated: number; readonly full: number };
+  /** Cache sizes after prefill. */
+  readonly bytes: {
+    /** Bytes of the entries the cache holds. */
+    readonly used: number;
+    /** Bytes the cache has allocated (rows reserved for growth included). */
+    readonly allocated: number;
+    /** Bytes a full cache of the prompt takes in the same dtype. */
+    readonly full: number;
+  };
   /** Compared with the reference run (absent for the reference). */
   readonly fidelity?: Fidelity;
+  /** Wall-clock seconds from the run's start (`t0`): its prefill, or its share of a shared one, and decoding. */
   readonly seconds: number;
 }
 

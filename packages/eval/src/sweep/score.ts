@@ -13,6 +13,7 @@ export function stringMatchPart(prediction: string, references: readonly string[
   return references.some((r) => p.includes(r.toLowerCase())) ? 1 : 0;
 }
 
+/** A prediction's score in [0, 1] under `metric`: {@link stringMatchAll} for `'all'`, {@link stringMatchPart} for `'part'`. */
 export function scorePrediction(metric: Metric, prediction: string, references: readonly string[]): number {
   return metric === 'all' ? stringMatchAll(prediction, references) : stringMatchPart(prediction, references);
 }

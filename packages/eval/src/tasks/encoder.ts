@@ -10,7 +10,10 @@ export class SegmentEncoder {
   private readonly joiner: string;
   private readonly cache = new Map<string, readonly number[]>();
 
-  constructor(readonly tokenizer: TextTokenizer) {
+  constructor(
+    /** The model's tokenizer; probed once at construction for how pieces join. */
+    readonly tokenizer: TextTokenizer,
+  ) {
     const probe = tokenizer.decode([...this.raw('a'), ...this.raw('b')]);
     this.joiner = /a\s+b/.test(probe) ? '' : ' ';
   }
@@ -45,6 +48,7 @@ export class SegmentEncoder {
     return this.tokenizer.decode(this.raw(word)).trim() === word;
   }
 
+  /** Text of `ids`, trimmed. */
   decode(ids: readonly number[]): string {
     return this.tokenizer.decode(ids).trim();
   }

@@ -5,12 +5,15 @@ import type { Rng } from './random.js';
 
 /** A piece of text placed inside the haystack at a relative depth. */
 export interface Insert {
+  /** The text to place (a needle); encoded as following earlier text, and never cut. */
   readonly text: string;
   /** 0 = before the first haystack sentence, 100 = after the last. */
   readonly depth: number;
 }
 
+/** A prompt built by {@link fitHaystack}. */
 export interface Fitted {
+  /** Exactly the requested number of token ids: head, haystack with the inserts, tail. */
   readonly ids: number[];
   /** Token offset of each insert in `ids`, in the order given. */
   readonly offsets: number[];

@@ -9,15 +9,23 @@ import { ADJECTIVES, NOUNS } from './words.js';
 
 /** Shape of a needle task: how many keys, values per key, and how many keys are asked about. */
 export interface NiahShape {
+  /** Needle keys in the haystack (distinct). */
   readonly keys: number;
+  /** Distinct values per key, each in its own needle. */
   readonly valuesPerKey: number;
+  /** How many of the keys the question asks about (the first ones); at most `keys`. */
   readonly queries: number;
 }
 
+/** What {@link niahSample} builds a prompt with. */
 export interface NiahContext {
+  /** The model's tokenizer, encoding piece by piece. */
   readonly enc: SegmentEncoder;
+  /** The wording: intro, needle, questions, answer prefixes. */
   readonly template: NiahTemplate;
+  /** Filler text around the needles. */
   readonly haystack: Haystack;
+  /** Tokens the model may generate per answer (the sample's `maxNewTokens`). */
   readonly maxNewTokens: number;
 }
 

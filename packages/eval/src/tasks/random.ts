@@ -18,6 +18,7 @@ export class Rng {
     return new Rng(...this.parts, ...extra);
   }
 
+  /** The next uniform number in [0, 1). */
   random(): number {
     return this.next();
   }
@@ -27,10 +28,12 @@ export class Rng {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
+  /** A uniformly drawn element of `xs`, which must not be empty. */
   pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.next() * xs.length)]!;
   }
 
+  /** Shuffle `xs` in place (Fisher–Yates) and return it. */
   shuffle<T>(xs: T[]): T[] {
     for (let i = xs.length - 1; i > 0; i--) {
       const j = Math.floor(this.next() * (i + 1));

@@ -8,29 +8,39 @@ import type { TaskSample } from './types.js';
 import { variableTrackingSample } from './variable-tracking.js';
 import { commonWordsSample, frequentWordsSample } from './word-lists.js';
 
+/** What every generated task's samples are built with, shared by a sweep. */
 export interface TaskSettings {
+  /** The model's tokenizer, encoding piece by piece. */
   readonly enc: SegmentEncoder;
+  /** Wording of the needle tasks (the other tasks have their own). */
   readonly template: NiahTemplate;
+  /** Filler text of the needle and variable-tracking tasks. */
   readonly haystack: Haystack;
   /** Overrides every task's default generation limit. */
   readonly maxNewTokens?: number;
 }
 
+/** Which sample of a task to generate; the same request always gives the same sample. */
 export interface SampleRequest {
+  /** Sample number, from 0. */
   readonly index: number;
+  /** Prompt length in tokens. */
   readonly length: number;
   /** Needle depth in percent; ignored (null) by tasks without one. */
   readonly depth: number | null;
+  /** The sweep's seed, combined with the task, length, depth and index. */
   readonly seed: number;
 }
 
 /** A generated task: RULER's defaults (shape, generation limit), its own seeded samples. */
 export interface TaskDefinition {
+  /** Task name as given on the command line (`niah_single`, `vt`, `cwe`, ...). */
   readonly name: string;
   /** Whether samples are placed at a depth (the NIAH heatmap's rows). */
   readonly usesDepth: boolean;
   /** RULER's generation limit for the task. */
   readonly maxNewTokens: number;
+  /** Generate the sample `r` asks for; throws an `OptionError` when the length is too short for its fixed parts. */
   sample(settings: TaskSettings, r: SampleRequest): TaskSample;
 }
 
@@ -97,6 +107,7 @@ const DEFINITIONS: readonly TaskDefinition[] = [
 /** Every generated task by name. */
 export const TASKS: ReadonlyMap<string, TaskDefinition> = new Map(DEFINITIONS.map((d) => [d.name, d]));
 
+/** The generated task called `name`; throws an `OptionError` listing the tasks for an unknown name. */
 export function taskByName(name: string): TaskDefinition {
   const t = TASKS.get(name);
   if (!t) {

@@ -6,18 +6,23 @@ import { OptionError } from '@kvsieve/core';
  * prefix follow the haystack; the model continues after the answer prefix.
  */
 export interface NiahTemplate {
+  /** Name for `templateByName`, configs and summaries (`ruler`, `kvsieve-recall`). */
   readonly name: string;
   /** Before the haystack ('' for none). */
   readonly intro: string;
+  /** One needle, placed in the haystack: uses `{key}`, `{value}` and `{kind}`. */
   readonly needle: string;
   /** One key, one value. */
   readonly question: string;
+  /** What the model continues after, for one key with one value. */
   readonly answerPrefix: string;
   /** One key, several values. */
   readonly multiValueQuestion: string;
+  /** Answer prefix for one key with several values. */
   readonly multiValueAnswerPrefix: string;
   /** Several keys asked at once (multi-query). */
   readonly multiQueryQuestion: string;
+  /** Answer prefix for several keys asked at once (uses `{keys}`). */
   readonly multiQueryAnswerPrefix: string;
   /**
    * Multi-query as one question about every key (`joint`, RULER), or one question per key asked
@@ -36,10 +41,13 @@ export interface NiahTemplate {
   readonly words?: readonly string[];
   /** Key and value kinds a generated sample draws from. */
   readonly keyKinds: readonly KeyKind[];
+  /** Value kinds a generated sample draws from. */
   readonly valueKinds: readonly ValueKind[];
 }
 
+/** What a needle's key is: a word, two words joined by `-`, or a 4–5 digit number. */
 export type KeyKind = 'word' | 'word-pair' | 'number';
+/** What a needle's value is: a 7-digit number, a word, or a short hex id (`1a2b3c4d-5e6f`). */
 export type ValueKind = 'number' | 'word' | 'uuid';
 
 /** In the spirit of RULER's wording (its niah prompts), written for kvsieve. */
@@ -80,11 +88,13 @@ export const KVSIEVE_RECALL_TEMPLATE: NiahTemplate = {
   valueKinds: ['number', 'word', 'uuid'],
 };
 
+/** The built-in templates by name: `ruler` and `kvsieve-recall`. */
 export const TEMPLATES: Readonly<Record<string, NiahTemplate>> = {
   ruler: RULER_TEMPLATE,
   'kvsieve-recall': KVSIEVE_RECALL_TEMPLATE,
 };
 
+/** The built-in template called `name`; throws an `OptionError` listing the names for an unknown one. */
 export function templateByName(name: string): NiahTemplate {
   const t = TEMPLATES[name];
   if (!t) {
