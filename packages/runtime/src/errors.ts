@@ -2,6 +2,7 @@ import { KvsieveError } from '@kvsieve/core';
 
 /** A model file is missing, unreadable, truncated or malformed. The message names the file. */
 export class ModelFileError extends KvsieveError {
+  /** `'ModelFileError'`: the class's name, for messages and `err.name` checks. */
   override name = 'ModelFileError';
 }
 
@@ -10,6 +11,7 @@ export class ModelFileError extends KvsieveError {
  * quantization, or a tensor whose shape disagrees with the configuration.
  */
 export class ModelConfigError extends KvsieveError {
+  /** `'ModelConfigError'`: the class's name, for messages and `err.name` checks. */
   override name = 'ModelConfigError';
 }
 
@@ -19,6 +21,7 @@ export class ModelConfigError extends KvsieveError {
  * `Model.prefill` alone.
  */
 export class SharedPrefillError extends KvsieveError {
+  /** `'SharedPrefillError'`: the class's name, for messages and `err.name` checks. */
   override name = 'SharedPrefillError';
 }
 
@@ -27,5 +30,6 @@ export class SharedPrefillError extends KvsieveError {
  * overflowed, so every token from there on would be noise. The message names the position.
  */
 export class NumericalError extends KvsieveError {
+  /** `'NumericalError'`: the class's name, for messages and `err.name` checks. */
   override name = 'NumericalError';
 }

@@ -25,6 +25,7 @@ import type { TextTokenizer } from './tokenizer/tokenizer.js';
 
 export type { ModelFiles } from './io/folder.js';
 
+/** Options of {@link loadModel}. */
 export interface LoadOptions {
   /** Where the weights go (default: a new `CpuBackend`). */
   readonly backend?: Backend;

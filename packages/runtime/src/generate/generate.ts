@@ -4,6 +4,10 @@ import type { LayerStats } from '../model/prefill.js';
 import { createSampler, type SamplingOptions } from './sampler.js';
 import { StopStringFilter } from './stops.js';
 
+/**
+ * Options of {@link generate}: sampling (greedy by default), when to stop, and how the cache is compressed
+ * and stored.
+ */
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most (default 128). */
   readonly maxTokens?: number;
@@ -25,6 +29,7 @@ export interface GenerateOptions extends SamplingOptions {
   readonly onPrefillLayer?: (layer: number, numLayers: number) => void;
 }
 
+/** Measurements taken as a token is yielded. */
 export interface StepStats {
   /** Position of this token in the sequence. */
   readonly position: number;
@@ -38,36 +43,69 @@ export interface StepStats {
   readonly cacheAllocatedBytes: number;
 }
 
+/** One token as {@link generate} streams it. */
 export interface GeneratedToken {
+  /** The token id. */
   readonly token: number;
   /**
    * New text this token completes (may be empty while a character or stop string is pending; text
    * still pending when a stop token ends the run is only in the summary's `text`).
    */
   readonly text: string;
+  /** 0-based index among the generated tokens. */
   readonly step: number;
+  /** Timing and cache size at this token. */
   readonly stats: StepStats;
 }
 
+/**
+ * Why generation ended: `maxTokens` generated, a stop token (EOS by default) sampled (not emitted), a stop
+ * string appeared in the text, or the sequence reached the model's `maxPositions`.
+ */
 export type StopReason = 'maxTokens' | 'stopToken' | 'stopString' | 'maxPositions';
 
+/**
+ * What {@link generate}'s iterator returns when it finishes: the whole output, timings and the cache's real
+ * size.
+ */
 export interface GenerationSummary {
+  /** Tokens of the prompt (BOS included when it was added). */
   readonly promptTokens: number;
+  /** Tokens generated, a stop token excluded. */
   readonly generatedTokens: number;
+  /** The generated ids, a stop token excluded. */
   readonly tokens: readonly number[];
+  /** The generated text, cut before a stop string. */
   readonly text: string;
+  /** Why generation ended. */
   readonly stopReason: StopReason;
+  /** The prompt's forward pass. */
   readonly prefill: {
+    /** Wall-clock seconds of the prefill, compression included. */
     readonly seconds: number;
+    /** Prompt tokens per second. */
     readonly tokensPerSecond: number;
+    /** What compression did to each layer's cache. */
     readonly layers: readonly LayerStats[];
   };
+  /**
+   * Decoding, from the first generated token on (that one comes from prefill's logits).
+   * @property __type.seconds Wall-clock seconds spent producing tokens, sampling and stop checks included.
+   * @property __type.tokensPerSecond Generated tokens per second of `seconds` (0 when none was timed).
+   */
   readonly decode: { readonly seconds: number; readonly tokensPerSecond: number };
   /** Bytes a full cache would hold for the same tokens, and bytes actually kept (in the cache's dtype). */
   readonly cache: {
+    /** How the cache stored keys and values (`'f32'` or `'f16'`). */
     readonly dtype: KVDType;
+    /**
+     * Bytes an uncompressed cache of the same dtype would hold for the prompt and every generated token that
+     * entered it.
+     */
     readonly fullBytes: number;
+    /** Bytes the cache actually holds at the end (keys, values, positions), summed over layers. */
     readonly keptBytes: number;
+    /** `keptBytes` per layer, layer 0 first. */
     readonly perLayer: readonly number[];
   };
 }

@@ -1,5 +1,6 @@
 import { OptionError, seededRandom } from '@kvsieve/core';
 
+/** How the next token is picked from the logits. A value out of range throws an `OptionError`. */
 export interface SamplingOptions {
   /** 0 (default) decodes greedily; higher values flatten the distribution. */
   readonly temperature?: number;

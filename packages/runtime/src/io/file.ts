@@ -11,12 +11,14 @@ import { oneLine } from './show.js';
 export interface ByteFile {
   /** How messages name the file: its path, or the name it was given. */
   readonly path: string;
+  /** Length of the file in bytes. */
   readonly size: number;
   /**
    * `length` bytes at `offset`, in a fresh array at offset 0 of its own buffer (so typed views of
    * it are aligned and nothing else shares it). Out of range is a {@link ModelFileError}.
    */
   read(offset: number, length: number, what: string): Uint8Array;
+  /** Releases the file (its descriptor, or its bytes); a read after it is a {@link ModelFileError}. Closing twice is harmless. */
   close(): void;
 }
 
@@ -107,6 +109,7 @@ export class RandomAccessFile implements ByteFile {
 
 /** A model file whose bytes are in memory (fetched, picked by the user, generated). */
 export class BytesFile implements ByteFile {
+  /** Length of the bytes given, in bytes. */
   readonly size: number;
   private bytes: Uint8Array | null;
 
@@ -125,6 +128,7 @@ export class BytesFile implements ByteFile {
     return this.bytes.slice(offset, offset + length);
   }
 
+  /** Drops the bytes so they can be garbage-collected; later reads are a {@link ModelFileError}. */
   close(): void {
     // Drop the reference so a closed model's file bytes can be collected.
     this.bytes = null;

@@ -3,13 +3,17 @@ import { GGML_ALL_TYPES } from './ggml-types.js';
 import { GGUF_VALUE_TYPES, type GgufHeader } from './gguf-header.js';
 import { show, showName } from './show.js';
 
+/** One entry of a GGUF file's tensor directory, checked against the file at open. */
 export interface GgufTensorInfo {
+  /** The tensor's GGUF name, e.g. `blk.0.attn_q.weight`. */
   readonly name: string;
   /** Row-major shape (GGUF lists dimensions fastest first; this is reversed). */
   readonly shape: number[];
+  /** The ggml type id (0 F32, 1 F16, 2 Q4_0, …, 30 BF16), as stored in the file. */
   readonly type: number;
   /** Absolute byte offset of the data in the file. */
   readonly offset: number;
+  /** Bytes of data: for quantized types, whole blocks. */
   readonly byteLength: number;
 }
 

@@ -17,10 +17,15 @@ export type { GgufTensorInfo } from './gguf-layout.js';
  * read on demand.
  */
 export class GgufFile {
+  /** Every metadata key and value, e.g. `general.architecture` or `tokenizer.ggml.tokens`. */
   readonly metadata: Map<string, GgufValue>;
+  /** The tensor directory by name: type, shape and place of each tensor (data not read). */
   readonly tensors = new Map<string, GgufTensorInfo>();
+  /** GGUF format version: 2 or 3 (others are refused at open). */
   readonly version: number;
+  /** Alignment of tensor data in bytes: `general.alignment`, or 32 when absent. */
   readonly alignment: number;
+  /** The file's path, or the name an in-memory file was given: how messages name it. */
   readonly path: string;
   private readonly file: ByteFile;
 
@@ -41,6 +46,7 @@ export class GgufFile {
     }
   }
 
+  /** The metadata value at `key` (e.g. `llama.context_length`), or undefined when absent. */
   get(key: string): GgufValue | undefined {
     return this.metadata.get(key);
   }
@@ -59,8 +65,11 @@ export class GgufFile {
    * or min, their only float fields) is a {@link ModelFileError} naming the tensor.
    */
   readTensor(name: string): {
+    /** The stored values: f32 values, raw f16/bf16 bits, or a quantized type's block bytes. */
     data: Float32Array | Uint16Array | Uint8Array;
+    /** How `data` is to be read: `'f32'`, `'f16'`, `'bf16'` or a quantized dtype such as `'q4_0'`. */
     dtype: DType;
+    /** Row-major shape (GGUF's dimension order reversed). */
     shape: number[];
   } {
     const info = this.tensors.get(name);
@@ -88,6 +97,7 @@ export class GgufFile {
     return { data, dtype, shape: info.shape };
   }
 
+  /** Closes the underlying file; tensors can no longer be read. */
   close(): void {
     this.file.close();
   }

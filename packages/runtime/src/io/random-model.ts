@@ -3,12 +3,15 @@ import { configFromHf } from '../model/config.js';
 import { nodeFs, nodePath } from './node.js';
 import { encodeSafetensorsHeader } from './safetensors.js';
 
+/** What {@link writeRandomModel} writes: the model's config and tokenizer, and how its weights are drawn. */
 export interface RandomModelOptions {
   /** A Hugging Face config.json object (llama, mistral, qwen2 or qwen3). */
   readonly config: Record<string, unknown>;
   /** tokenizer.json: an object to write, or a path to copy. */
   readonly tokenizer: object | string;
+  /** Seed of the weights (default 1): the same seed and config give the same files. */
   readonly seed?: number;
+  /** Storage dtype of every weight in model.safetensors (default `'F32'`). */
   readonly dtype?: 'F32' | 'F16' | 'BF16';
   /** Largest weight magnitude of projections (default 0.4; norms sit near 1). */
   readonly scale?: number;

@@ -17,11 +17,31 @@ export interface StoredTensor {
 
 /** Where a tensor's values come from: shapes first (checked before reading), data on demand. */
 export interface WeightSource {
+  /** How messages name the source: a file path, or "N safetensors shards in DIR". */
   readonly description: string;
+  /** Whether a tensor of this name is stored. */
   has(name: string): boolean;
-  info(name: string): { shape: number[]; dtype: string; file: string } | undefined;
+  /** A tensor's shape and storage dtype, read from the header only; undefined when absent. */
+  info(name: string):
+    | {
+        /** Row-major shape. */
+        shape: number[];
+        /** Storage dtype as the file names it (`F32`, `F16`, `BF16`, …). */
+        dtype: string;
+        /** The file (shard) that holds it. */
+        file: string;
+      }
+    | undefined;
   /** Values as stored: f32, raw f16/bf16 bits, or a quantized dtype's block bytes (GGUF). */
-  read(name: string): { data: Float32Array | Uint16Array | Uint8Array; dtype: DType; shape: number[] };
+  read(name: string): {
+    /** The stored values: f32 values, raw 16-bit bits, or block bytes. */
+    data: Float32Array | Uint16Array | Uint8Array;
+    /** How `data` is to be read (`'f32'`, `'f16'`, `'bf16'`, or a quantized dtype). */
+    dtype: DType;
+    /** Row-major shape. */
+    shape: number[];
+  };
+  /** Closes every file the source opened or was given. */
   close(): void;
 }
 
@@ -31,6 +51,7 @@ interface Entry extends SafetensorsEntry {
 
 /** One or more `.safetensors` files (a single file, or the shards a `.index.json` names). */
 export class SafetensorsSource implements WeightSource {
+  /** The file's path, or "N safetensors shards in DIR". */
   readonly description: string;
   private readonly entries = new Map<string, Entry>();
   private readonly files: ByteFile[] = [];
@@ -93,15 +114,30 @@ export class SafetensorsSource implements WeightSource {
     }
   }
 
+  /** Whether any shard holds a tensor of this name. */
   has(name: string): boolean {
     return this.entries.has(name);
   }
 
+  /** A tensor's shape, storage dtype and shard, from the headers alone; undefined when absent. */
   info(name: string) {
     const e = this.entries.get(name);
-    return e ? { shape: e.shape, dtype: e.dtype, file: e.file.path } : undefined;
+    return e
+      ? {
+          /** Row-major shape. */
+          shape: e.shape,
+          /** Storage dtype as the file names it (`F32`, `F16`, `BF16`, …). */
+          dtype: e.dtype,
+          /** The shard that holds it. */
+          file: e.file.path,
+        }
+      : undefined;
   }
 
+  /**
+   * A tensor's values: F32 as f32, F16/BF16 as raw 16-bit bits. A missing tensor or NaN/±Infinity
+   * is a {@link ModelFileError}; another storage dtype a {@link ModelConfigError}.
+   */
   read(name: string) {
     const e = this.entries.get(name);
     if (!e) throw new ModelFileError(`${this.description}: no tensor named ${showName(name)}`);
@@ -118,9 +154,17 @@ export class SafetensorsSource implements WeightSource {
         : new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2);
     const dtype = e.dtype.toLowerCase() as 'f32' | 'f16' | 'bf16';
     assertFinite(data, dtype, name, e.file.path);
-    return { data, dtype, shape: e.shape };
+    return {
+      /** F32 values, or the raw bits of F16/BF16 values. */
+      data,
+      /** How `data` is to be read: `'f32'`, `'f16'` or `'bf16'`. */
+      dtype,
+      /** Row-major shape. */
+      shape: e.shape,
+    };
   }
 
+  /** Closes every shard. */
   close(): void {
     for (const f of this.files) f.close();
   }
@@ -129,7 +173,14 @@ export class SafetensorsSource implements WeightSource {
 /** Write tensors as a safetensors file (used to build test and benchmark models). */
 export function encodeSafetensorsHeader(
   tensors: readonly { name: string; dtype: 'F32' | 'F16' | 'BF16'; shape: number[] }[],
-): { header: Uint8Array; offsets: number[]; totalData: number } {
+): {
+  /** The 8-byte little-endian header length, then the JSON header padded with spaces to 8 bytes. */
+  header: Uint8Array;
+  /** Each tensor's byte offset within the data section, in the order given. */
+  offsets: number[];
+  /** Bytes of data to write after the header (all tensors, packed). */
+  totalData: number;
+} {
   const meta: Record<string, unknown> = {};
   const offsets: number[] = [];
   let at = 0;

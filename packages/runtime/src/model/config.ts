@@ -3,40 +3,82 @@ import { ModelConfigError, ModelFileError } from '../errors.js';
 import type { GgufFile } from '../io/gguf.js';
 import { show } from '../io/show.js';
 
+/**
+ * The dense model families served, as config.json's `model_type` and GGUF's `general.architecture` name them;
+ * any other is a `ModelConfigError`.
+ */
 export const ARCHITECTURES = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
+/** One of {@link ARCHITECTURES}. */
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+/**
+ * How rotary frequencies are stretched for contexts longer than pretraining (config.json's `rope_scaling`):
+ * Llama 3.1's frequency-dependent `'llama3'` scaling, or `'linear'` position interpolation (every frequency
+ * divided by `factor`). Applied by {@link ropeInvFreq}.
+ */
 export type RopeScaling =
   | {
+      /**
+       * Llama 3.1's scaling: long wavelengths divided by `factor`, short ones kept, a smooth blend between.
+       */
       readonly type: 'llama3';
+      /** How far the context is stretched beyond `originalMaxPositions` (Llama 3.1: 8). */
       readonly factor: number;
+      /** Wavelengths above `originalMaxPositions / lowFreqFactor` are scaled fully (Llama 3.1: 1). */
       readonly lowFreqFactor: number;
+      /** Wavelengths below `originalMaxPositions / highFreqFactor` are kept as they are (Llama 3.1: 4). */
       readonly highFreqFactor: number;
+      /** The context length of pretraining (Llama 3.1: 8192). */
       readonly originalMaxPositions: number;
     }
   | { readonly type: 'linear'; readonly factor: number };
 
 /** One model's shape and numerics, whichever file format it came from. */
 export interface ModelConfig {
+  /** Model family: also decides Q/K/V biases (Qwen2) and per-head Q/K norms (Qwen3). */
   readonly architecture: Architecture;
+  /** Transformer blocks (`num_hidden_layers`; GGUF `block_count`). */
   readonly numLayers: number;
+  /** Width of the residual stream (`hidden_size`). */
   readonly hiddenSize: number;
+  /** Width of the SwiGLU feed-forward layer (`intermediate_size`). */
   readonly intermediateSize: number;
+  /** Query heads per layer (`H`). */
   readonly numHeads: number;
+  /**
+   * KV heads per layer (`Hkv`): divides `numHeads` (GQA groups of `H / Hkv`); `numHeads` when the file does
+   * not say.
+   */
   readonly numKvHeads: number;
+  /** Features per head `d` (`head_dim`, else `hiddenSize / numHeads`). */
   readonly headDim: number;
   /** Leading features of each head that rotate (the rest pass through). */
   readonly ropeDim: number;
+  /** Token ids the embedding and output matrices cover. */
   readonly vocabSize: number;
+  /** RMSNorm epsilon (when absent: 1e-6 from config.json, 1e-5 from GGUF, each ecosystem's default). */
   readonly rmsEps: number;
+  /** RoPE base frequency θ (`rope_theta`; GGUF `rope.freq_base`; default 10000). */
   readonly ropeTheta: number;
+  /** Long-context frequency scaling, or null for plain RoPE. */
   readonly ropeScaling: RopeScaling | null;
+  /**
+   * Which feature pairs rotate: `'half'` (Hugging Face weights, Qwen GGUF) or `'interleaved'` (Llama and
+   * Mistral GGUF, whose converter permuted the Q and K rows).
+   */
   readonly ropeStyle: RopeStyle;
+  /**
+   * Longest sequence the model is configured for (`max_position_embeddings`; GGUF `context_length`; default
+   * 2048): generation stops there.
+   */
   readonly maxPositions: number;
+  /** Whether the output projection reuses the token embedding (no separate `lm_head` / `output.weight`). */
   readonly tiedEmbeddings: boolean;
   /** Sliding-window attention (Mistral): a token sees the last `slidingWindow` positions; 0: all. */
   readonly slidingWindow: number;
+  /** Whether the Q, K and V projections add biases (Qwen2, or `attention_bias`). */
   readonly qkvBias: boolean;
+  /** Whether Q and K are RMS-normalized per head before RoPE (Qwen3). */
   readonly qkNorm: boolean;
 }
 

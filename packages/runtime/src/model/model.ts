@@ -19,6 +19,7 @@ import { type PrefillTrack, runPrefill } from './prefill.js';
 import { DecodeSession } from './session.js';
 import { disposeWeights, type ModelWeights, weightBytes, weightBytesByDtype } from './weights.js';
 
+/** Options of {@link Model.start}. */
 export interface StartOptions {
   /** Compression applied to each layer's cache as soon as that layer is complete (and while decoding, if the method says so). */
   readonly method?: CompressionMethod | null;
@@ -36,6 +37,7 @@ export interface StartOptions {
   readonly kvDtype?: KVDType;
 }
 
+/** Options of {@link Model.startShared}: one prompt, several methods, one forward pass. */
 export interface StartSharedOptions {
   /** Prompt tokens per forward chunk (default 256). */
   readonly chunkSize?: number;
@@ -47,11 +49,13 @@ export interface StartSharedOptions {
    * is found out, not declared.
    */
   readonly onPropagate?: 'throw' | 'skip';
+  /** Called after each prefill layer (for progress bars). */
   readonly onLayer?: (layer: number, numLayers: number) => void;
   /** How every cache stores keys and values (default f32). */
   readonly kvDtype?: KVDType;
 }
 
+/** What {@link Model.startShared} returns: a session per method, and the methods it could not serve. */
 export interface SharedStart {
   /** One per method, in order, each equal to a separate `start(ids, { method })`; null where skipped. */
   readonly sessions: readonly (DecodeSession | null)[];
@@ -61,14 +65,21 @@ export interface SharedStart {
 
 /** A loaded Llama-family model on one backend. */
 export class Model {
+  /**
+   * The model's shape as compression methods see it (core's `ModelInfo`): layers, heads, KV heads, head size,
+   * max positions, its source as `name`, and the sliding window when there is one.
+   */
   readonly info: ModelInfo;
   private readonly invFreq: Tensor;
   private disposed = false;
 
   constructor(
+    /** Where the weights live and every op runs. */
     readonly backend: Backend,
+    /** Shape and numerics, as read from the model's files. */
     readonly config: ModelConfig,
     private readonly weights: ModelWeights,
+    /** The model's tokenizer (tokenizer.json, or the GGUF vocabulary). */
     readonly tokenizer: TextTokenizer,
     /** The file or folder the model came from. */
     readonly source: string,
@@ -219,6 +230,10 @@ export class Model {
     return weightBytesByDtype(this.weights);
   }
 
+  /**
+   * Frees the weights on the backend. Idempotent; `start` afterwards throws, and sessions still open cannot
+   * step. Sessions are disposed separately.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

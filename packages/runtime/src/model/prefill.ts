@@ -15,6 +15,7 @@ import { type ModelParts, readLogits } from './parts.js';
 
 /** What prefill did to one layer's cache. */
 export interface LayerStats {
+  /** Layer index, 0-based. */
   readonly layer: number;
   /** Tokens the layer computed on (fewer than the prompt after structural propagation). */
   readonly tokens: number;
@@ -22,6 +23,9 @@ export interface LayerStats {
   readonly kept: Int32Array;
   /** Tokens passed on to deeper layers, when the method propagated fewer. */
   readonly propagated?: number;
+  /**
+   * The method's note for this layer (what it kept and why, e.g. a window shrunk to fit), when it gave one.
+   */
   readonly note?: string;
 }
 

@@ -11,13 +11,16 @@ import type { LayerStats } from './prefill.js';
 
 /** What a decode step reads back: the next-token logits, the greedy token (picked on the device), or nothing. */
 export type Readout = 'logits' | 'argmax' | 'none';
+/** Every {@link Readout}, as {@link DecodeSession.step} accepts them. */
 export const READOUTS: readonly Readout[] = ['logits', 'argmax', 'none'];
 
+/** Options of {@link DecodeSession.step}. */
 export interface StepOptions {
   /** Default 'logits'. 'argmax' reads back one integer; 'none' only feeds the token. */
   readonly readout?: Readout;
 }
 
+/** What {@link DecodeSession.step} returns; which fields are set follows the readout. */
 export interface StepResult {
   /** The position the fed token took. */
   readonly position: number;
@@ -47,12 +50,20 @@ export interface SessionInit {
  * decode, so no caller can skip a method's decode rules. `dispose()` frees the cache and ends the run.
  */
 export class DecodeSession {
+  /**
+   * The method the session runs (wrapped in the decode budget when one was given), or null for a full cache.
+   */
   readonly method: CompressionMethod | null;
   /** The method's run (for reports such as StructKV's pivot); the session calls its hooks. */
   readonly run: MethodRun | null;
+  /** Tokens of the prompt that was prefilled. */
   readonly promptTokens: number;
   /** What prefill did to each layer. */
   readonly layers: readonly LayerStats[];
+  /**
+   * Wall-clock seconds of the prefill, compression included (a shared prefill's time split evenly among its
+   * sessions).
+   */
   readonly prefillSeconds: number;
   private readonly parts: ModelParts;
   private readonly kv: KVCache;

@@ -11,6 +11,7 @@ import { utf8Decode, utf8Encode } from './utf8.js';
 
 /** A byte-level BPE vocabulary as GGUF metadata holds it (`tokenizer.ggml.model = "gpt2"`). */
 export interface BpeVocab {
+  /** `tokenizer.ggml.tokens`: each token's text in GPT-2's byte-to-unicode form, by id. */
   readonly tokens: readonly string[];
   /** `tokenizer.ggml.token_type`, one per token (0–6), or null when absent (all normal). */
   readonly types: readonly number[] | null;
@@ -18,12 +19,15 @@ export interface BpeVocab {
   readonly merges: readonly string[];
   /** `tokenizer.ggml.pre`; null when absent (llama.cpp then uses "default"). */
   readonly pre: string | null;
+  /** Special token ids (`tokenizer.ggml.bos_token_id`, `eos_token_id`, `eot_token_id`, …); each must be in the vocabulary. */
   readonly special: SpecialIds;
   /** `tokenizer.ggml.add_bos_token` / `add_eos_token`; null: the pre-tokenizer's default. */
   readonly addBos: boolean | null;
+  /** `tokenizer.ggml.add_eos_token`; null: false. */
   readonly addEos: boolean | null;
   /** `tokenizer.ggml.add_space_prefix`: llama.cpp then drops one leading space when decoding. */
   readonly addSpacePrefix: boolean;
+  /** `tokenizer.chat_template` (Jinja), or null when the file has none. */
   readonly chatTemplate: string | null;
 }
 
@@ -37,12 +41,16 @@ export const SUPPORTED_PRE = Object.freeze(Object.keys(PRE_TOKENIZERS));
  * detokenizer, including its space clean-up for the pre-tokenizers that enable it.
  */
 export class BpeTokenizer implements TextTokenizer {
+  /** Tokens in the vocabulary (ids are `0 … vocabSize − 1`). */
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosIds: readonly number[];
   readonly chatTemplate: string | null;
+  /** The pre-tokenizer in use: `tokenizer.ggml.pre`, or "default" when absent (one of {@link SUPPORTED_PRE}). */
   readonly pre: string;
+  /** Whether `encode` adds BOS: the file's `add_bos_token`, else the pre-tokenizer's default. */
   readonly addBos: boolean;
+  /** Whether `encode` appends EOS (`add_eos_token`; false when absent). */
   readonly addEos: boolean;
   private readonly preTokenizer: PreTokenizer;
   private readonly vocab: ResolvedVocab;

@@ -4,8 +4,11 @@ import { oneLine, show } from '../io/show.js';
 import { RaisedByTemplate, renderTemplate } from './chat-render.js';
 import type { TextTokenizer } from './tokenizer.js';
 
+/** One turn of a conversation, as chat templates receive it (`messages[i].role`, `.content`). */
 export interface ChatMessage {
+  /** Who speaks; a template may refuse some orders (e.g. two user turns in a row) by raising. */
   readonly role: 'system' | 'user' | 'assistant';
+  /** The turn's text, inserted by the template as it is. */
   readonly content: string;
 }
 
@@ -15,6 +18,7 @@ export interface ChatMessage {
  * first line and a hash.
  */
 export class ChatTemplateError extends KvsieveError {
+  /** `'ChatTemplateError'`: the class's name, for messages and `err.name` checks. */
   override name = 'ChatTemplateError';
 }
 
@@ -31,6 +35,7 @@ export const LLAMA3_TEMPLATE =
   "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + message.role + '<|end_header_id|>\\n\\n' + message.content | trim + '<|eot_id|>' }}{%- endfor %}" +
   "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}";
 
+/** Options of {@link renderChat} and {@link applyChatTemplate}. */
 export interface ChatOptions {
   /** End with the assistant's turn opened (default true). */
   readonly addGenerationPrompt?: boolean;
@@ -43,7 +48,9 @@ export interface ChatOptions {
   readonly variables?: Readonly<Record<string, unknown>>;
 }
 
+/** What {@link renderChat} returns: the prompt text and where its template came from. */
 export interface ChatRendering {
+  /** The rendered prompt, with the template's own BOS when it writes one: encode it with `addSpecial: false`. */
   readonly text: string;
   /** Whose template rendered it: the model's, the caller's (`template` option), or kvsieve's fallback. */
   readonly source: 'model' | 'option' | 'fallback';

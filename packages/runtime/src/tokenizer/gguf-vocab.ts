@@ -8,6 +8,7 @@ import type { TextTokenizer } from './tokenizer.js';
 
 /** What the tokenizer reader needs from a GGUF file: its metadata by key. */
 export interface GgufMetadataSource {
+  /** The value at a metadata key such as `tokenizer.ggml.tokens`, or undefined when absent. */
   get(key: string): GgufValue | undefined;
 }
 

@@ -7,12 +7,15 @@ import type { TextTokenizer } from './tokenizer.js';
 
 /** Where the tokenizer's JSON came from, for error messages. */
 export interface HfTokenizerSources {
+  /** How messages name tokenizer.json (default `'tokenizer.json'`). */
   readonly tokenizer?: string;
+  /** How messages name tokenizer_config.json (default `'tokenizer_config.json'`). */
   readonly config?: string;
 }
 
 /** A Hugging Face `tokenizer.json` (with its `tokenizer_config.json` when present). */
 export class HfTokenizer implements TextTokenizer {
+  /** Tokens in the vocabulary, added tokens included. */
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosIds: readonly number[];

@@ -70,6 +70,7 @@ class BigramQueue {
  * left without a piece fall back to `<0xXX>` byte tokens.
  */
 export class SpmTokenizer implements TextTokenizer {
+  /** Tokens in the vocabulary (`tokenizer.ggml.tokens`). */
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosIds: readonly number[];

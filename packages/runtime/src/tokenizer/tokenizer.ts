@@ -1,5 +1,6 @@
 /** What the runtime needs from a tokenizer, whichever file it came from. */
 export interface TextTokenizer {
+  /** Tokens in the vocabulary: ids run `0 … vocabSize − 1`. */
   readonly vocabSize: number;
   /** Beginning-of-sequence id when the model's tokenizer adds one. */
   readonly bosId: number | null;
