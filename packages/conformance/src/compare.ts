@@ -11,6 +11,7 @@ export interface Tolerances {
   readonly tieRtol: number;
 }
 
+/** `rtol` 1e-4, `atol` 0, `tieRtol` 0: the golden README's rules; what unset options fall back to. */
 export const DEFAULT_TOLERANCES: Tolerances = { rtol: 1e-4, atol: 0, tieRtol: 0 };
 
 function fmt(x: number): string {

@@ -2,6 +2,7 @@ import { type CompressionMethod, KvsieveError, OptionError } from '@kvsieve/core
 import { VECTOR_METHODS, type VectorMethodAdapter, vectorMethod } from './registry.js';
 import { type ConformanceOptions, formatReport, runConformance } from './run.js';
 
+/** The help text of `kvsieve conformance`, printed for `--help` and after a usage error. */
 export const USAGE = `usage: kvsieve conformance [--rtol X] [--atol X] [--tie-rtol X] [--verbose] [--method NAME=SPEC]... <file-or-folder>...
 
 Runs every check of reference-vector files (format: ../shared/golden/README.md) through kvsieve's
@@ -14,8 +15,11 @@ methods on the CPU backend and prints one line per failure, then "N passed, M fa
                 with another implementation: a package name or a module file exporting createMethod
 Exit status: 0 all passed, 1 some failed, 2 bad usage or unreadable path.`;
 
+/** Where {@link main} writes; default stdout and stderr, one line per call. */
 export interface MainIO {
+  /** Receives each report line (without a trailing newline). */
   out(line: string): void;
+  /** Receives a usage or input error, followed by the usage text. */
   err(line: string): void;
 }
 

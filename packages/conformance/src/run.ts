@@ -14,20 +14,27 @@ import { compareKept, compareScoreArrays, DEFAULT_TOLERANCES, type Tolerances } 
 import { scorerOf, VECTOR_METHODS, type VectorMethodAdapter } from './registry.js';
 import { parseVectorFile, type VectorCheck, type VectorFile, VectorFileError } from './vector-file.js';
 
+/** The outcome of one check (or of a file that could not be read). */
 export interface CheckResult {
   /** The file and the check, e.g. `case-02-q8kv2L300d32.json: snapkv-…`. */
   readonly name: string;
+  /** True when the kept sets match (up to ties) and recorded scores are within tolerance. */
   readonly passed: boolean;
   /** Why it failed (empty when it passed). */
   readonly problems: readonly string[];
 }
 
+/** What {@link runConformance} returns; {@link formatReport} prints it. */
 export interface ConformanceReport {
+  /** Checks that passed. */
   readonly passed: number;
+  /** Checks that failed, unreadable files counting one each. */
   readonly failed: number;
+  /** Every check's result, in file (sorted path) and check order. */
   readonly results: readonly CheckResult[];
 }
 
+/** Options of {@link runConformance}: tolerances (defaults {@link DEFAULT_TOLERANCES}), backend and methods. */
 export interface ConformanceOptions extends Partial<Tolerances> {
   /** Backend the methods run on. Default: a new CPU reference backend. */
   readonly backend?: Backend;
@@ -54,6 +61,7 @@ export function listVectorFiles(path: string): string[] {
   return out;
 }
 
+/** Read and validate one vector file; throws a `VectorFileError` naming the file (and the field) when it is unreadable or not in the format. */
 export function loadVectorFile(path: string): VectorFile {
   let json: unknown;
   try {

@@ -2,20 +2,31 @@ import { KvsieveError } from '@kvsieve/core';
 
 /** A reference-vector file is missing, unreadable or not in the format of ../shared/golden/README.md. */
 export class VectorFileError extends KvsieveError {
+  /** Always `'VectorFileError'`. */
   override name = 'VectorFileError';
 }
 
+/** Dimensions of a vector file's inputs; every field a positive integer. */
 export interface VectorShape {
+  /** Query heads (H); a multiple of `kvHeads`. */
   readonly queryHeads: number;
+  /** KV heads (Hkv). */
   readonly kvHeads: number;
+  /** Tokens (L): the prompt length the checks run on. */
   readonly length: number;
+  /** Features per head (d). */
   readonly headDim: number;
 }
 
+/** One reference selection to reproduce: a method, its parameters and what the reference kept. */
 export interface VectorCheck {
+  /** The check's name, shown after the file's in results (`file.json: name`). */
   readonly name: string;
+  /** Which adapter runs it: a key of `VECTOR_METHODS` (`snapkv`, `pyramidkv`, `h2o`, `streamingllm`, `adakv`) or one given with `--method`. */
   readonly method: string;
+  /** The reference's parameters in the golden format's vocabulary (`capacity`, `window`, `kernel`, ...); the adapter maps them to the method's options. */
   readonly params: Readonly<Record<string, unknown>>;
+  /** Layer index the check plays (default 0); matters for layer-dependent budgets such as PyramidKV's. */
   readonly layer?: number;
   /** Per KV head: kept positions, ascending, window included. */
   readonly kept: readonly Int32Array[];
@@ -23,17 +34,23 @@ export interface VectorCheck {
   readonly pooledScores?: Float32Array;
 }
 
+/** A parsed, validated reference-vector file (format: ../shared/golden/README.md). */
 export interface VectorFile {
+  /** Where it was read from. */
   readonly path: string;
+  /** The file's own `name` field. */
   readonly name: string;
+  /** Dimensions of `query` and `key`. */
   readonly shape: VectorShape;
   /** `[queryHeads, length, headDim]`, post-RoPE. */
   readonly query: Float32Array;
   /** `[kvHeads, length, headDim]`, post-RoPE. */
   readonly key: Float32Array;
+  /** The checks to run on these inputs; at least one. */
   readonly checks: readonly VectorCheck[];
 }
 
+/** Decode base64 little-endian float32 data; throws a `VectorFileError` naming `what` when the byte count is not a multiple of 4. */
 export function decodeF32(b64: string, what: string): Float32Array {
   const bytes = Buffer.from(b64, 'base64');
   if (bytes.length % 4 !== 0)
@@ -43,6 +60,7 @@ export function decodeF32(b64: string, what: string): Float32Array {
   return out;
 }
 
+/** Encode values as base64 little-endian float32 (each rounded to f32), the format's array encoding; the inverse of {@link decodeF32}. */
 export function encodeF32(values: ArrayLike<number>): string {
   const bytes = Buffer.alloc(values.length * 4);
   for (let i = 0; i < values.length; i++) bytes.writeFloatLE(values[i]!, i * 4);
