@@ -2,30 +2,48 @@ import { parseArgs } from 'node:util';
 import { type Budget, OptionError } from '@kvsieve/core';
 import { type BackendName, parseBackendName, parseThreads } from './backend.js';
 
+/** What `kvsieve run` and `kvsieve inspect` both take, parsed and checked by {@link parseCommand}. */
 export interface CommonArgs {
+  /** The model: a Hugging Face folder or a `.gguf` file (the one positional argument). */
   readonly model: string;
+  /** The prompt text, from `--prompt` or read from `--prompt-file` (never empty). */
   readonly prompt: string;
   /** `--backend`: auto (default) picks WebGPU on a hardware GPU, else wasm. */
   readonly backend: BackendName;
   /** `--threads`: the wasm backend's threads (undefined: kernels-wasm's default). */
   readonly threads: number | undefined;
+  /** `--method SPEC`: a method name, package name or module path; null: the full cache. */
   readonly method: string | null;
+  /**
+   * Options for the method: `--budget` (parsed by {@link parseBudget}), `--window`, and each `--option
+   * KEY=VALUE` (VALUE as JSON when it parses).
+   */
   readonly methodOptions: Record<string, unknown>;
+  /** `--chat` (implied by `--chat-template`): wrap the prompt as a user message in the chat template. */
   readonly chat: boolean;
   /** A chat template to use instead of the model's (`--chat-template FILE`). */
   readonly chatTemplate: string | undefined;
+  /** `--chunk-size`: prompt tokens per prefill chunk; undefined: the runtime's 256. */
   readonly chunkSize: number | undefined;
+  /** `--json`: print the summary (run) or the kept entries (inspect) as JSON. */
   readonly json: boolean;
   /** How the KV cache stores keys and values; undefined: f16 on WebGPU with shader-f16, else f32. */
   readonly kvDtype: 'f32' | 'f16' | undefined;
 }
 
+/** What `kvsieve run` takes: {@link CommonArgs} plus generation and sampling options. */
 export interface RunArgs extends CommonArgs {
+  /** `--max-tokens`: tokens to generate at most (default 128). */
   readonly maxTokens: number;
+  /** `--temperature`: 0 (default) decodes greedily; above 0 samples. */
   readonly temperature: number;
+  /** `--top-k`: sample among the K most likely tokens; 0 (default): all. */
   readonly topK: number;
+  /** `--top-p`: sample within the smallest set of tokens whose probability reaches P; 1 (default): all. */
   readonly topP: number;
+  /** `--seed`: seed of the sampling stream (default 0). */
   readonly seed: number;
+  /** `--stop` (repeatable): stop when the text contains one of these; the stop text is not printed. */
   readonly stop: string[];
   /** Entries per KV head kept while generating (a sliding budget around the method), if set. */
   readonly decodeBudget: number | undefined;
@@ -33,6 +51,10 @@ export interface RunArgs extends CommonArgs {
   readonly profile: boolean;
 }
 
+/**
+ * `kvsieve --help`: every command in one line each, and what holds everywhere (exit status 0 done, 2 bad
+ * input, 1 a bug).
+ */
 export const USAGE = `Usage:
   kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]     generate, with a method
   kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method NAME [options]
@@ -74,6 +96,7 @@ ${BACKEND_OPTIONS}
                            shader-f16, else f32); cache bytes are reported as stored
   --json                   print the summary (run) or the kept entries (inspect) as JSON`;
 
+/** `kvsieve run --help`: the run command's options. */
 export const RUN_USAGE = `Usage:
   kvsieve run <model> (--prompt TEXT | --prompt-file FILE) [options]
 
@@ -97,6 +120,7 @@ ${COMMON_OPTIONS}
 
 ${METHOD_OPTIONS}`;
 
+/** `kvsieve inspect --help`: the inspect command's options. */
 export const INSPECT_USAGE = `Usage:
   kvsieve inspect <model> (--prompt TEXT | --prompt-file FILE) --method SPEC [options]
 
@@ -151,11 +175,20 @@ export function parseOption(kv: string): [string, unknown] {
   }
 }
 
+/**
+ * What {@link parseCommand} made of the arguments: a `run` or `inspect` to perform with its checked
+ * arguments, or a usage text to print.
+ */
 export type Command =
   | { command: 'run'; args: RunArgs }
   | { command: 'inspect'; args: CommonArgs }
   | { command: 'help'; usage: string };
 
+/**
+ * Parses `run` or `inspect` arguments (argv without the program name; `help`, `--help` or nothing gives the
+ * usage). `readFile` reads `--prompt-file` and `--chat-template`. Bad input throws an `OptionError` whose
+ * message names the flag and the fix.
+ */
 export function parseCommand(argv: readonly string[], readFile: (path: string) => string): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h')

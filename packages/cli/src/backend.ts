@@ -3,6 +3,7 @@ import { defaultImporter, importOptional, MissingPackageError, type ModuleImport
 
 /** What `--backend` accepts: `auto` picks WebGPU on a hardware GPU, else wasm. */
 export const BACKEND_NAMES = ['auto', 'wasm', 'webgpu', 'cpu'] as const;
+/** One of {@link BACKEND_NAMES}. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
 /** A backend that computes (what `auto` resolves to). */
 export type ChosenBackendName = Exclude<BackendName, 'auto'>;
@@ -33,8 +34,11 @@ export function parseThreads(v: string | undefined): number | undefined {
 
 /** The backend a command computes on, and what the run summary says about it. */
 export interface BackendChoice {
+  /** The backend, created and ready; the caller disposes it. */
   readonly backend: Backend;
+  /** Which backend it is (never `auto`). */
   readonly name: ChosenBackendName;
+  /** What `--backend` asked for. */
   readonly requested: BackendName;
   /** Why this backend: "asked for", or auto's reason ("no hardware GPU adapter: …"). */
   readonly reason: string;
@@ -48,10 +52,15 @@ export interface BackendChoice {
 
 /** What a WebGPU adapter says about itself (GPUAdapterInfo's fields that matter here). */
 export interface AdapterInfo {
+  /** GPU vendor, e.g. "nvidia", or empty. */
   readonly vendor?: string;
+  /** GPU architecture, e.g. "ampere"; Dawn says "software" for CPU adapters. */
   readonly architecture?: string;
+  /** Device name or id, when the driver gives one. */
   readonly device?: string;
+  /** The driver's description of the adapter, e.g. "llvmpipe (LLVM 15.0.7, 256 bits)". */
   readonly description?: string;
+  /** True for a fallback (software) adapter. */
   readonly isFallbackAdapter?: boolean;
 }
 
@@ -121,8 +130,11 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!;
 }
 
+/** Options of {@link chooseBackend}. */
 export interface ChooseOptions {
+  /** `--threads`: the wasm backend's threads; ignored, with a note, on the other backends. */
   readonly threads?: number | undefined;
+  /** Loads the optional backend packages (`@kvsieve/kernels-wasm`, `@kvsieve/kernels-webgpu`, `webgpu`). */
   readonly importer: ModuleImporter;
   /** How auto looks for a GPU (tests give a fake one). */
   readonly probe?: (importer: ModuleImporter) => Promise<GpuProbe>;

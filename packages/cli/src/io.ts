@@ -3,12 +3,15 @@ import { colorAllowed } from './style.js';
 
 /** Where the CLI writes and reads; tests capture it. */
 export interface CliIO {
+  /** Writes results (stdout); `text` carries its own newlines. */
   out(text: string): void;
+  /** Writes progress, notes and errors (stderr). */
   err(text: string): void;
   /** True when stderr is a terminal (progress bars redraw in place). */
   readonly interactive: boolean;
   /** Whether stderr may carry ANSI styles (a terminal, NO_COLOR unset); absent means no. */
   readonly color?: boolean;
+  /** Reads a UTF-8 text file (prompt files, chat templates); throws when it cannot. */
   readFile(path: string): string;
   /** Where relative output paths and method modules resolve (default: the process's). */
   readonly cwd?: string;

@@ -5,6 +5,7 @@ import { type CompressionMethod, KvsieveError, METHOD_SPEC, OptionError } from '
 
 /** Thrown when an optional package the command needs is not installed. */
 export class MissingPackageError extends KvsieveError {
+  /** `'MissingPackageError'`: the class's name, for messages and `err.name` checks. */
   override name = 'MissingPackageError';
 }
 
@@ -121,7 +122,12 @@ function factoryOf(mod: Record<string, unknown>): ((o: Record<string, unknown>) 
 
 /** A method factory from a module, with how to name the module in messages. */
 export interface MethodFactory {
+  /** How messages name the module: the method's package name or the path given. */
   readonly label: string;
+  /**
+   * Builds the method from options by name (the module checks them); throws a `MissingPackageError` when the
+   * method states another contract version.
+   */
   create(options: Record<string, unknown>): CompressionMethod;
 }
 

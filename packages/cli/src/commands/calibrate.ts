@@ -25,6 +25,7 @@ import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
 import { backendJson, describeBackend, openBackend } from './shared.js';
 
+/** `kvsieve calibrate --help`: profiling a model's heads for SurfaceLogicKV. */
 export const CALIBRATE_USAGE = `Usage:
   kvsieve calibrate <model> [--out FILE] [options]
 

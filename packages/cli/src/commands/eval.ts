@@ -19,6 +19,7 @@ import type { CliIO } from '../io.js';
 import { type ModuleImporter, resolveMethod } from '../resolve.js';
 import { describeBackend, openBackend } from './shared.js';
 
+/** `kvsieve eval --help`: NIAH/RULER sweeps over methods and budgets. */
 export const EVAL_USAGE = `Usage:
   kvsieve eval <model> [--tasks A,B] [--data-file FILE.jsonl]... [--methods A,B] [options]
 

@@ -4,10 +4,15 @@ import type { CliIO } from '../io.js';
 import type { ModuleImporter } from '../resolve.js';
 import { backendJson, describeBackend, openSession } from './shared.js';
 
+/** One layer of `kvsieve inspect`'s result (and of its `--json` output). */
 export interface InspectLayer {
+  /** Layer index, 0-based. */
   layer: number;
+  /** Tokens the layer computed on (fewer than the prompt after structural propagation). */
   tokens: number;
+  /** The method's note for this layer, when it gave one. */
   note?: string;
+  /** Tokens passed on to deeper layers, when the method propagated fewer. */
   propagated?: number;
   /** Per KV head, the original positions it kept. */
   heads: number[][];

@@ -6,6 +6,7 @@ import { table } from '../format.js';
 import type { CliIO } from '../io.js';
 import { defaultImporter, MissingPackageError, type ModuleImporter } from '../resolve.js';
 
+/** `kvsieve methods --help`: listing the installed methods, or one method's options. */
 export const METHODS_USAGE = `Usage:
   kvsieve methods          the installed methods (@kvsieve/methods-* packages) with what each keeps
   kvsieve methods NAME     one method's options: allowed values, defaults and what they do
