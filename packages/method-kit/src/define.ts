@@ -13,6 +13,7 @@ import type { FactoryArgs, ResolvedOptions, Schema } from './schema.js';
 
 /** What a method's `build` returns: how a run begins, plus anything the method exposes (its parts). */
 export interface MethodBody {
+  /** Start a run for one prompt, as {@link CompressionMethod.begin}: the defined method forwards its calls here. */
   begin(model: ModelInfo, prompt: PromptInfo): MethodRun;
   /** Used only by a method that passes options through: a wrapper names itself after what it wraps ("adakv(snapkv)"). */
   readonly name?: string;
@@ -20,6 +21,10 @@ export interface MethodBody {
   readonly options?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * What a method package hands to {@link defineMethod}: its name, summary, options (`S`), how it is
+ * built (`B`, the body) and how its options are reported (`R`).
+ */
 export interface MethodDeclaration<S extends Schema, B extends MethodBody, R> {
   /** The name `--method` finds it by: lowercase letters, digits and dashes. */
   readonly name: string;
@@ -37,6 +42,10 @@ export interface MethodDeclaration<S extends Schema, B extends MethodBody, R> {
   readonly check?: (o: ResolvedOptions<S>) => void;
   /** How the resolved options are reported (default: as resolved). They must rebuild the method. */
   readonly report?: (o: ResolvedOptions<S>) => R;
+  /**
+   * Build the method's body from checked options (defaults filled in). `rest` holds the options the
+   * method does not declare: always empty unless `passThrough`. Called once per method instance.
+   */
   readonly build: (o: ResolvedOptions<S>, rest: Readonly<Record<string, unknown>>) => B;
 }
 
@@ -45,15 +54,22 @@ export type DefinedMethod<B extends MethodBody, R = Readonly<Record<string, unkn
   B,
   'name' | 'options' | 'spec'
 > &
-  CompressionMethod & { readonly options: Readonly<R> };
+  CompressionMethod & {
+    /** The resolved options as the declaration reports them (frozen); passing them to `create` rebuilds the method. */
+    readonly options: Readonly<R>;
+  };
 
 /** Everything `defineMethod` derives from one declaration. */
 export interface MethodDefinition<S extends Schema, B extends MethodBody, R = ResolvedOptions<S>> {
+  /** The contract version, `'kvsieve.method/v1'`: marks the value as a definition (see {@link isMethodDefinition}). */
   readonly spec: MethodSpec;
+  /** The method's name, as declared. */
   readonly name: string;
+  /** The declared one-sentence summary (CLI help, docs). */
   readonly summary: string;
   /** The declared options (for help, docs and generated forms). */
   readonly options: S;
+  /** The declared option names, in declaration order (the order options are read in). */
   readonly optionNames: readonly string[];
   /** Validate options and fill in defaults (unknown names refused unless the method passes them through). */
   read(options: unknown): ResolvedOptions<S>;

@@ -39,7 +39,9 @@ export interface ReadContext {
 export interface OptionSpec<T, P extends Presence = Presence, In = T> {
   /** Type-level only: what a caller passes (default: the resolved type). */
   readonly input?: In;
+  /** Which `option` builder made it, for forms and docs; `custom` readers check their own values. */
   readonly kind: 'budget' | 'integer' | 'number' | 'choice' | 'boolean' | 'custom';
+  /** Whether the option must be given, has a default, or may be left out (resolving to undefined). */
   readonly presence: P;
   /** One sentence for people: what the option does. */
   readonly doc: string;
@@ -47,11 +49,13 @@ export interface OptionSpec<T, P extends Presence = Presence, In = T> {
   readonly allowed: string;
   /** The default as people read it (a value, or a rule such as "32, halved to fit a smaller budget"). */
   readonly defaultText?: string;
+  /** The allowed strings of a `choice` option; absent for every other kind. */
   readonly choices?: readonly string[];
   /** Turns the given value (undefined when not given) into the resolved one, or throws an OptionError. */
   read(value: unknown, ctx: ReadContext): T;
 }
 
+/** A method's options by name: what {@link MethodDeclaration.options} holds. Declaration order is read order. */
 // biome-ignore lint/suspicious/noExplicitAny: a schema holds options of any value type.
 export type Schema = Readonly<Record<string, OptionSpec<any, Presence, any>>>;
 
@@ -78,6 +82,7 @@ export type ResolvedOptions<S extends Schema> = {
     : ValueOf<S[K]>;
 };
 
+/** The GQA reductions a `gqaReduce` option accepts: `mean`, `max`, `sum`. */
 export const REDUCTIONS: readonly ReduceOp[] = ['mean', 'max', 'sum'];
 
 type Default<T> = T | ((ctx: ReadContext) => T);
@@ -272,15 +277,49 @@ function custom<T, P extends Presence, In = T>(
 }
 
 /** Builders for a method's options (see `defineMethod`). */
-export const option = { budget, window, reserved, integer, number, choice, boolean, custom };
+export const option = {
+  /**
+   * A budget option (`n`, `{ tokens: n }` or `{ ratio: r }`): required, unless `default` is given.
+   * Read by core's `readBudget`.
+   */
+  budget,
+  window,
+  /**
+   * Positions kept inside the budget unscored (`default`, `min`; `budget` names the budget option,
+   * default "budget"): a given value must be below a budget in tokens, a default is halved to fit.
+   */
+  reserved,
+  /**
+   * An integer ≥ `min`, optionally ≤ `max` (a number or a bound computed from earlier options) and
+   * odd; required (`required: true`), defaulted (`default`, a value or a function of earlier
+   * options) or else optional.
+   */
+  integer,
+  /** A finite number in `[min, max]` (`range` says it in words); defaulted, or else optional. */
+  number,
+  /** One of `choices`, with a `default` (a value or a function of the other options). */
+  choice,
+  /** `true` or `false`, with a `default`. */
+  boolean,
+  /**
+   * Anything else: the declaration gives `presence`, `allowed`, optional `defaultText` and a
+   * `read` that checks the value (called with undefined when not given) and throws an `OptionError`.
+   */
+  custom,
+};
 
 /** Budget in tokens of an earlier option, for bounds such as `chunkSize ≤ budget − window`. */
 export { earlierTokens };
 
+/** A method's defaults for {@link windowScoreOptions}. */
 export interface WindowScoreDefaults {
+  /** Observation window in tokens (halved to fit a smaller budget in tokens). */
   readonly window: number;
+  /** Odd pooling kernel (used as 1 when pooling is `none` and no kernel is given). */
   readonly kernel: number;
+  /** How window scores are smoothed along tokens. */
   readonly pooling: Pooling;
+  /** How the query heads of a GQA group combine their scores. */
   readonly gqaReduce: ReduceOp;
 }
 
@@ -290,20 +329,25 @@ export interface WindowScoreDefaults {
  */
 export function windowScoreOptions(d: WindowScoreDefaults) {
   return {
+    /** Required: tokens per KV head, window included. */
     budget: option.budget({
       doc: 'Tokens kept per KV head, window included: a count, { tokens } or { ratio } of the prompt.',
     }),
+    /** The observation window; default `d.window`, halved to fit a smaller budget in tokens. */
     window: option.window({
       default: d.window,
       doc: 'Observation window: the last prompt tokens, always kept; their queries vote for the others.',
     }),
+    /** Odd pooling kernel ≥ 1; default `d.kernel`, or 1 when pooling is `none`. */
     kernel: option.integer({
       default: (ctx: ReadContext) => ((ctx.raw.pooling ?? d.pooling) === 'none' ? 1 : d.kernel),
       min: 1,
       odd: true,
       doc: 'Odd pooling kernel (1 with no pooling).',
     }),
+    /** `avgpool`, `maxpool` or `none`; default `d.pooling`. */
     pooling: option.choice(POOLINGS, { default: d.pooling, doc: 'How votes are smoothed along tokens.' }),
+    /** `mean`, `max` or `sum` over a GQA group's query heads; default `d.gqaReduce`. */
     gqaReduce: option.choice(REDUCTIONS, {
       default: d.gqaReduce,
       doc: 'How the query heads sharing a KV head combine, before pooling.',
