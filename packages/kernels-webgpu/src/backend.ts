@@ -45,12 +45,20 @@ import { softmaxGpu } from './ops/softmax/softmax.js';
 import { topkGpu } from './ops/topk/topk.js';
 
 const HOST_INDEX_COPY_LIMIT = 1 << 20;
+/** Adapters that run shaders on the CPU, by what their adapter info says of them. */
+const CPU_RASTERIZER = /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b|software/i;
 
 export interface WebGpuBackendOptions {
   /** Lower the per-tensor byte limit below the device's binding limit (tests, memory caps). */
   readonly maxTensorBytes?: number;
   /** Bytes of released buffers kept for reuse (default 256 MiB). */
   readonly maxPoolBytes?: number;
+  /**
+   * Which kernel shapes to use: `gpu` (neighbouring invocations read neighbouring addresses) or
+   * `cpu-rasterizer` (shapes that suit an adapter running shaders on CPU cores, such as lavapipe).
+   * Default: from the adapter's name.
+   */
+  readonly tuneFor?: 'gpu' | 'cpu-rasterizer';
   /** Read f16 tensors as native WGSL f16 when the device has `shader-f16` (default true). */
   readonly nativeF16?: boolean;
 }
@@ -68,7 +76,8 @@ export class WebGpuBackend implements Backend {
     readonly adapterName: string,
     opts: WebGpuBackendOptions = {},
   ) {
-    this.ctx = new GpuContext(device, opts.maxPoolBytes);
+    const tuneFor = opts.tuneFor ?? (CPU_RASTERIZER.test(adapterName) ? 'cpu-rasterizer' : 'gpu');
+    this.ctx = new GpuContext(device, opts.maxPoolBytes, tuneFor === 'cpu-rasterizer');
     const deviceLimit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.features = {
       shaderF16: device.features.has('shader-f16'),

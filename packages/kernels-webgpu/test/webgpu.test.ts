@@ -1,5 +1,5 @@
 import { causalCache, rng, topkRef } from '@kvsieve/backend-conformance';
-import { CpuBackend, KvsieveError } from '@kvsieve/core';
+import { CpuBackend, KvsieveError, randomQuantized, seededRandom } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BindingLimitError,
@@ -218,5 +218,33 @@ describe('webgpu bad input', () => {
       expect(() => g.scale(t, 2)).toThrow(/tensor 'cpu tensor' belongs to backend 'cpu'/);
       g.destroy();
     });
+  });
+});
+
+describe('kernel shapes tuned for a GPU or a CPU rasterizer', () => {
+  it('GEMV of every weight type gives the CPU reference result with either shape', async () => {
+    const cpu = new CpuBackend();
+    const gpu = await createWebGpuBackend({ tuneFor: 'gpu' });
+    const soft = await createWebGpuBackend({ tuneFor: 'cpu-rasterizer' });
+    const r = rng(9);
+    const [N, K] = [37, 256];
+    const wv = r.array(N * K);
+    for (const rows of [1, 3]) {
+      const av = r.array(rows * K);
+      for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_k'] as const) {
+        const data = dtype.startsWith('q') ? randomQuantized(dtype, [N, K], seededRandom(rows)) : wv;
+        const run = (be: CpuBackend | WebGpuBackend) =>
+          be
+            .matmul(be.upload(av, [rows, K], 'f32'), be.upload(data, [N, K], dtype), { transposeB: true })
+            .read();
+        const want = await run(cpu);
+        for (const be of [gpu, soft]) {
+          const got = await run(be);
+          got.forEach((v, i) => expect(v, `${dtype} ${rows} rows [${i}]`).toBeCloseTo(want[i]!, 3));
+        }
+      }
+    }
+    gpu.destroy();
+    soft.destroy();
   });
 });

@@ -62,6 +62,8 @@ export class GpuContext {
   constructor(
     readonly device: GPUDevice,
     readonly maxPoolBytes = 256 * 2 ** 20,
+    /** The adapter runs shaders on CPU cores (lavapipe, SwiftShader): some kernels pick other shapes. */
+    readonly cpuRasterizer = false,
   ) {
     this.uniforms = new UniformArena(device, this.counters);
     this.bindGroups = new BindGroupCache(device, this.counters);

@@ -62,34 +62,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`,
 });
 
-const COLS_PER_WG = 256 / LANES;
+// On a GPU, LANES invocations share a column so that neighbours read neighbouring addresses. A CPU
+// rasterizer (lavapipe) runs a workgroup's invocations as SIMD lanes of one thread, where the
+// workgroup-memory reduction and its barrier cost more than the loads: there every invocation
+// takes a whole column (measured on lavapipe: 2–3× faster; see the package README).
 const ROWS = kernel({
   name: 'gemvT',
   params: P,
   buffers: MATMUL_BUFFERS,
-  body: ({ MR }: { b: ElemKind; MR: number }) => `const MR: u32 = ${MR}u;
-var<workgroup> part: array<f32, ${256 * MR}>;
-@compute @workgroup_size(256)
-fn main(${BUILTINS}) {
-  ${WG_INDEX}
-  let lane = lid % ${LANES}u;
-  let j = wg * ${COLS_PER_WG}u + lid / ${LANES}u;
-  let jj = min(j, u.N - 1u);
-  var acc: array<f32, ${MR}>;
-  for (var k = lane; k < u.K; k = k + ${LANES}u) {
+  body: ({ MR, lanes, wg }: { b: ElemKind; MR: number; lanes: number; wg: number }) => {
+    const loop = `  var acc: array<f32, ${MR}>;
+  for (var k = lane; k < u.K; k = k + ${lanes}u) {
     let bv = load_b(jj * u.K + k);
     for (var i = 0u; i < MR; i = i + 1u) { acc[i] = acc[i] + a[min(i, u.M - 1u) * u.K + k] * bv; }
+  }`;
+    if (lanes === 1) {
+      return `const MR: u32 = ${MR}u;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let lane = 0u;
+  let j = wg * ${wg}u + lid;
+  let jj = min(j, u.N - 1u);
+${loop}
+  if (j < u.N) {
+    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.ldo + u.col0 + j] = acc[i]; } }
   }
-  for (var i = 0u; i < MR; i = i + 1u) { part[i * 256u + lid] = acc[i]; }
+}`;
+    }
+    return `const MR: u32 = ${MR}u;
+var<workgroup> part: array<f32, ${wg * MR}>;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let lane = lid % ${lanes}u;
+  let j = wg * ${wg / lanes}u + lid / ${lanes}u;
+  let jj = min(j, u.N - 1u);
+${loop}
+  for (var i = 0u; i < MR; i = i + 1u) { part[i * ${wg}u + lid] = acc[i]; }
   workgroupBarrier();
   if (lane == 0u && j < u.N) {
     for (var i = 0u; i < MR; i = i + 1u) {
       var s = 0.0;
-      for (var t = 0u; t < ${LANES}u; t = t + 1u) { s = s + part[i * 256u + lid + t]; }
+      for (var t = 0u; t < ${lanes}u; t = t + 1u) { s = s + part[i * ${wg}u + lid + t]; }
       if (i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
     }
   }
-}`,
+}`;
+  },
 });
 
 /** One GEMV dispatch over `b` (one row range of it, for a split weight). */
@@ -104,7 +124,8 @@ export function gemvDispatch(
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
   const v = { b: env.kind(b.dtype), MR };
   if (transposeB) {
-    batch.dispatch(ROWS(v), buffers, d, batch.grid(Math.ceil(d.N / COLS_PER_WG)));
+    const [lanes, wg] = env.ctx.cpuRasterizer ? [1, 64] : [LANES, 256];
+    batch.dispatch(ROWS({ ...v, lanes, wg }), buffers, d, batch.grid(Math.ceil(d.N / (wg / lanes))));
   } else {
     batch.dispatch(COLUMNS(v), buffers, d, [Math.ceil(d.N / 256)]);
   }
