@@ -56,7 +56,12 @@ interface Live {
  * `read` copies out.
  */
 export class WasmBackend implements Backend {
+  /** Always `'wasm'`. */
   readonly name = 'wasm';
+  /**
+   * `shaderF16` is false (f16 and bf16 are storage here, computed in f32); `maxTensorBytes` is the
+   * 4 GiB linear memory less the module's own data, shared by every tensor of the backend.
+   */
   readonly features: BackendFeatures;
   /** `mt`: the threads module on a shared memory; `st`: the single-threaded module on a plain one. */
   readonly variant: Variant;
@@ -149,6 +154,11 @@ export class WasmBackend implements Backend {
     return t;
   }
 
+  /**
+   * Copy `t` out of the module's memory into a fresh array (f16/bf16 decoded and quantized weights
+   * dequantized to f32); nothing returned aliases wasm memory. Throws a `TensorStateError` for a
+   * disposed tensor, one of another backend, or after {@link WasmBackend.destroy}.
+   */
   async read(t: Tensor): Promise<HostArray> {
     t.assertLive('read');
     const { ptr, byteLength } = this.storageOf(t, 'read');
@@ -162,6 +172,11 @@ export class WasmBackend implements Backend {
     throw new TensorStateError(`read: ${t.name} has dtype ${t.dtype}, which this backend does not store`);
   }
 
+  /**
+   * Free `t`'s block of wasm memory for reuse (the memory itself never shrinks; see
+   * {@link WasmBackend.memoryBytes}). Disposing twice is a no-op; a tensor of another backend throws a
+   * `TensorStateError`.
+   */
   dispose(t: Tensor): void {
     if (!(t.storage instanceof WasmStorage) || t.backend !== this) {
       throw new TensorStateError(

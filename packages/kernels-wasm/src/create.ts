@@ -5,6 +5,7 @@ import { Allocator } from './wasm/heap.js';
 import { instantiateKernels } from './wasm/instance.js';
 import { MIN_PART_WORK, PoolDispatcher } from './wasm/pool.js';
 
+/** Options of {@link createWasmBackend}; all optional, checked there (an `OptionError` for a bad value). */
 export interface CreateWasmBackendOptions {
   /**
    * Threads to compute with (a positive integer): the calling thread and `threads - 1` workers

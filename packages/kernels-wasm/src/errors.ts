@@ -5,6 +5,7 @@ import { KvsieveError } from '@kvsieve/core';
  * addresses reach 4 GiB, the tensors, weights and caches of one backend included.
  */
 export class WasmMemoryError extends KvsieveError {
+  /** Always `'WasmMemoryError'`. */
   override name = 'WasmMemoryError';
 }
 
@@ -13,6 +14,7 @@ export class WasmMemoryError extends KvsieveError {
  * build is missing or stale, or the JavaScript engine has no WebAssembly SIMD.
  */
 export class WasmModuleError extends KvsieveError {
+  /** Always `'WasmModuleError'`. */
   override name = 'WasmModuleError';
 }
 
@@ -21,5 +23,6 @@ export class WasmModuleError extends KvsieveError {
  * kernel. The backend stops taking ops on its pool (each later op throws this); destroy it.
  */
 export class WasmWorkerError extends KvsieveError {
+  /** Always `'WasmWorkerError'`. */
   override name = 'WasmWorkerError';
 }

@@ -13,6 +13,11 @@ import type { KernelExports, KernelName } from './kernels.js';
 export interface Dispatcher {
   /** Threads computing (1: the calling thread). */
   readonly threads: number;
+  /**
+   * Compute units `[0, rows)` of `kernel` with `args` (then `r0, r1, scratch`), returning when all are
+   * done; `rows ≤ 0` does nothing. `scratchBytes` (default 0) is each part's scratch; `unitWork`
+   * (default 0: never split) is one unit's cost in element operations.
+   */
   run(
     kernel: KernelName,
     args: readonly number[],
