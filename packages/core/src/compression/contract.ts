@@ -105,7 +105,7 @@ export interface LayerDecision {
 
 /** What a method sees after each generated token when it keeps a decode-time budget. */
 export interface DecodeContext {
-  /** Decode steps taken so far, this one included: 1 after the first generated token. */
+  /** Decode steps taken so far, this one included: 1 at the first step after prefill. */
   readonly step: number;
   /** Position of the token just generated. */
   readonly position: number;
