@@ -33,10 +33,10 @@ export function rowsTests(get: () => Backend) {
     expect(Array.from(await be.upload(bits, [3], 'f16').read())).toEqual([1, -2, 65504]);
   });
 
-  it('gatherRows, transpose01, scatterRows for every dtype with odd widths', async () => {
+  it('gatherRows, transpose01, scatterRows for every dtype with odd and even widths', async () => {
     const be = get();
-    for (const dtype of ALL) {
-      const [R, a, c] = [7, 3, 5]; // rows of width a·c = 15 (odd: 16-bit rows straddle words)
+    // Width a·c = 15 (odd: 16-bit rows straddle words) and 8 (16-bit rows are whole words).
+    for (const [dtype, [R, a, c]] of ALL.flatMap((d) => [[d, [7, 3, 5]] as const, [d, [7, 2, 4]] as const])) {
       const src = sample(dtype, R * a * c, 40);
       const t = be.upload(src, [R, a, c], dtype, 'src');
       const rows = [6, 0, 0, 3];

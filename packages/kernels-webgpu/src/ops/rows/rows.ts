@@ -165,18 +165,22 @@ export function scatterRowsGpu(
   src: Tensor,
   d: { R: number; width: number; n: number },
 ): void {
-  const bits = bytesPerElement(src.dtype) === 2 ? 16 : 32;
+  const half = bytesPerElement(src.dtype) === 2;
+  // 16-bit rows of even width start on a word: copy whole words, with no atomics (KV cache rows).
+  const words = half && d.width % 2 === 0;
+  const bits = half && !words ? 16 : 32;
+  const width = words ? d.width / 2 : d.width;
   const batch = env.ctx.batch();
   const buffers = {
     dst: env.bind(dst, 'scatterRows'),
     idx: env.bind(rows, 'scatterRows'),
     src: env.bind(src, 'scatterRows'),
   };
-  const count = d.n * d.width;
+  const count = d.n * width;
   batch.dispatch(
     SCATTER({ bits }),
     buffers,
-    { count, p0: d.width, p1: d.R, p2: 0, p3: 0 },
+    { count, p0: width, p1: d.R, p2: 0, p3: 0 },
     batch.grid(Math.ceil(count / 256)),
   );
   batch.done();
