@@ -5,8 +5,11 @@ const QUERY_RESOLVE = 512;
 
 /** GPU time per kernel name, summed over the dispatches timed. */
 export interface KernelTime {
+  /** The kernel's name (`gemvT`, `attention`, `topk:select`, …), without its variant. */
   readonly kernel: string;
+  /** Dispatches of it that were timed. */
   readonly dispatches: number;
+  /** Their GPU time in milliseconds, from each pass's begin and end timestamps. */
   readonly ms: number;
 }
 
