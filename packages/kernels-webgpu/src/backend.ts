@@ -48,6 +48,7 @@ const HOST_INDEX_COPY_LIMIT = 1 << 20;
 /** Adapters that run shaders on the CPU, by what their adapter info says of them. */
 const CPU_RASTERIZER = /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b|software/i;
 
+/** How a {@link WebGpuBackend} uses its device (limits, pool size, kernel shapes, f16 loads). */
 export interface WebGpuBackendOptions {
   /** Lower the per-tensor byte limit below the device's binding limit (tests, memory caps). */
   readonly maxTensorBytes?: number;
@@ -67,12 +68,18 @@ export interface WebGpuBackendOptions {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly features: BackendFeatures;
+  /**
+   * The device context every op records into: pipeline and bind-group caches, the buffer pool and
+   * the open command batch. Exposed for kernels written outside this package (see the README).
+   */
   readonly ctx: GpuContext;
   private readonly live = new Set<GpuStorage | SplitStorage>();
   private readonly env: OpEnv;
 
   constructor(
+    /** The WebGPU device the kernels run on (owned: {@link destroy} destroys it). */
     readonly device: GPUDevice,
+    /** The adapter's vendor, architecture and device, as it reports them (for run summaries). */
     readonly adapterName: string,
     opts: WebGpuBackendOptions = {},
   ) {

@@ -1,6 +1,7 @@
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
 import { acquireDevice, type DeviceOptions } from './gpu/device.js';
 
+/** Where {@link createWebGpuBackend} gets its device, and how the backend uses it. */
 export interface CreateWebGpuBackendOptions extends DeviceOptions, WebGpuBackendOptions {}
 
 /**

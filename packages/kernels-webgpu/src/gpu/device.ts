@@ -25,6 +25,7 @@ export interface DeviceOptions {
   readonly device?: GPUDevice;
   /** Use this GPU object (e.g. `navigator.gpu`) instead of detecting one. */
   readonly gpu?: GPU;
+  /** Which adapter to ask for where there are several (`high-performance` or `low-power`). */
   readonly powerPreference?: GPUPowerPreference;
 }
 
