@@ -180,9 +180,24 @@ export function parseOption(kv: string): [string, unknown] {
  * arguments, or a usage text to print.
  */
 export type Command =
-  | { command: 'run'; args: RunArgs }
-  | { command: 'inspect'; args: CommonArgs }
-  | { command: 'help'; usage: string };
+  | {
+      /** Generate text. */
+      command: 'run';
+      /** The checked `run` arguments. */
+      args: RunArgs;
+    }
+  | {
+      /** Show what a method kept. */
+      command: 'inspect';
+      /** The checked `inspect` arguments. */
+      args: CommonArgs;
+    }
+  | {
+      /** Print a usage text. */
+      command: 'help';
+      /** The text to print. */
+      usage: string;
+    };
 
 /**
  * Parses `run` or `inspect` arguments (argv without the program name; `help`, `--help` or nothing gives the

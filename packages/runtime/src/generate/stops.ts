@@ -8,7 +8,12 @@ export class StopStringFilter {
   constructor(private readonly stops: readonly string[]) {}
 
   /** Given all text generated so far, the new text to emit and whether a stop string appeared. */
-  push(full: string): { text: string; stopped: boolean } {
+  push(full: string): {
+    /** Text safe to show now: not part of a stop string that may still complete. */
+    text: string;
+    /** A stop string appeared: generation should end. */
+    stopped: boolean;
+  } {
     let end = full.length;
     let stopped = false;
     for (const s of this.stops) {

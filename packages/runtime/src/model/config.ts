@@ -31,7 +31,12 @@ export type RopeScaling =
       /** The context length of pretraining (Llama 3.1: 8192). */
       readonly originalMaxPositions: number;
     }
-  | { readonly type: 'linear'; readonly factor: number };
+  | {
+      /** Linear position interpolation: every wavelength stretched by `factor`. */
+      readonly type: 'linear';
+      /** Positions are divided by this before the rotation. */
+      readonly factor: number;
+    };
 
 /** One model's shape and numerics, whichever file format it came from. */
 export interface ModelConfig {

@@ -60,7 +60,14 @@ export interface SharedStart {
   /** One per method, in order, each equal to a separate `start(ids, { method })`; null where skipped. */
   readonly sessions: readonly (DecodeSession | null)[];
   /** The methods skipped for propagating, with the layer where they first did. */
-  readonly skipped: readonly { readonly index: number; readonly name: string; readonly layer: number }[];
+  readonly skipped: readonly {
+    /** The method's index in the list given. */
+    readonly index: number;
+    /** The method's name. */
+    readonly name: string;
+    /** The first layer where it asked to propagate. */
+    readonly layer: number;
+  }[];
 }
 
 /** A loaded Llama-family model on one backend. */
