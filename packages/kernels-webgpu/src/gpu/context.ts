@@ -39,6 +39,10 @@ export class GpuContext {
     string,
     { program: Program; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
   >();
+  private readonly byProgram = new WeakMap<
+    Program,
+    { program: Program; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+  >();
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly dirty = new Map<number, GPUBuffer[]>();
   private readonly destroyAfterSubmit: GPUBuffer[] = [];
@@ -89,6 +93,9 @@ export class GpuContext {
 
   /** The pipeline and bind-group layout of `prog`, compiled on first use and cached by its key. */
   pipeline(prog: Program): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    // By object first: a decode step looks up hundreds of pipelines, and hashing long keys shows.
+    const known = this.byProgram.get(prog);
+    if (known) return known;
     let p = this.pipelines.get(prog.key);
     if (!p) {
       const module = this.device.createShaderModule({ code: prog.code(), label: prog.key });
@@ -100,6 +107,7 @@ export class GpuContext {
       });
       p = { program: prog, pipeline, layout };
       this.pipelines.set(prog.key, p);
+      this.byProgram.set(prog, p);
       this.counters.pipelinesCreated++;
     } else if (p.program !== prog) {
       // kernel() returns one object per key, so another object means two kernels share a name.
