@@ -2,12 +2,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DefaultTheme, defineConfig } from 'vitepress';
 
-// One build per version: the versions script sets DOCS_BASE (/0.1.0/, /next/) and DOCS_VERSION;
-// a plain `pnpm docs:build` or `pnpm docs:dev` is `next` at the root.
+// One build per version: the versions script sets DOCS_BASE (/0.1.x/, /next/), DOCS_VERSION and
+// DOCS_OUT_DIR; a plain `pnpm docs:build` or `pnpm docs:dev` is an unversioned `next` at the root.
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by docs/scripts/versions.mjs, not a turbo task input.
 const base = process.env.DOCS_BASE ?? '/';
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: as above.
 const version = process.env.DOCS_VERSION ?? 'next';
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: as above.
+const versioned = process.env.DOCS_VERSION !== undefined;
+// A versioned build writes into the versions folder, so it never replaces the plain build in
+// docs/.vitepress/dist that docs:check-links and docs:screenshots read.
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: as above.
+const outDir = process.env.DOCS_OUT_DIR;
 
 // Written by typedoc-vitepress-theme next to the API pages (docs/scripts/generate.mjs runs typedoc first).
 const apiSidebarFile = fileURLToPath(new URL('../reference/api/typedoc-sidebar.json', import.meta.url));
@@ -58,10 +64,13 @@ export default defineConfig({
   title: 'kvsieve',
   description: 'KV-cache compression for LLM inference in TypeScript, in Node and the browser.',
   base,
+  ...(outDir ? { outDir } : {}),
   cleanUrls: true,
   lastUpdated: false,
-  // Dead internal links fail the build (VitePress's own check); anchors are checked after the build
-  // by docs/scripts/check-links.mjs.
+  // Declared so browsers do not ask for a /favicon.ico the site does not have (a 404 on every page).
+  head: [['link', { rel: 'icon', type: 'image/svg+xml', href: `${base}favicon.svg` }]],
+  // Dead internal links fail the build (VitePress's own check); every link and anchor of the built
+  // site is checked after it by docs/scripts/check-links.mjs (pnpm docs:check-links).
   ignoreDeadLinks: false,
   // The generated API pages and includes are built into pages, not served on their own.
   srcExclude: ['**/.generated/**', 'results/**/*.md', 'scripts/**', 'test/**'],
@@ -85,6 +94,6 @@ export default defineConfig({
     socialLinks: [{ icon: 'github', link: 'https://github.com/kvsieve/kvsieve' }],
   },
   vite: {
-    define: { __DOCS_VERSION__: JSON.stringify(version) },
+    define: { __DOCS_VERSION__: JSON.stringify(version), __DOCS_VERSIONED__: JSON.stringify(versioned) },
   },
 });
