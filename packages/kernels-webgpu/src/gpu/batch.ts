@@ -35,27 +35,23 @@ export class Batch {
     const [x, y = 1, z = 1] = grid;
     if (x === 0 || y === 0 || z === 0) return;
     const given: Readonly<Record<string, Binding | undefined>> = buffers;
-    for (const name of Object.keys(given)) {
-      if (!prog.buffers.some((b) => b.name === name)) {
-        throw new Error(`${prog.key}: no buffer named '${name}' is declared`);
-      }
+    const decls = prog.buffers;
+    const bound: Binding[] = new Array(decls.length);
+    for (let i = 0; i < decls.length; i++) {
+      const b = given[decls[i]!.name];
+      if (!b) throw new Error(`${prog.key}: buffer '${decls[i]!.name}' was not given`);
+      bound[i] = b;
     }
-    const bound = prog.buffers.map((decl) => {
-      const b = given[decl.name];
-      if (!b) throw new Error(`${prog.key}: buffer '${decl.name}' was not given`);
-      return b;
-    });
+    let count = 0;
+    for (const _ in given) count++;
+    if (count !== decls.length) {
+      const extra = Object.keys(given).find((n) => !decls.some((d) => d.name === n));
+      throw new Error(`${prog.key}: no buffer named '${extra}' is declared`);
+    }
     const { pipeline, layout } = this.ctx.pipeline(prog);
-    const u = this.ctx.uniforms.slot(prog.params.pack(uniforms));
-    const entries: GPUBindGroupEntry[] = bound.map((b, i) => {
-      this.ctx.referenced.add(b.buffer);
-      return {
-        binding: i,
-        resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
-      };
-    });
-    entries.push({ binding: bound.length, resource: { buffer: u.buffer, offset: u.offset, size: u.size } });
-    const group = this.ctx.bindGroups.get(prog.key, layout, entries);
+    const u = this.ctx.uniforms.slot(prog.params, uniforms);
+    for (const b of bound) this.ctx.referenced.add(b.buffer);
+    const group = this.ctx.bindGroups.get(prog.key, layout, bound, u);
     const timer = this.ctx.timer;
     if (timer) {
       this.endPass();

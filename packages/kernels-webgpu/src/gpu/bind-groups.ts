@@ -1,4 +1,6 @@
+import type { Binding } from './context.js';
 import type { GpuCounters } from './counters.js';
+import type { UniformSlot } from './uniforms.js';
 
 const MAX_ENTRIES = 8192;
 
@@ -29,16 +31,28 @@ export class BindGroupCache {
     return id;
   }
 
-  get(layoutKey: string, layout: GPUBindGroupLayout, entries: readonly GPUBindGroupEntry[]): GPUBindGroup {
+  /** The bind group of `buffers` (storage, in declaration order) then the uniform slot `u`. */
+  get(
+    layoutKey: string,
+    layout: GPUBindGroupLayout,
+    buffers: readonly Binding[],
+    u: UniformSlot,
+  ): GPUBindGroup {
     let key = layoutKey;
-    for (const e of entries) {
-      const r = e.resource as GPUBufferBinding;
-      key += `|${this.idOf(r.buffer)}:${r.offset ?? 0}:${r.size ?? 0}`;
-    }
+    for (const b of buffers) key += `|${this.idOf(b.buffer)}:${b.size}`;
+    key += `|u${u.chunk}:${u.offset}`;
     let g = this.groups.get(key);
     if (!g) {
       if (this.groups.size >= MAX_ENTRIES) this.groups.clear();
-      g = this.device.createBindGroup({ layout, entries: [...entries] });
+      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({
+        binding: i,
+        resource: { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
+      }));
+      entries.push({
+        binding: buffers.length,
+        resource: { buffer: u.buffer, offset: u.offset, size: u.size },
+      });
+      g = this.device.createBindGroup({ layout, entries });
       this.counters.bindGroupsCreated++;
       this.groups.set(key, g);
     }

@@ -47,15 +47,21 @@ export class Params<F extends string> {
 
   pack(values: Readonly<Record<F, number>>): ArrayBuffer {
     const buf = new ArrayBuffer(this.bytes);
-    const view = new DataView(buf);
-    this.fields.forEach(([name, type], i) => {
+    this.packInto(new DataView(buf), 0, values);
+    return buf;
+  }
+
+  /** Write the block at `offset` of `view` (a dispatch packs straight into the uniform arena). */
+  packInto(view: DataView, offset: number, values: Readonly<Record<F, number>>): void {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const [name, type] = fields[i]!;
       const v = values[name];
       if (typeof v !== 'number') throw new Error(`uniform '${name}' has no value`);
-      if (type === 'f32') view.setFloat32(i * 4, v, true);
-      else if (type === 'i32') view.setInt32(i * 4, v, true);
-      else view.setUint32(i * 4, v, true);
-    });
-    return buf;
+      if (type === 'f32') view.setFloat32(offset + i * 4, v, true);
+      else if (type === 'i32') view.setInt32(offset + i * 4, v, true);
+      else view.setUint32(offset + i * 4, v, true);
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { GpuCounters } from './counters.js';
+import type { Params } from './program.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const UNIFORM_USAGE = 64 | 8; // UNIFORM | COPY_DST
@@ -20,7 +21,7 @@ export interface UniformSlot {
  * a queue write is ordered after the submissions issued before it.
  */
 export class UniformArena {
-  private readonly chunks: { buffer: GPUBuffer; host: Uint8Array }[] = [];
+  private readonly chunks: { buffer: GPUBuffer; host: Uint8Array; view: DataView }[] = [];
   private chunk = 0;
   private used = 0;
   private readonly align: number;
@@ -32,9 +33,9 @@ export class UniformArena {
     this.align = device.limits.minUniformBufferOffsetAlignment;
   }
 
-  /** A slot holding `data`, valid until {@link upload} ends the batch. */
-  slot(data: ArrayBuffer): UniformSlot {
-    const size = data.byteLength;
+  /** A slot holding the block `params` packs from `values`, valid until {@link upload} ends the batch. */
+  slot<F extends string>(params: Params<F>, values: Readonly<Record<F, number>>): UniformSlot {
+    const size = params.bytes;
     if (size > CHUNK_BYTES) throw new Error(`a uniform block of ${size} bytes is larger than a chunk`);
     if (this.used + size > CHUNK_BYTES) {
       this.chunk++;
@@ -42,7 +43,7 @@ export class UniformArena {
     }
     const c = this.chunkAt(this.chunk);
     const offset = this.used;
-    c.host.set(new Uint8Array(data), offset);
+    params.packInto(c.view, offset, values);
     this.used = Math.ceil((offset + size) / this.align) * this.align;
     return { buffer: c.buffer, chunk: this.chunk, offset, size };
   }
@@ -59,12 +60,14 @@ export class UniformArena {
     this.used = 0;
   }
 
-  private chunkAt(i: number): { buffer: GPUBuffer; host: Uint8Array } {
+  private chunkAt(i: number): { buffer: GPUBuffer; host: Uint8Array; view: DataView } {
     let c = this.chunks[i];
     if (!c) {
+      const host = new Uint8Array(CHUNK_BYTES);
       c = {
         buffer: this.device.createBuffer({ size: CHUNK_BYTES, usage: UNIFORM_USAGE, label: `uniforms ${i}` }),
-        host: new Uint8Array(CHUNK_BYTES),
+        host,
+        view: new DataView(host.buffer),
       };
       this.counters.buffersCreated++;
       this.chunks.push(c);
