@@ -22,6 +22,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 
+/** How {@link measureCopyBandwidth} sizes and repeats its copy. */
 export interface CopyBandwidthOptions {
   /** Bytes of the source buffer (default 1 GiB), capped by the device's binding and buffer limits. */
   readonly bytes?: number;
@@ -31,6 +32,7 @@ export interface CopyBandwidthOptions {
   readonly minSeconds?: number;
 }
 
+/** What {@link measureCopyBandwidth} measured: the best and median rate, and how it got them. */
 export interface CopyBandwidth {
   /** Bytes of each buffer (the source; the destination is as large). */
   readonly bufferBytes: number;
