@@ -1,5 +1,24 @@
-import type { Binding, GpuContext } from './context.js';
+import type { BindGroupCache } from './bind-groups.js';
+import type { Binding } from './binding.js';
+import type { GpuCounters } from './counters.js';
+import type { KernelTimer } from './profiler.js';
 import type { Program } from './program.js';
+import type { UniformArena } from './uniforms.js';
+
+/** What a batch uses of its context (GpuContext; named here so the two modules do not import each other). */
+export interface BatchContext {
+  readonly device: GPUDevice;
+  readonly referenced: Set<GPUBuffer>;
+  readonly counters: GpuCounters;
+  readonly uniforms: UniformArena;
+  readonly bindGroups: BindGroupCache;
+  readonly timer: KernelTimer | null;
+  readonly maxBatchDispatches: number;
+  readonly maxWorkgroupsPerDim: number;
+  pipeline(prog: Program): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout };
+  acquire(bytes: number): GPUBuffer;
+  flush(): void;
+}
 
 /**
  * The open command encoder that every op records into. Ops call `ctx.batch()` and record their
@@ -14,7 +33,7 @@ export class Batch {
   private readonly temps: GPUBuffer[] = [];
   dispatches = 0;
 
-  constructor(private readonly ctx: GpuContext) {
+  constructor(private readonly ctx: BatchContext) {
     this.encoder = ctx.device.createCommandEncoder();
   }
 

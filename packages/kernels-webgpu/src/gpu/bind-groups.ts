@@ -1,4 +1,4 @@
-import type { Binding } from './context.js';
+import type { Binding } from './binding.js';
 import type { GpuCounters } from './counters.js';
 import type { UniformSlot } from './uniforms.js';
 

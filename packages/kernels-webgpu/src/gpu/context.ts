@@ -12,11 +12,7 @@ export const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORA
 const MAP_MODE_READ = 1;
 const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
 
-export interface Binding {
-  readonly buffer: GPUBuffer;
-  /** Bytes the shader may see; rounded up to 4 here. */
-  readonly size: number;
-}
+export type { Binding } from './binding.js';
 
 function sizeClass(bytes: number): number {
   // Pooled buffers come in classes (1/8 of a power of two) so that slightly different lengths reuse them.
