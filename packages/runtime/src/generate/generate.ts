@@ -146,6 +146,7 @@ export async function* generate(
   let text = '';
   let logits = session.logits;
   const greedy = (opts.temperature ?? 0) === 0;
+  const candidates = opts.topK ?? 0;
   let next = -1;
   let stopReason: StopReason = 'maxTokens';
   let decodeSeconds = 0;
@@ -158,12 +159,15 @@ export async function* generate(
           stopReason = 'maxPositions';
           break;
         }
-        // Greedy picks on the device: the decode loop reads back one integer per step.
-        const r = await session.step(out[out.length - 1]!, { readout: greedy ? 'argmax' : 'logits' });
+        // Greedy picks on the device (one integer read back per step); with top-k the device picks
+        // the candidates and the host draws from them (2·k numbers); else all logits come back.
+        const readout = greedy ? 'argmax' : candidates > 0 ? 'top' : 'logits';
+        const r = await session.step(out[out.length - 1]!, { readout, k: candidates });
         if (greedy) next = r.token!;
+        else if (r.top) next = sample.fromCandidates(r.top.ids, r.top.logits);
         else logits = r.logits!;
       }
-      const token = step > 0 && greedy ? next : sample(logits);
+      const token = step > 0 && (greedy || candidates > 0) ? next : sample(logits);
       if (stopTokens.has(token)) {
         stopReason = 'stopToken';
         break;

@@ -32,19 +32,38 @@ export function validateSampling(o: SamplingOptions): void {
   if (!Number.isInteger(s)) throw new OptionError(`seed must be an integer, got ${o.seed}`);
 }
 
+/** A sampler: from all logits, or from the top-k candidates when `topK` is set. */
+export interface Sampler {
+  (logits: Float32Array): number;
+  /**
+   * The same draw from the `topK` most likely tokens alone, most likely first (ties: lower id
+   * first), as the device's `topk` returns them: with top-k set, nothing else affects the pick, so
+   * a decode step need not read the whole vocabulary's logits back.
+   */
+  fromCandidates(ids: Int32Array, logits: Float32Array): number;
+}
+
 /** Picks next tokens from logits: greedy at temperature 0, else temperature → top-k → top-p → draw. */
-export function createSampler(o: SamplingOptions = {}): (logits: Float32Array) => number {
+export function createSampler(o: SamplingOptions = {}): Sampler {
   validateSampling(o);
   const temperature = o.temperature ?? 0;
   const topK = o.topK ?? 0;
   const topP = o.topP ?? 1;
   const random = seededRandom(o.seed ?? 0);
-  return (logits) => {
+  const sample = (logits: Float32Array): number => {
     if (temperature === 0) return argmax(logits);
     let order = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]! || a - b);
     if (topK > 0) order = order.slice(0, topK);
-    const max = logits[order[0]!]!;
-    let probs = order.map((i) => Math.exp((logits[i]! - max) / temperature));
+    return draw(
+      order,
+      order.map((i) => logits[i]!),
+    );
+  };
+  // `order`: token ids, most likely first; `values`: their logits.
+  const draw = (ids: readonly number[], values: readonly number[]): number => {
+    let order = ids;
+    const max = values[0]!;
+    let probs = values.map((v) => Math.exp((v - max) / temperature));
     let sum = probs.reduce((a, b) => a + b, 0);
     if (topP < 1) {
       let acc = 0;
@@ -61,4 +80,11 @@ export function createSampler(o: SamplingOptions = {}): (logits: Float32Array) =
     }
     return order[order.length - 1]!;
   };
+  return Object.assign(sample, {
+    fromCandidates(ids: Int32Array, logits: Float32Array): number {
+      if (temperature === 0) return ids[0]!;
+      const n = topK > 0 ? Math.min(topK, ids.length) : ids.length;
+      return draw(Array.from(ids.subarray(0, n)), Array.from(logits.subarray(0, n)));
+    },
+  });
 }

@@ -70,6 +70,40 @@ export async function argmaxToken(m: ModelParts, x: Tensor, row: number): Promis
 }
 
 /**
+ * The `k` most likely next tokens of hidden row `row` (most likely first, ties to the lower id) and
+ * their logits, chosen on the device: 8·k bytes are read back instead of the vocabulary's logits.
+ */
+export async function topCandidates(
+  m: ModelParts,
+  x: Tensor,
+  row: number,
+  k: number,
+  position: number,
+): Promise<{ ids: Int32Array; logits: Float32Array }> {
+  const b = m.backend;
+  const logits = headLogits(m, x, row);
+  const top = b.topk(logits, Math.min(k, logits.shape[1]!));
+  const n = top.shape[1]!;
+  const flatIds = top.reshape([n]);
+  const values = b.gatherRows(logits.reshape([logits.shape[1]!, 1]), flatIds);
+  logits.dispose();
+  try {
+    const [ids, v] = await Promise.all([top.readI32(), values.readF32()]);
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i]!)) {
+        throw new NumericalError(
+          `${m.source}: the logits after position ${position} are not finite (${v[i]} at token id ${ids[i]}); the model's weights or activations overflowed — check the file (a corrupt or wrongly converted model), or compare with --backend cpu`,
+        );
+      }
+    }
+    return { ids, logits: v };
+  } finally {
+    top.dispose();
+    values.dispose();
+  }
+}
+
+/**
  * One token through every layer: its keys and values are appended to each layer's cache at
  * `position`. Returns the last hidden state `[1, D]` and, with `withAttention`, per layer the
  * attention mass the token's queries put on each cache row (the backend's `attentionMass`, f32

@@ -6,18 +6,23 @@ import {
   OptionError,
   type Tensor,
 } from '@kvsieve/core';
-import { argmaxToken, decodeForward, type ModelParts, readLogits } from './parts.js';
+import { argmaxToken, decodeForward, type ModelParts, readLogits, topCandidates } from './parts.js';
 import type { LayerStats } from './prefill.js';
 
-/** What a decode step reads back: the next-token logits, the greedy token (picked on the device), or nothing. */
-export type Readout = 'logits' | 'argmax' | 'none';
+/**
+ * What a decode step reads back: the next-token logits, the greedy token (picked on the device),
+ * the `k` most likely tokens and their logits (picked on the device), or nothing.
+ */
+export type Readout = 'logits' | 'argmax' | 'top' | 'none';
 /** Every {@link Readout}, as {@link DecodeSession.step} accepts them. */
-export const READOUTS: readonly Readout[] = ['logits', 'argmax', 'none'];
+export const READOUTS: readonly Readout[] = ['logits', 'argmax', 'top', 'none'];
 
 /** Options of {@link DecodeSession.step}. */
 export interface StepOptions {
-  /** Default 'logits'. 'argmax' reads back one integer; 'none' only feeds the token. */
+  /** Default 'logits'. 'argmax' reads back one integer, 'top' 2·k numbers; 'none' only feeds the token. */
   readonly readout?: Readout;
+  /** With readout 'top': how many candidates (a positive integer). */
+  readonly k?: number;
 }
 
 /** What {@link DecodeSession.step} returns; which fields are set follows the readout. */
@@ -28,6 +33,13 @@ export interface StepResult {
   readonly logits?: Float32Array;
   /** With readout 'argmax': the greedy next token (ties to the lower id, as llama.cpp). */
   readonly token?: number;
+  /** With readout 'top': the k most likely next tokens, most likely first (ties: lower id), and their logits. */
+  readonly top?: {
+    /** Token ids. */
+    readonly ids: Int32Array;
+    /** Their logits. */
+    readonly logits: Float32Array;
+  };
 }
 
 /** What a session was started from, and what its prefill did. */
@@ -131,6 +143,10 @@ export class DecodeSession {
         `step: readout must be one of ${READOUTS.join(', ')}, got ${JSON.stringify(readout)}`,
       );
     }
+    const k = opts.k;
+    if (readout === 'top' && (k === undefined || !Number.isInteger(k) || k < 1)) {
+      throw new OptionError(`step: readout 'top' needs k, a positive integer; got ${k}`);
+    }
     const m = this.parts;
     const run = this.run;
     const position = this.next;
@@ -151,6 +167,8 @@ export class DecodeSession {
         result = { position, logits: this.lastLogits };
       } else if (readout === 'argmax') {
         result = { position, token: await argmaxToken(m, x, 0) };
+      } else if (readout === 'top') {
+        result = { position, top: await topCandidates(m, x, 0, k!, position) };
       } else {
         result = { position };
       }
