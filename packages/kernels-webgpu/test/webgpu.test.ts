@@ -221,11 +221,17 @@ describe('webgpu bad input', () => {
   });
 });
 
-describe('kernel shapes tuned for a GPU or a CPU rasterizer', () => {
-  it('GEMV of every weight type gives the CPU reference result with either shape', async () => {
+describe('kernel shapes tuned for a GPU, a CPU rasterizer or subgroups', () => {
+  it('GEMV of every weight type gives the CPU reference result with each shape', async () => {
     const cpu = new CpuBackend();
-    const gpu = await createWebGpuBackend({ tuneFor: 'gpu' });
-    const soft = await createWebGpuBackend({ tuneFor: 'cpu-rasterizer' });
+    const backends = [
+      await createWebGpuBackend({ tuneFor: 'gpu', subgroups: false }),
+      await createWebGpuBackend({ tuneFor: 'cpu-rasterizer', subgroups: false }),
+      await createWebGpuBackend({ subgroups: true }),
+    ];
+    // The subgroup shape is only taken where the device has fixed-size subgroups (lavapipe: 8).
+    const sub = backends[2]!.ctx.subgroupSize;
+    if (backends[2]!.device.features.has('subgroups')) expect(sub).toBeGreaterThan(0);
     const r = rng(9);
     const [N, K] = [37, 256];
     const wv = r.array(N * K);
@@ -239,13 +245,14 @@ describe('kernel shapes tuned for a GPU or a CPU rasterizer', () => {
             .matmul(be.upload(av, [rows, K], 'f32'), be.upload(data, [N, K], dtype), { transposeB: true })
             .read();
         const want = await run(cpu);
-        for (const be of [gpu, soft]) {
+        for (const [i, be] of backends.entries()) {
           const got = await run(be);
-          got.forEach((v, i) => expect(v, `${dtype} ${rows} rows [${i}]`).toBeCloseTo(want[i]!, 3));
+          got.forEach((v, c) =>
+            expect(v, `${dtype} ${rows} rows, shape ${i} [${c}]`).toBeCloseTo(want[c]!, 3),
+          );
         }
       }
     }
-    gpu.destroy();
-    soft.destroy();
+    for (const be of backends) be.destroy();
   });
 });

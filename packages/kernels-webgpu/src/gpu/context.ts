@@ -53,6 +53,11 @@ export class GpuContext {
   readonly bindGroups: BindGroupCache;
   /** Per-kernel GPU timing, while switched on (see {@link setTiming}). */
   timer: KernelTimer | null = null;
+  /**
+   * The subgroup size when the device has `subgroups` and it is fixed (the adapter's min and max
+   * agree: 32 on NVIDIA, 8 on lavapipe), so kernels may size their work by it; else null.
+   */
+  readonly subgroupSize: number | null;
   /** A batch is submitted once it holds this many dispatches, even if nothing is read. */
   maxBatchDispatches = 2048;
   lostError: DeviceLostError | undefined;
@@ -64,7 +69,19 @@ export class GpuContext {
     readonly maxPoolBytes = 256 * 2 ** 20,
     /** The adapter runs shaders on CPU cores (lavapipe, SwiftShader): some kernels pick other shapes. */
     readonly cpuRasterizer = false,
+    useSubgroups = false,
   ) {
+    const info = (device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } })
+      .adapterInfo;
+    const size = info?.subgroupMinSize;
+    this.subgroupSize =
+      useSubgroups &&
+      device.features.has('subgroups') &&
+      size &&
+      size === info?.subgroupMaxSize &&
+      size <= 128
+        ? size
+        : null;
     this.uniforms = new UniformArena(device, this.counters);
     this.bindGroups = new BindGroupCache(device, this.counters);
     device.lost.then((info) => {

@@ -52,7 +52,8 @@ export async function acquireDevice(
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   // timestamp-query only serves `--profile`'s per-kernel times; asking for it costs nothing otherwise.
-  const requiredFeatures = (['shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
+  // subgroups: the GEMV reduces a row across one subgroup instead of through workgroup memory.
+  const requiredFeatures = (['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) =>
     adapter.features.has(f),
   );
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });

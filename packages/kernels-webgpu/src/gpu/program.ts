@@ -84,6 +84,8 @@ export interface KernelDef<V extends Variant, F extends string, N extends string
   readonly name: string;
   readonly params: Params<F>;
   readonly buffers: (v: V) => readonly BufferDecl<N>[];
+  /** WGSL extensions the body needs (`subgroups`): `enable` directives must open the module. */
+  readonly enables?: readonly string[];
   /**
    * Constants, workgroup memory, helper functions and `main`, after the generated declarations.
    * Buffers are referred to by name, uniforms as `u.<field>`.
@@ -138,7 +140,13 @@ export function kernel<V extends Variant, F extends string, N extends string>(
       if (names.size !== buffers.length || names.has('u')) {
         throw new Error(`${key}: buffer names must be distinct and not 'u' (the uniforms)`);
       }
-      p = { key, buffers, params: def.params, code: () => header(buffers, def.params) + def.body(v) };
+      const enables = (def.enables ?? []).map((e) => `enable ${e};\n`).join('');
+      p = {
+        key,
+        buffers,
+        params: def.params,
+        code: () => enables + header(buffers, def.params) + def.body(v),
+      };
       made.set(key, p);
     }
     return p;

@@ -112,6 +112,32 @@ ${loop}
   },
 });
 
+// With subgroups of a fixed size S: one subgroup per weight row, its lanes reading neighbouring
+// elements, the row summed by subgroupAdd — no workgroup memory and no barrier, which suits both a
+// GPU (S = 32: a warp reads a row's consecutive words) and lavapipe (S = 8: one AVX2 vector).
+const SUBGROUP_ROWS = kernel({
+  name: 'gemvS',
+  params: P,
+  buffers: MATMUL_BUFFERS,
+  enables: ['subgroups'],
+  body: ({ MR, S, wg }: { b: ElemKind; MR: number; S: number; wg: number }) => `const MR: u32 = ${MR}u;
+@compute @workgroup_size(${wg})
+fn main(${BUILTINS}, @builtin(subgroup_invocation_id) lane: u32) {
+  ${WG_INDEX}
+  let j = wg * ${wg / S}u + lid / ${S}u;
+  let jj = min(j, u.N - 1u);
+  var acc: array<f32, ${MR}>;
+  for (var k = lane; k < u.K; k = k + ${S}u) {
+    let bv = load_b(jj * u.K + k);
+    for (var i = 0u; i < MR; i = i + 1u) { acc[i] = acc[i] + a[min(i, u.M - 1u) * u.K + k] * bv; }
+  }
+  for (var i = 0u; i < MR; i = i + 1u) {
+    let s = subgroupAdd(acc[i]);
+    if (lane == 0u && j < u.N && i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
+  }
+}`,
+});
+
 /** One GEMV dispatch over `b` (one row range of it, for a split weight). */
 export function gemvDispatch(
   env: OpEnv,
@@ -123,7 +149,11 @@ export function gemvDispatch(
 ) {
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
   const v = { b: env.kind(b.dtype), MR };
-  if (transposeB) {
+  const S = env.ctx.subgroupSize;
+  if (transposeB && S !== null) {
+    const wg = Math.max(S, 64);
+    batch.dispatch(SUBGROUP_ROWS({ ...v, S, wg }), buffers, d, batch.grid(Math.ceil(d.N / (wg / S))));
+  } else if (transposeB) {
     const [lanes, wg] = env.ctx.cpuRasterizer ? [1, 64] : [LANES, 256];
     batch.dispatch(ROWS({ ...v, lanes, wg }), buffers, d, batch.grid(Math.ceil(d.N / (wg / lanes))));
   } else {
