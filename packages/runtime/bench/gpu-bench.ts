@@ -8,7 +8,7 @@
  *
  *   pnpm bench:gpu [--shapes SmolLM2-135M,Qwen2.5-0.5B,Llama-3.2-1B] [--types F16,Q4_K]
  *                  [--contexts 2048,8192,32768] [--decode 32] [--budget 0.125] [--out FILE]
- *                  [--quick] [--copy-mib 1024] [--chunk 256] [--no-llama-cpp]
+ *                  [--quick] [--copy-mib 1024] [--chunk 256] [--no-llama-cpp] [--subgroups]
  *
  * `--quick`: SmolLM2-135M, F16, 256 tokens, 8 decode tokens (other options still apply).
  * `--out FILE` also writes FILE (the markdown) and FILE.json, rewritten after every row.
@@ -37,6 +37,8 @@ const { values: o } = parseArgs({
     chunk: { type: 'string' },
     seed: { type: 'string', default: '1' },
     'no-llama-cpp': { type: 'boolean', default: false },
+    // The backend's opt-in subgroup GEMV (not yet measured on a GPU; see kernels-webgpu's README).
+    subgroups: { type: 'boolean', default: false },
   },
 });
 const list = (v: string | undefined, quick: string, full: string) =>
@@ -63,7 +65,8 @@ progress(
     .map((x) => x.toFixed(2))
     .join(' ')}; acquiring the WebGPU device`,
 );
-const first = await createWebGpuBackend().catch((e: Error) => {
+const backendOptions = { subgroups: o.subgroups ?? false };
+const first = await createWebGpuBackend(backendOptions).catch((e: Error) => {
   progress(`pnpm bench:gpu: no WebGPU adapter: ${e.message}`);
   process.exit(2);
 });
@@ -81,7 +84,7 @@ const head = [
   '',
   // run.sh names itself: the kit runs this bundled, without pnpm.
   `- command: ${process.env.KVSIEVE_BENCH_COMMAND ?? 'pnpm bench:gpu'} ${process.argv.slice(2).join(' ')}`.trimEnd(),
-  `- adapter: ${adapter}; shader-f16 ${shaderF16 ? 'yes' : 'no'}; maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}`,
+  `- adapter: ${adapter}; shader-f16 ${shaderF16 ? 'yes' : 'no'}; maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}; GEMV ${first.ctx.subgroupSize ? `by subgroups of ${first.ctx.subgroupSize}` : 'without subgroups'}`,
   `- copy kernel (WGSL, vec4<u32>, ${copy.bufferBytes / 2 ** 20} MiB buffer, ${copy.seconds.length} timed submissions of ${copy.copiesPerRepetition} cop${copy.copiesPerRepetition === 1 ? 'y' : 'ies'} each): best ${copy.gbPerSecond.toFixed(1)} GB/s, median ${copy.medianGbPerSecond.toFixed(1)} GB/s, counting bytes read + written`,
   `- weights: seeded random, written as GGUF at full depth (real widths, heads and vocabulary sizes; synthetic vocabulary); prompt: random ids; cache: full, or SnapKV at ${ratioLabel(budget)} of the prompt (defaults otherwise)`,
   `- decode: ${decode} greedy tokens timed after 1 warm-up step, argmax on the device (readout 'argmax'); KV cache ${shaderF16 ? 'f16' : 'f32 (the adapter has no shader-f16)'}`,
@@ -135,7 +138,7 @@ try {
     decode,
     budgetRatio: budget,
     dir,
-    backend: () => createWebGpuBackend(),
+    backend: () => createWebGpuBackend(backendOptions),
     baseline,
     progress,
     onRow: (r) => {
