@@ -220,6 +220,7 @@ const GUIDE_SECTIONS = {
   'wasm-options': ['packages/kernels-wasm/README.md', 'Options and modules'],
   'wasm-behaviour': ['packages/kernels-wasm/README.md', 'Behaviour'],
   'wasm-measured': ['packages/kernels-wasm/README.md', 'What is measured'],
+  'wasm-speed': ['packages/kernels-wasm/README.md', 'Speed'],
   'eval-fidelity-command': ['packages/eval/README.md', 'The fidelity command'],
   'eval-fidelity': ['packages/eval/README.md', 'Fidelity on stories260K'],
   'eval-method-specific': ['packages/eval/README.md', 'Method-specific measurements'],
