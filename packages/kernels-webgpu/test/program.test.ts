@@ -102,7 +102,9 @@ describe('kernel declarations', () => {
   });
 
   it('refuses a uniform without a value', () => {
-    expect(() => P.pack({ n: 3 } as never)).toThrow(/uniform 'scale' has no value/);
+    expect(() => P.packInto(new DataView(new ArrayBuffer(P.bytes)), 0, { n: 3 } as never)).toThrow(
+      /uniform 'scale' has no value/,
+    );
   });
 });
 

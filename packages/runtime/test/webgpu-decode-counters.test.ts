@@ -1,5 +1,10 @@
 import { CpuBackend } from '@kvsieve/core';
-import type { GpuCounters, WebGpuBackend } from '@kvsieve/kernels-webgpu';
+import {
+  createWebGpuBackend,
+  diffCounters,
+  type GpuCounters,
+  type WebGpuBackend,
+} from '@kvsieve/kernels-webgpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { TINY, writeHfFolder } from './fixtures/tiny-model.js';
@@ -8,12 +13,6 @@ import { TINY, writeHfFolder } from './fixtures/tiny-model.js';
 // sets (at most 2 submissions, one read-back of at most 64 bytes, nothing created per token).
 
 const PROMPT = Array.from({ length: 24 }, (_, i) => (i * 29 + 5) % 256);
-
-async function webgpu(): Promise<WebGpuBackend> {
-  const kernels = '@kvsieve/kernels-webgpu';
-  const mod = (await import(kernels)) as typeof import('@kvsieve/kernels-webgpu');
-  return mod.createWebGpuBackend();
-}
 
 async function greedy(backend: CpuBackend | WebGpuBackend, dir: string, steps: number) {
   const model = await loadModel(dir, { backend });
@@ -25,14 +24,7 @@ async function greedy(backend: CpuBackend | WebGpuBackend, dir: string, steps: n
     tokens.push(next);
     const before = 'counters' in backend ? backend.counters() : null;
     next = (await s.step(next, { readout: 'argmax' })).token!;
-    if (before && 'counters' in backend) {
-      const after = backend.counters();
-      per.push(
-        Object.fromEntries(
-          Object.keys(after).map((k) => [k, after[k as keyof GpuCounters] - before[k as keyof GpuCounters]]),
-        ) as unknown as GpuCounters,
-      );
-    }
+    if (before && 'counters' in backend) per.push(diffCounters(backend.counters(), before));
   }
   s.dispose();
   model.dispose();
@@ -45,7 +37,7 @@ describe('WebGPU greedy decode, step by step', () => {
   afterAll(() => gpu?.destroy());
 
   it('is one submission and one 4-byte read-back per token, creates no buffers or bind groups once warm, and picks the CPU oracle tokens', async () => {
-    gpu = await webgpu();
+    gpu = await createWebGpuBackend();
     const steps = 16;
     const { tokens, per } = await greedy(gpu, dir, steps);
     const cpu = await greedy(new CpuBackend(), dir, steps);

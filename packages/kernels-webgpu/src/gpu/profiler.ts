@@ -47,15 +47,13 @@ export class KernelTimer {
     return this.names.length >= this.capacity;
   }
 
-  /** Dispatches past the capacity of one batch, left untimed. */
-  untimed = 0;
-
-  /** The timestamp writes for the next dispatch's pass, named `kernel` (none once the set is full). */
+  /**
+   * The timestamp writes for the next dispatch's pass, named `kernel`. None once the set is full:
+   * batches are submitted when it is nearly full, so only an op recording over 512 dispatches at
+   * once could get there.
+   */
   next(kernel: string): GPUComputePassTimestampWrites | undefined {
-    if (this.full) {
-      this.untimed++;
-      return undefined;
-    }
+    if (this.full) return undefined;
     const i = this.names.length;
     this.names.push(kernel);
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
@@ -99,10 +97,6 @@ export class KernelTimer {
     return [...this.totals]
       .map(([kernel, s]) => ({ kernel, dispatches: s.n, ms: s.ns / 1e6 }))
       .sort((a, b) => b.ms - a.ms);
-  }
-
-  reset(): void {
-    this.totals.clear();
   }
 
   destroy(): void {

@@ -45,12 +45,6 @@ export class Params<F extends string> {
     this.bytes = count * 4;
   }
 
-  pack(values: Readonly<Record<F, number>>): ArrayBuffer {
-    const buf = new ArrayBuffer(this.bytes);
-    this.packInto(new DataView(buf), 0, values);
-    return buf;
-  }
-
   /** Write the block at `offset` of `view` (a dispatch packs straight into the uniform arena). */
   packInto(view: DataView, offset: number, values: Readonly<Record<F, number>>): void {
     const fields = this.fields;

@@ -30,10 +30,7 @@ function headLogits(m: ModelParts, x: Tensor, row: number): Tensor {
   return logits;
 }
 
-/**
- * Next-token logits of hidden row `row` of `x`, read to the host. Non-finite logits are refused:
- * they mean the weights or the activations overflowed, and every token after them would be noise.
- */
+/** Next-token logits of hidden row `row` of `x`, read to the host; non-finite logits are refused. */
 export async function readLogits(
   m: ModelParts,
   x: Tensor,
@@ -47,14 +44,22 @@ export async function readLogits(
   } finally {
     t.dispose();
   }
+  assertFinite(m, logits, (i) => i, position);
+  return logits;
+}
+
+/**
+ * Non-finite logits are refused: they mean the weights or the activations overflowed, and every
+ * token after them would be noise. `idOf(i)`: the token id of `logits[i]`.
+ */
+function assertFinite(m: ModelParts, logits: Float32Array, idOf: (i: number) => number, position: number) {
   for (let i = 0; i < logits.length; i++) {
     if (!Number.isFinite(logits[i]!)) {
       throw new NumericalError(
-        `${m.source}: the logits after position ${position} are not finite (${logits[i]} at token id ${i}); the model's weights or activations overflowed — check the file (a corrupt or wrongly converted model), or compare with --backend cpu`,
+        `${m.source}: the logits after position ${position} are not finite (${logits[i]} at token id ${idOf(i)}); the model's weights or activations overflowed — check the file (a corrupt or wrongly converted model), or compare with --backend cpu`,
       );
     }
   }
-  return logits;
 }
 
 /** The greedy next token of hidden row `row`, chosen on the device: only one integer is read back. */
@@ -89,13 +94,7 @@ export async function topCandidates(
   logits.dispose();
   try {
     const [ids, v] = await Promise.all([top.readI32(), values.readF32()]);
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i]!)) {
-        throw new NumericalError(
-          `${m.source}: the logits after position ${position} are not finite (${v[i]} at token id ${ids[i]}); the model's weights or activations overflowed — check the file (a corrupt or wrongly converted model), or compare with --backend cpu`,
-        );
-      }
-    }
+    assertFinite(m, v, (i) => ids[i]!, position);
     return { ids, logits: v };
   } finally {
     top.dispose();
