@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, chromiumArgs } from '../../scripts/chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const dir = resolve(process.argv[2] ?? join(root, 'docs/.vitepress/dist'));
 const shots = join(root, 'docs/.screenshots');
@@ -77,15 +77,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: false, // --headless=new below is the only headless flag
   viewport: { width: 1280, height: 900 },
-  args: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
+  args: chromiumArgs(),
 });
 
 let failures = 0;

@@ -7,8 +7,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, chromiumArgs } from '../chromium.mjs';
 
 const TYPES = {
   '.html': 'text/html',
@@ -67,16 +66,7 @@ export async function runPage({ routes, resultKey, timeoutMs = 240_000, log = ()
         executablePath: CHROMIUM,
         headless: false,
         timeout: timeoutMs,
-        args: [
-          '--enable-unsafe-webgpu',
-          '--headless=new',
-          '--no-sandbox',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
+        args: chromiumArgs({ webgpu: true }),
       });
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (msg) => log(`[page ${msg.type()}] ${msg.text()}`));

@@ -13,9 +13,9 @@ import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
+import { CHROMIUM, chromiumArgs } from '../../../scripts/chromium.mjs';
 import { nodeReference } from './reference.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIME_LIMIT_MS = 180_000;
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(app, 'dist');
@@ -88,16 +88,7 @@ async function main() {
         executablePath: CHROMIUM,
         headless: false, // our --headless=new is the only headless flag
         viewport: { width: 1280, height: 800 },
-        args: [
-          '--enable-unsafe-webgpu',
-          '--headless=new',
-          '--no-sandbox',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
+        args: chromiumArgs({ webgpu: true }),
       });
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('pageerror', (err) => console.log(`[page error] ${err.message}`));

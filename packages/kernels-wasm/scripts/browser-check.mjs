@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM } from '../../../scripts/chromium.mjs';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const root = mkdtempSync(join(tmpdir(), 'kvsieve-wasm-browser-'));
 // Served as /a/b/ so that the bundle finds ../../wasm/ where src/wasm/load.ts looks.
 const page = join(root, 'a/b');

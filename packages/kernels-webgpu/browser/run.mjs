@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, chromiumArgs } from '../../../scripts/chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIME_LIMIT_MS = 120_000;
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -93,16 +93,7 @@ async function main() {
     server = await serve(js);
     const { port } = server.address();
     userDataDir = await mkdtemp(join(tmpdir(), 'kvsieve-chromium-'));
-    const args = [
-      '--enable-unsafe-webgpu',
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ];
+    const args = chromiumArgs({ webgpu: true });
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(
         () => reject(new Error(`test:browser: no result within ${TIME_LIMIT_MS / 1000} s`)),
