@@ -15,11 +15,9 @@
  * Defaults run in a few minutes; the issue's numbers want `--long --snapkv --flat 10000` on an idle
  * machine (check /proc/loadavg: llama.cpp's 2-thread numbers collapse beside a busy process).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { observationScorer, scoreAllocateSelect, seededRandom } from '@kvsieve/core';
 import { type GenerationSummary, generate, loadModel, type Model } from '../src/index.js';
@@ -27,6 +25,7 @@ import { ARCH_SPECS, writeArchGguf } from '../test/fixtures/arch-gguf.js';
 import type { GgufTensorType } from '../test/fixtures/gguf-writer.js';
 import { q4kmType } from '../test/fixtures/quant-model.js';
 import { type BenchBackend, wasmBackend } from './backends.js';
+import { runLlamaCpp } from './llama-cpp-child.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -67,7 +66,6 @@ const SPEC = ARCH_SPECS.find((a) => a.name === 'SmolLM2-135M')!;
 const LAYERS = 30;
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
-const LLAMA = fileURLToPath(new URL('./llama-cpp-speed.mjs', import.meta.url));
 
 /** Which GGUF type each tensor is written in: one type throughout, or llama.cpp's Q4_K_M recipe. */
 function typeOf(name: string): (tensor: string) => GgufTensorType {
@@ -94,24 +92,12 @@ async function kvsieve(model: Model, ids: number[], steps: number): Promise<Gene
   return r.value;
 }
 
-function llamaCpp(path: string, ids: number[], dir: string): Speed {
-  const idsFile = join(dir, 'ids.json');
-  writeFileSync(idsFile, JSON.stringify(ids));
+async function llamaCpp(path: string, ids: number[], dir: string): Promise<Speed> {
   try {
-    const out = execFileSync(process.execPath, [LLAMA, path, idsFile, String(decode), String(llamaThreads)], {
-      encoding: 'utf8',
-      timeout: 1_800_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
-      prefillSeconds: number;
-      decodeSeconds: number;
-      decodeTokens: number;
-    };
+    const r = await runLlamaCpp(path, ids, decode, llamaThreads, dir);
     return { prefill: ids.length / r.prefillSeconds, decode: r.decodeTokens / r.decodeSeconds };
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    return { prefill: Number.NaN, decode: Number.NaN, error: (err.stderr || err.message).split('\n')[0]! };
+    return { prefill: Number.NaN, decode: Number.NaN, error: (e as Error).message };
   }
 }
 
@@ -167,7 +153,7 @@ try {
     for (const n of prompts) {
       const ids = randomIds(n, file.vocabSize, n);
       progress(`${type}, ${n} tokens: llama.cpp (${llamaThreads} threads)`);
-      const base = llamaCpp(path, ids, dir);
+      const base = await llamaCpp(path, ids, dir);
       const row = (engine: string, threads: number | string, s: Speed) =>
         say(
           `| ${type} | ${n} | ${engine}${s.error ? ` (failed: ${s.error})` : ''} | ${threads} | ${fmt(s.prefill)} | ${fmt(s.decode)} | ${s === base ? '' : ratio(s.prefill, base.prefill)} | ${s === base ? '' : ratio(s.decode, base.decode)} |`,

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { LLAMA_CPP_SCRIPT, type LlamaCppRun, runLlamaCpp } from '../llama-cpp-child.js';
 
 export interface BaselineSpeed {
   readonly prefillTokensPerSecond: number;
@@ -17,11 +15,10 @@ export interface BaselineSpeed {
  */
 export class LlamaCppBaseline {
   skipped: string | null;
-  private readonly script: string;
+  private readonly script = LLAMA_CPP_SCRIPT;
 
   constructor(disabled?: string) {
     // Beside the bench sources; absent beside the offline kit's bundle, which carries no llama.cpp.
-    this.script = fileURLToPath(new URL('../llama-cpp-speed.mjs', import.meta.url));
     this.skipped =
       disabled ??
       (existsSync(this.script)
@@ -37,43 +34,16 @@ export class LlamaCppBaseline {
     dir: string,
   ): Promise<BaselineSpeed | Error | null> {
     if (this.skipped) return null;
-    const idsFile = join(dir, 'llama-cpp-ids.json');
-    writeFileSync(idsFile, JSON.stringify(ids));
-    const args = [this.script, path, idsFile, String(decode), String(availableParallelism()), 'vulkan'];
-    let stdout: string;
+    let r: LlamaCppRun;
     try {
-      stdout = await new Promise<string>((resolve, reject) =>
-        execFile(
-          process.execPath,
-          args,
-          { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 24 },
-          (err, out, errOut) => (err ? reject(Object.assign(err, { stderr: errOut })) : resolve(out)),
-        ),
-      );
+      r = await runLlamaCpp(path, ids, decode, availableParallelism(), dir, 'vulkan');
     } catch (e) {
-      const err = e as Error & { stderr?: string };
-      const why =
-        (err.stderr || err.message)
-          .trim()
-          .split('\n')
-          .find((l) => l.trim()) ?? err.message;
+      const why = (e as Error).message;
       if (/Cannot find (package|module) 'node-llama-cpp'/.test(why)) {
         this.skipped = `node-llama-cpp is not installed (${why})`;
         return null;
       }
       return new Error(`llama.cpp: ${why}`);
-    }
-    let r: {
-      skip?: string;
-      prefillSeconds: number;
-      decodeSeconds: number;
-      decodeTokens: number;
-      devices: string[];
-    };
-    try {
-      r = JSON.parse(stdout.trim().split('\n').at(-1)!);
-    } catch {
-      return new Error(`llama.cpp: its child printed no result line (${stdout.trim().slice(-200)})`);
     }
     if (r.skip) {
       this.skipped = r.skip;
@@ -82,7 +52,7 @@ export class LlamaCppBaseline {
     return {
       prefillTokensPerSecond: ids.length / r.prefillSeconds,
       decodeTokensPerSecond: r.decodeTokens / r.decodeSeconds,
-      devices: r.devices,
+      devices: r.devices ?? [],
     };
   }
 }
