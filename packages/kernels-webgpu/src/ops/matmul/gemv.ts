@@ -112,9 +112,10 @@ ${loop}
   },
 });
 
-// With subgroups of a fixed size S: one subgroup per weight row, its lanes reading neighbouring
-// elements, the row summed by subgroupAdd — no workgroup memory and no barrier, which suits both a
-// GPU (S = 32: a warp reads a row's consecutive words) and lavapipe (S = 8: one AVX2 vector).
+// With subgroups of a fixed size S (opt-in): one subgroup per weight row, its lanes reading
+// neighbouring elements, the row summed by subgroupAdd — no workgroup memory and no barrier. Meant
+// for GPUs (S = 32: a warp reads a row's consecutive words), not yet measured on one; on lavapipe
+// (S = 8) it is slower than a row per invocation.
 const SUBGROUP_ROWS = kernel({
   name: 'gemvS',
   params: P,
