@@ -233,11 +233,18 @@ describe('kernel shapes tuned for a GPU, a CPU rasterizer or subgroups', () => {
     const sub = backends[2]!.ctx.subgroupSize;
     if (backends[2]!.device.features.has('subgroups')) expect(sub).toBeGreaterThan(0);
     const r = rng(9);
-    const [N, K] = [37, 256];
-    const wv = r.array(N * K);
-    for (const rows of [1, 3]) {
+    const N = 37;
+    // K = 512: rows of whole units (read by gemv-units.ts, over several Q4_K blocks); K = 100: not.
+    for (const [K, rows, dtype] of [512, 100].flatMap((K) =>
+      [1, 3].flatMap((rows) =>
+        (['f32', 'f16', 'bf16', 'q8_0', 'q4_k'] as const)
+          .filter((t) => K % 256 === 0 || !t.startsWith('q'))
+          .map((t) => [K, rows, t] as const),
+      ),
+    )) {
+      const wv = r.array(N * K);
       const av = r.array(rows * K);
-      for (const dtype of ['f32', 'f16', 'bf16', 'q8_0', 'q4_k'] as const) {
+      {
         const data =
           dtype === 'q8_0' || dtype === 'q4_k' ? randomQuantized(dtype, [N, K], seededRandom(rows)) : wv;
         const run = (be: CpuBackend | WebGpuBackend) =>

@@ -9,8 +9,13 @@ import { type ElemKind, floatLoader, HALF_CODECS, wgslElem } from './wgsl.js';
 
 export type ScalarType = 'u32' | 'i32' | 'f32';
 
-/** How a kernel sees a buffer: a tensor's element kind, or raw words updated with atomics. */
-export type BufferKind = ElemKind | 'atomic_u32';
+/**
+ * How a kernel sees a buffer: a tensor's element kind, raw words updated with atomics, or 16-byte
+ * vectors (a kernel that reads a tensor four words per load; its rows must be 16-byte multiples).
+ */
+export type BufferKind = ElemKind | 'atomic_u32' | 'vec4<u32>' | 'vec4<f32>';
+
+const RAW_KINDS: ReadonlySet<BufferKind> = new Set(['atomic_u32', 'vec4<u32>', 'vec4<f32>', 'i32', 'u32']);
 
 export interface BufferDecl<N extends string = string> {
   readonly name: N;
@@ -104,13 +109,18 @@ function header(buffers: readonly BufferDecl[], params: Params<string>): string 
   if (kinds.includes('iq4_nl') || kinds.includes('iq4_xs')) lines.push(IQ4_TABLE);
   lines.push(params.struct);
   buffers.forEach((b, i) => {
-    const elem = b.kind === 'atomic_u32' ? 'atomic<u32>' : wgslElem(b.kind);
+    const elem =
+      b.kind === 'atomic_u32'
+        ? 'atomic<u32>'
+        : b.kind === 'vec4<u32>' || b.kind === 'vec4<f32>'
+          ? b.kind
+          : wgslElem(b.kind);
     lines.push(`@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${elem}>;`);
   });
   lines.push(`@group(0) @binding(${buffers.length}) var<uniform> u: Params;`);
   for (const b of buffers) {
-    if (b.access === 'read' && b.kind !== 'atomic_u32' && b.kind !== 'i32' && b.kind !== 'u32') {
-      lines.push(floatLoader(b.name, b.kind).trimEnd());
+    if (b.access === 'read' && !RAW_KINDS.has(b.kind)) {
+      lines.push(floatLoader(b.name, b.kind as ElemKind).trimEnd());
     }
   }
   return `${lines.join('\n')}\n`;

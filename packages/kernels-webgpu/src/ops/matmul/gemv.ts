@@ -1,8 +1,9 @@
-import type { Tensor } from '@kvsieve/core';
+import type { DType, Tensor } from '@kvsieve/core';
 import type { Batch, Binding } from '../../gpu/context.js';
 import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
+import { gemvUnit } from './gemv-units.js';
 
 // Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
 // read exactly once, and consecutive invocations read consecutive addresses:
@@ -69,16 +70,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 const ROWS = kernel({
   name: 'gemvT',
   params: P,
-  buffers: MATMUL_BUFFERS,
-  body: ({ MR, lanes, wg }: { b: ElemKind; MR: number; lanes: number; wg: number }) => {
-    const loop = `  var acc: array<f32, ${MR}>;
+  buffers: (v: { b: ElemKind; unit: boolean }) => {
+    const ur = v.unit ? gemvUnit(v.b as DType) : null;
+    return ur ? [input('a', 'vec4<f32>'), input('b', ur.kind), output('out', 'f32')] : MATMUL_BUFFERS(v);
+  },
+  body: ({
+    b,
+    MR,
+    lanes,
+    wg,
+    unit,
+  }: {
+    b: ElemKind;
+    MR: number;
+    lanes: number;
+    wg: number;
+    unit: boolean;
+  }) => {
+    const ur = unit ? gemvUnit(b as DType) : null;
+    // One named accumulator per row of a: an array indexed in a loop is kept in memory by lavapipe
+    // (measured: the f16 decode GEMV ran 3× slower).
+    const rows = Array.from({ length: MR }, (_, i) => i);
+    const xAt = (i: number) => (i === 0 ? '0u' : `min(${i}u, u.M - 1u) * u.K`);
+    const acc = rows.map((i) => `var acc${i} = 0.0;`).join(' ');
+    // With a unit reader (gemv-units.ts) each step takes a whole unit of the row; else one element.
+    const loop = ur
+      ? `  ${acc}
+  for (var un = lane; un < u.K / ${ur.size}u; un = un + ${lanes}u) {
+    ${rows.map((i) => `acc${i} = acc${i} + unit_dot(jj, un, ${xAt(i)} + un * ${ur.size}u);`).join('\n    ')}
+  }`
+      : `  ${acc}
   for (var k = lane; k < u.K; k = k + ${lanes}u) {
     let bv = load_b(jj * u.K + k);
-    for (var i = 0u; i < MR; i = i + 1u) { acc[i] = acc[i] + a[min(i, u.M - 1u) * u.K + k] * bv; }
+    ${rows.map((i) => `acc${i} = acc${i} + a[${xAt(i)} + k] * bv;`).join('\n    ')}
   }`;
+    const store = (i: number, v: string) =>
+      i === 0 ? `out[u.col0 + j] = ${v};` : `if (${i}u < u.M) { out[${i}u * u.ldo + u.col0 + j] = ${v}; }`;
+    const helpers = ur?.code ?? '';
     if (lanes === 1) {
-      return `const MR: u32 = ${MR}u;
-@compute @workgroup_size(${wg})
+      return `${helpers}@compute @workgroup_size(${wg})
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let lane = 0u;
@@ -86,23 +116,22 @@ fn main(${BUILTINS}) {
   let jj = min(j, u.N - 1u);
 ${loop}
   if (j < u.N) {
-    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.ldo + u.col0 + j] = acc[i]; } }
+    ${rows.map((i) => store(i, `acc${i}`)).join('\n    ')}
   }
 }`;
     }
-    return `const MR: u32 = ${MR}u;
-var<workgroup> part: array<f32, ${wg * MR}>;
-@compute @workgroup_size(${wg})
+    return `var<workgroup> part: array<f32, ${wg * MR}>;
+${helpers}@compute @workgroup_size(${wg})
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let lane = lid % ${lanes}u;
   let j = wg * ${wg / lanes}u + lid / ${lanes}u;
   let jj = min(j, u.N - 1u);
 ${loop}
-  for (var i = 0u; i < MR; i = i + 1u) { part[i * ${wg}u + lid] = acc[i]; }
+  ${rows.map((i) => `part[${i * wg}u + lid] = acc${i};`).join(' ')}
   workgroupBarrier();
   if (lane == 0u && j < u.N) {
-    for (var i = 0u; i < MR; i = i + 1u) {
+    for (var i = 0u; i < ${MR}u; i = i + 1u) {
       var s = 0.0;
       for (var t = 0u; t < ${lanes}u; t = t + 1u) { s = s + part[i * ${wg}u + lid + t]; }
       if (i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
@@ -156,7 +185,16 @@ export function gemvDispatch(
     batch.dispatch(SUBGROUP_ROWS({ ...v, S, wg }), buffers, d, batch.grid(Math.ceil(d.N / (wg / S))));
   } else if (transposeB) {
     const [lanes, wg] = env.ctx.cpuRasterizer ? [1, 64] : [LANES, 256];
-    batch.dispatch(ROWS({ ...v, lanes, wg }), buffers, d, batch.grid(Math.ceil(d.N / (wg / lanes))));
+    // 16-bit weights are read as packed words by the unit reader, even where WGSL f16 is native.
+    const ur = gemvUnit(b.dtype);
+    const unit = ur !== null && d.K % ur.size === 0;
+    const kind = unit ? b.dtype : v.b;
+    batch.dispatch(
+      ROWS({ b: kind, MR, lanes, wg, unit }),
+      buffers,
+      d,
+      batch.grid(Math.ceil(d.N / (wg / lanes))),
+    );
   } else {
     batch.dispatch(COLUMNS(v), buffers, d, [Math.ceil(d.N / 256)]);
   }
