@@ -61,6 +61,73 @@ export function rowsTests(get: () => Backend) {
     }
   });
 
+  it('scatterRows rounds an f32 src into an f16/bf16 dst bit for bit as cast then scatter', async () => {
+    const be = get();
+    // Ties (to even, both ways), values that round up or down, overflow to Inf, subnormal halves,
+    // underflow to ±0, signed zeros, Inf and NaN, then random values.
+    // biome-ignore format: a table of edge cases
+    const special = [
+      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -11), 65519, 65520,
+      -65520, 3.4e38, 2 ** -25, 3 * 2 ** -25, 2 ** -24 + 2 ** -26, 1e-8, -1e-30, 0, -0, Infinity,
+      -Infinity, NaN, 0.1, -2.7182817, 1 / 3,
+    ];
+    const rows = [5, 1, 6];
+    // Widths 15 and 1 (odd: 16-bit rows straddle words) and 8 and 22 (rows are whole words).
+    for (const dtype of ['f16', 'bf16'] as const) {
+      for (const [R, a, c] of [
+        [7, 3, 5],
+        [7, 1, 1],
+        [7, 2, 4],
+        [7, 2, 11],
+      ] as const) {
+        const width = a * c;
+        const what = `${dtype} width ${width}`;
+        const init = sample(dtype, R * width, 50);
+        const src = Float32Array.from(rng(51).array(rows.length * width, -4, 4));
+        src.set(special.slice(0, src.length));
+        const srcT = be.upload(src, [rows.length, a, c], 'f32', 'src');
+        const idx = be.upload(rows, [rows.length], 'i32', 'rows');
+        const direct = be.upload(init, [R, a, c], dtype, 'direct');
+        be.scatterRows(direct, idx, srcT);
+        const viaCast = be.upload(init, [R, a, c], dtype, 'viaCast');
+        const cast = be.cast(srcT, dtype);
+        be.scatterRows(viaCast, idx, cast);
+        const expected = init.slice();
+        const rounded = Array.from(asStored(src, dtype));
+        rows.forEach((r, i) => {
+          expected.splice(r * width, width, ...rounded.slice(i * width, (i + 1) * width));
+        });
+        const got = Array.from(await direct.read());
+        expect(got, what).toEqual(Array.from(await viaCast.read()));
+        expect(got, what).toEqual(expected);
+        for (const t of [srcT, idx, direct, viaCast, cast]) t.dispose();
+      }
+    }
+    // Every other mismatch is refused, before anything is written.
+    const ids = be.upload([0], [1], 'i32', 'ids');
+    const mismatches: [DType, DType][] = [
+      ['f32', 'f16'],
+      ['f32', 'bf16'],
+      ['f16', 'bf16'],
+      ['bf16', 'f16'],
+      ['f16', 'i32'],
+      ['i32', 'f16'],
+      ['i32', 'f32'],
+      ['u32', 'i32'],
+    ];
+    for (const [dstType, srcType] of mismatches) {
+      const dst = be.zeros([2, 4], dstType, 'dst');
+      const src = be.zeros([1, 4], srcType, 'src');
+      expect(() => be.scatterRows(dst, ids, src), `${srcType} into ${dstType}`).toThrow(ShapeError);
+      expect(() => be.scatterRows(dst, ids, src)).toThrow(
+        new RegExp(`src is ${srcType}, dst is ${dstType}; src must have dst's dtype`),
+      );
+      dst.dispose();
+      src.dispose();
+    }
+    ids.dispose();
+  });
+
   it('narrow slices the last dimension', async () => {
     const be = get();
     const x = rng(42).array(4 * 9);

@@ -155,7 +155,12 @@ export interface Backend extends TensorOwner {
   topk(x: Tensor, k: number): Tensor;
   /** Rows `rows i32 [n]` of `src [R, ...]`: `[n, ...]`, same dtype. */
   gatherRows(src: Tensor, rows: Tensor): Tensor;
-  /** In place: row i of `src [n, ...]` goes to row `rows[i]` of `dst [R, ...]`. */
+  /**
+   * In place: row i of `src [n, ...]` goes to row `rows[i]` of `dst [R, ...]`. `src` has `dst`'s
+   * dtype, or is f32 when `dst` is f16 or bf16: each value is then rounded to `dst`'s dtype as it is
+   * written (to nearest even, bit for bit as {@link Backend.cast}), so appending f32 projections to a
+   * 16-bit cache needs no cast of its own. Any other dtype mismatch throws a `ShapeError`.
+   */
   scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void;
   /** Slice `[start, start + length)` of the last dimension. */
   narrow(x: Tensor, start: number, length: number): Tensor;

@@ -401,15 +401,20 @@ export function validateGather(src: Tensor, rows: Tensor) {
 }
 
 /**
- * Checks {@link Backend.scatterRows}'s inputs: `rows` an i32 vector, `src` of `dst`'s dtype and
- * shape `[rows.length, ...dst.shape[1:]]`, and not sharing `dst`'s storage.
+ * Checks {@link Backend.scatterRows}'s inputs: `rows` an i32 vector, `src` of `dst`'s dtype (or f32
+ * for an f16/bf16 `dst`, rounded as it is written) and shape `[rows.length, ...dst.shape[1:]]`, and
+ * not sharing `dst`'s storage.
  */
 export function validateScatter(dst: Tensor, rows: Tensor, src: Tensor) {
   const op = 'scatterRows';
   live(op, dst, rows, src);
   checkDType(rows, ['i32'], op);
-  if (src.dtype !== dst.dtype)
-    throw new ShapeError(`scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}`);
+  const narrowing = src.dtype === 'f32' && (dst.dtype === 'f16' || dst.dtype === 'bf16');
+  if (src.dtype !== dst.dtype && !narrowing) {
+    throw new ShapeError(
+      `scatterRows: ${src.name} is ${src.dtype}, ${dst.name} is ${dst.dtype}; src must have dst's dtype (or be f32 for an f16/bf16 dst): cast it first`,
+    );
+  }
   if (rows.rank !== 1)
     throw new ShapeError(`scatterRows: ${rows.name} must be a vector, got ${formatShape(rows.shape)}`);
   // GPU backends cannot bind one buffer for reading and writing in one dispatch; all backends refuse.

@@ -223,7 +223,8 @@ export class CpuBackend implements Backend {
     const idx = ints(rows);
     check.checkRowIndices('scatterRows', idx, R, rows.name);
     const to = (dst as CpuTensor).storage.data;
-    const from = (src as CpuTensor).storage.data;
+    // f32 into an f16/bf16 dst: rounded with cast's codec, so the bits are cast-then-scatter's.
+    const from = src.dtype === dst.dtype ? (src as CpuTensor).storage.data : encode(floats(src), dst.dtype);
     for (let i = 0; i < n; i++) to.set(from.subarray(i * width, (i + 1) * width), idx[i]! * width);
   }
 

@@ -108,18 +108,11 @@ export class LayerCache {
     const b = this.backend;
     const rows = b.upload(dst, [n * H], 'i32', 'cache rows');
     const posT = b.upload(pos, [n * H], 'i32', 'cache positions');
-    // Stored in the cache's dtype: f32 projections are rounded once here (to nearest even).
-    const stored = (x: Tensor, name: string) => {
-      const flat = x.reshape([n * H, this.headDim], name);
-      return x.dtype === this.dtype ? { t: flat, own: false } : { t: b.cast(flat, this.dtype), own: true };
-    };
-    const kS = stored(k, 'keys');
-    const vS = stored(v, 'values');
-    b.scatterRows(s.keys, rows, kS.t);
-    b.scatterRows(s.values, rows, vS.t);
+    // Stored in the cache's dtype: scatterRows rounds f32 projections to an f16 cache as it writes
+    // them (to nearest even, as cast does), with no cast dispatch of its own.
+    b.scatterRows(s.keys, rows, k.reshape([n * H, this.headDim], 'keys'));
+    b.scatterRows(s.values, rows, v.reshape([n * H, this.headDim], 'values'));
     b.scatterRows(s.positions, rows, posT);
-    if (kS.own) kS.t.dispose();
-    if (vS.own) vS.t.dispose();
     rows.dispose();
     posT.dispose();
     for (let h = 0; h < H; h++) this.lens[h]! += n;

@@ -1,5 +1,6 @@
 import { bytesPerElement, validate as check, type Tensor } from '@kvsieve/core';
 import type { OpEnv } from '../../env.js';
+import { F32 } from '../../wasm/types.js';
 
 // Data movement: byte copies inside the module's memory (copyWithin), for every dense dtype.
 
@@ -39,6 +40,14 @@ export function scatterRowsWasm(
   const bytes = width * bytesPerElement(dst.dtype);
   const to = env.ptr(dst, 'scatterRows');
   const from = env.ptr(src, 'scatterRows');
+  if (src.dtype !== dst.dtype) {
+    // f32 rows into an f16/bf16 dst: cast's kernel writes each row straight into its place, so the
+    // bits are cast-then-scatter's, with no temporary.
+    const type = env.type(dst, 'scatterRows');
+    for (let i = 0; i < n; i++)
+      env.run('kv_cast', [from + i * width * 4, F32, to + idx[i]! * bytes, type], width);
+    return;
+  }
   const mem = env.views.u8();
   for (let i = 0; i < n; i++) mem.copyWithin(to + idx[i]! * bytes, from + i * bytes, from + (i + 1) * bytes);
 }

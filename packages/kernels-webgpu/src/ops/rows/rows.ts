@@ -1,7 +1,7 @@
 import { bytesPerElement, type Tensor } from '@kvsieve/core';
 import { input, kernel, output, Params, type UniformsOf } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
-import { BUILTINS, WG_INDEX } from '../../gpu/wgsl.js';
+import { BUILTINS, HALF_CODECS, WG_INDEX } from '../../gpu/wgsl.js';
 
 // Data movement for any dtype. Every op is an index map "output element o reads source element s"
 // (s = NONE writes zero: an out-of-range row). Data are moved as raw bits: 32-bit dtypes one element
@@ -158,6 +158,40 @@ fn main(${BUILTINS}) {
   },
 });
 
+// Scatter of f32 rows into an f16/bf16 dst, rounding each value with cast's codec as it is written
+// (one dispatch instead of cast then scatter). Even widths: one thread per dst word, packing two
+// converted halves, no atomics (KV cache rows). Odd widths: one thread per element, halves replaced
+// with atomics as above.
+const SCATTER_NARROW = kernel({
+  name: 'scatter_narrow',
+  params: P,
+  buffers: ({ words }: { to: 'f16' | 'bf16'; words: boolean }) => [
+    output('dst', words ? 'u32' : 'atomic_u32'),
+    input('idx', 'i32'),
+    input('src', 'f32'),
+  ],
+  body: ({ to, words }) => {
+    const encode = to === 'f16' ? 'f32_to_f16' : 'f32_to_bf16';
+    const write = words
+      ? `dst[t] = ${encode}(src[2u * o]) | (${encode}(src[2u * o + 1u]) << 16u);`
+      : `let h = ${encode}(src[o]);
+  let shift = (t & 1u) * 16u;
+  atomicAnd(&dst[t >> 1u], ~(0xffffu << shift));
+  atomicOr(&dst[t >> 1u], h << shift);`;
+    return `${HALF_CODECS}
+@compute @workgroup_size(256)
+fn main(${BUILTINS}) {
+  ${WG_INDEX}
+  let o = wg * 256u + lid;
+  if (o >= u.count) { return; }
+  let r = idx[o / u.p0];
+  if (r < 0 || u32(r) >= u.p1) { return; }
+  let t = u32(r) * u.p0 + o % u.p0;
+  ${write}
+}`;
+  },
+});
+
 export function scatterRowsGpu(
   env: OpEnv,
   dst: Tensor,
@@ -165,6 +199,10 @@ export function scatterRowsGpu(
   src: Tensor,
   d: { R: number; width: number; n: number },
 ): void {
+  if (src.dtype !== dst.dtype) {
+    scatterNarrowing(env, dst, rows, src, d);
+    return;
+  }
   const half = bytesPerElement(src.dtype) === 2;
   // 16-bit rows of even width start on a word: copy whole words, with no atomics (KV cache rows).
   const words = half && d.width % 2 === 0;
@@ -180,6 +218,31 @@ export function scatterRowsGpu(
   batch.dispatch(
     SCATTER({ bits }),
     buffers,
+    { count, p0: width, p1: d.R, p2: 0, p3: 0 },
+    batch.grid(Math.ceil(count / 256)),
+  );
+  batch.done();
+}
+
+/** f32 `src` rows into f16/bf16 `dst` (validated by core's validateScatter). */
+function scatterNarrowing(
+  env: OpEnv,
+  dst: Tensor,
+  rows: Tensor,
+  src: Tensor,
+  d: { R: number; width: number; n: number },
+): void {
+  const words = d.width % 2 === 0;
+  const width = words ? d.width / 2 : d.width;
+  const batch = env.ctx.batch();
+  const count = d.n * width;
+  batch.dispatch(
+    SCATTER_NARROW({ to: dst.dtype as 'f16' | 'bf16', words }),
+    {
+      dst: env.bind(dst, 'scatterRows'),
+      idx: env.bind(rows, 'scatterRows'),
+      src: env.bind(src, 'scatterRows'),
+    },
     { count, p0: width, p1: d.R, p2: 0, p3: 0 },
     batch.grid(Math.ceil(count / 256)),
   );
