@@ -1,5 +1,5 @@
 import type { Backend, DType } from '@kvsieve/core';
-import { encodeHalf } from '@kvsieve/core';
+import { DTypeError, dequantize, encodeHalf, randomQuantized, ShapeError, seededRandom } from '@kvsieve/core';
 import { expect, it } from 'vitest';
 import { matmulRef, softmaxRef } from './reference.js';
 import { asStored, expectClose, readF32, rng } from './util.js';
@@ -39,6 +39,174 @@ export function linearTests(get: () => Backend) {
       });
     }
   }
+
+  it('matmul with a residual adds it to the product on every path (GEMV, tiled, 16-bit, quantized)', async () => {
+    const be = get();
+    const r = rng(13);
+    // [M, K, N, b dtype, transposeB]: M ≤ 8 takes the GEMV kernels (K = 512: whole units), M = 65 the tiles.
+    const cases: [number, number, number, DType, boolean][] = [
+      [1, 512, 37, 'f32', true],
+      [3, 512, 37, 'f16', true],
+      [1, 512, 37, 'bf16', true],
+      [1, 100, 37, 'f16', true],
+      [1, 512, 37, 'q8_0', true],
+      [2, 512, 37, 'q4_k', true],
+      [1, 33, 300, 'f32', false],
+      [65, 33, 70, 'f32', false],
+      [65, 512, 70, 'q4_k', true],
+    ];
+    for (const [M, K, N, dtype, transposeB] of cases) {
+      const a = r.array(M * K);
+      const res = r.array(M * N);
+      const quant = dtype === 'q8_0' || dtype === 'q4_k';
+      const bytes = quant ? randomQuantized(dtype, [N, K], seededRandom(M + K)) : null;
+      const w = bytes ? dequantize(dtype as 'q8_0', bytes, [N, K]) : asStored(r.array(K * N), dtype);
+      const tb = be.upload(bytes ?? w, transposeB ? [N, K] : [K, N], dtype, 'w');
+      const tr = be.upload(res, [M, N], 'f32', 'residual');
+      const got = await readF32(be.matmul(be.upload(a, [M, K], 'f32'), tb, { transposeB, residual: tr }));
+      const want = matmulRef(a, w, M, K, N, transposeB).map((v, i) => v + res[i]!);
+      expectClose(got, want, 2e-6 * K, 1e-5, `residual + matmul ${M}x${K}x${N} ${dtype}`);
+      expectClose(await readF32(tr), res, 0, 0, 'the residual is left as it was');
+    }
+    const ta = be.upload(r.array(6), [2, 3], 'f32', 'a');
+    const tw = be.upload(r.array(12), [4, 3], 'f32', 'w');
+    expect(() =>
+      be.matmul(ta, tw, { transposeB: true, residual: be.upload(r.array(6), [2, 3], 'f32', 'skip') }),
+    ).toThrow(ShapeError);
+    expect(() =>
+      be.matmul(ta, tw, { transposeB: true, residual: be.upload(r.array(6), [2, 3], 'f32', 'skip') }),
+    ).toThrow(/matmul residual: skip dimension 1 \(N\) must be 4/);
+    expect(() =>
+      be.matmul(ta, tw, { transposeB: true, residual: be.upload(r.array(8), [2, 4], 'f16', 'skip') }),
+    ).toThrow(DTypeError);
+  });
+
+  it('matmulMany equals one matmul per weight (fused GEMV, mixed dtypes, tiled sizes)', async () => {
+    const be = get();
+    const r = rng(14);
+    const weight = (dtype: DType, N: number, K: number, seed: number) => {
+      if (dtype === 'q8_0' || dtype === 'q4_k') {
+        const bytes = randomQuantized(dtype, [N, K], seededRandom(seed));
+        return { t: be.upload(bytes, [N, K], dtype, 'w'), w: dequantize(dtype, bytes, [N, K]) };
+      }
+      const w = asStored(r.array(N * K), dtype);
+      return { t: be.upload(w, [N, K], dtype, 'w'), w };
+    };
+    // [M, K, dtypes of the weights]: Q/K/V-like row counts 37, 5, 5 (one GEMV workgroup holds 4–64 rows).
+    const cases: [number, number, DType[]][] = [
+      [1, 512, ['f32', 'f32', 'f32']],
+      [3, 512, ['f16', 'f16', 'f16']],
+      [1, 512, ['bf16', 'bf16']],
+      [2, 512, ['q8_0', 'q8_0', 'q8_0']],
+      [1, 512, ['q4_k', 'q4_k']],
+      [1, 100, ['f16', 'f16']],
+      [1, 512, ['q4_k', 'f16', 'q8_0']],
+      [65, 256, ['f32', 'q4_k']],
+      [1, 256, ['f16']],
+    ];
+    for (const [M, K, dtypes] of cases) {
+      const a = r.array(M * K);
+      const ws = dtypes.map((dt, i) => weight(dt, [37, 5, 5][i]!, K, M * 10 + i));
+      const got = be.matmulMany(
+        be.upload(a, [M, K], 'f32', 'a'),
+        ws.map((w) => w.t),
+      );
+      expect(got.length).toBe(ws.length);
+      for (const [i, t] of got.entries()) {
+        const N = [37, 5, 5][i]!;
+        expect(t.shape).toEqual([M, N]);
+        expectClose(
+          await readF32(t),
+          matmulRef(a, ws[i]!.w, M, K, N, true),
+          2e-6 * K,
+          1e-5,
+          `matmulMany ${M}x${K} ${dtypes} #${i}`,
+        );
+      }
+    }
+    // With the input norm: rmsnorm(a, g, eps) is what gets multiplied (fused on a GPU where it can be).
+    for (const [M, K, dtypes, gType] of [
+      [1, 512, ['f16', 'f16', 'f16'], 'f32'],
+      [3, 512, ['q4_k', 'q4_k'], 'f32'],
+      [1, 512, ['f32'], 'f32'],
+      [2, 256, ['f16', 'f16'], 'bf16'],
+      [65, 256, ['f32', 'f32'], 'f32'],
+    ] as [number, number, DType[], DType][]) {
+      const a = r.array(M * K);
+      const g = asStored(r.array(K), gType);
+      const eps = 1e-5;
+      const normed = a.map((v, i) => {
+        const row = a.subarray(Math.floor(i / K) * K, Math.floor(i / K) * K + K);
+        const ss = row.reduce((s, x) => s + x * x, 0);
+        return v * (1 / Math.sqrt(ss / K + eps)) * g[i % K]!;
+      });
+      const ws = dtypes.map((dt, i) => weight(dt, [37, 5, 5][i]!, K, M * 20 + i));
+      const got = be.matmulMany(
+        be.upload(a, [M, K], 'f32', 'a'),
+        ws.map((w) => w.t),
+        { rmsnorm: { weight: be.upload(g, [K], gType, 'norm'), eps } },
+      );
+      for (const [i, t] of got.entries()) {
+        const N = [37, 5, 5][i]!;
+        const want = matmulRef(normed, ws[i]!.w, M, K, N, true);
+        expectClose(await readF32(t), want, 4e-6 * K, 1e-5, `matmulMany rmsnorm ${M}x${K} ${dtypes} #${i}`);
+      }
+    }
+    const ta = be.upload(r.array(6), [2, 3], 'f32', 'a');
+    expect(() => be.matmulMany(ta, [])).toThrow(/no weights given/);
+    const w3 = be.upload(r.array(12), [4, 3], 'f32', 'w');
+    expect(() =>
+      be.matmulMany(ta, [w3], { rmsnorm: { weight: be.upload(r.array(2), [2], 'f32', 'g'), eps: 1e-5 } }),
+    ).toThrow(ShapeError);
+    expect(() =>
+      be.matmulMany(ta, [w3], { rmsnorm: { weight: be.upload(r.array(3), [3], 'f32', 'g'), eps: 0 } }),
+    ).toThrow(/eps must be a positive number/);
+    expect(() => be.matmulMany(ta, [be.upload(r.array(8), [2, 4], 'f32', 'w')])).toThrow(ShapeError);
+  });
+
+  it('swiglu equals siluMul of the two products, with and without the input norm', async () => {
+    const be = get();
+    const r = rng(15);
+    for (const [M, K, dtype, norm] of [
+      [1, 512, 'f16', true],
+      [1, 512, 'q4_k', false],
+      [1, 256, 'f32', true],
+      [3, 256, 'f16', true],
+    ] as [number, number, DType, boolean][]) {
+      const I = 70;
+      const a = r.array(M * K);
+      const gv = r.array(K);
+      const [gate, up] = [0, 1].map((i) => {
+        if (dtype === 'q4_k') {
+          const bytes = randomQuantized(dtype, [I, K], seededRandom(M + i));
+          return { t: be.upload(bytes, [I, K], dtype, 'w'), w: dequantize(dtype, bytes, [I, K]) };
+        }
+        const w = asStored(r.array(I * K), dtype);
+        return { t: be.upload(w, [I, K], dtype, 'w'), w };
+      }) as [
+        { t: ReturnType<Backend['upload']>; w: Float32Array },
+        { t: ReturnType<Backend['upload']>; w: Float32Array },
+      ];
+      const x = norm
+        ? a.map((v, i) => {
+            const row = a.subarray(Math.floor(i / K) * K, Math.floor(i / K) * K + K);
+            return v * (1 / Math.sqrt(row.reduce((s, y) => s + y * y, 0) / K + 1e-5)) * gv[i % K]!;
+          })
+        : a;
+      const opts = norm ? { rmsnorm: { weight: be.upload(gv, [K], 'f32', 'norm'), eps: 1e-5 } } : {};
+      const got = await readF32(be.swiglu(be.upload(a, [M, K], 'f32', 'a'), gate.t, up.t, opts));
+      const g = matmulRef(x, gate.w, M, K, I, true);
+      const u = matmulRef(x, up.w, M, K, I, true);
+      const want = g.map((v, i) => (v / (1 + Math.exp(-v))) * u[i]!);
+      expectClose(got, want, 4e-6 * K, 2e-5, `swiglu ${M}x${K} ${dtype} norm=${norm}`);
+    }
+    const ta = be.upload(r.array(6), [2, 3], 'f32', 'a');
+    const w4 = be.upload(r.array(12), [4, 3], 'f32', 'gate');
+    const w5 = be.upload(r.array(15), [5, 3], 'f32', 'up');
+    expect(() => be.swiglu(ta, w4, w5)).toThrow(
+      /swiglu: gate \[4, 3\] and up \[5, 3\] must have the same shape/,
+    );
+  });
 
   it('add and mul: same shape, broadcast over the last dim, 16-bit b', async () => {
     const be = get();

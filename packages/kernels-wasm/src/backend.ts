@@ -10,6 +10,8 @@ import {
   dequantize,
   type HostArray,
   isQuantDType,
+  type MatmulManyOptions,
+  type MatmulOptions,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
@@ -205,10 +207,33 @@ export class WasmBackend implements Backend {
     this.live = undefined;
   }
 
-  matmul(a: Tensor, b: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const transposeB = opts.transposeB ?? false;
-    const dims = check.validateMatmul(a, b, transposeB);
-    return matmulWasm(this.env, a, b, dims, transposeB);
+    const dims = check.validateMatmul(a, b, transposeB, opts.residual);
+    const product = matmulWasm(this.env, a, b, dims, transposeB);
+    if (!opts.residual) return product;
+    // Added in a pass of its own: on the CPU a fused epilogue would save one pass over [M, N] only.
+    const sum = binaryWasm(this.env, 'add', opts.residual, product, false);
+    product.dispose();
+    return sum;
+  }
+
+  matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
+    check.validateMatmulMany(a, bs, opts.rmsnorm);
+    const norm = opts.rmsnorm;
+    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
+    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
+    if (x !== a) x.dispose();
+    return out;
+  }
+
+  swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
+    check.validateSwiglu(a, gate, up, opts.rmsnorm);
+    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
+    const out = this.siluMul(g, u);
+    g.dispose();
+    u.dispose();
+    return out;
   }
 
   add(a: Tensor, b: Tensor): Tensor {

@@ -12,6 +12,8 @@ import {
   type HostArray,
   isFloatDType,
   isQuantDType,
+  type MatmulManyOptions,
+  type MatmulOptions,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
@@ -35,7 +37,7 @@ import { attentionMassGpu } from './ops/attention-mass/attention-mass.js';
 import { binaryGpu, scaleGpu, siluMulGpu } from './ops/binary/binary.js';
 import { castGpu } from './ops/cast/cast.js';
 import { embeddingGpu } from './ops/embedding/embedding.js';
-import { matmulGpu } from './ops/matmul/matmul.js';
+import { matmulGpu, matmulManyGpu, swigluGpu } from './ops/matmul/matmul.js';
 import { pool1dGpu } from './ops/pool1d/pool1d.js';
 import { reduceGroupsGpu, reduceLastGpu } from './ops/reduce/reduce.js';
 import { rmsnormGpu } from './ops/rmsnorm/rmsnorm.js';
@@ -307,11 +309,36 @@ export class WebGpuBackend implements Backend {
     this.ctx.assertAlive(op);
   }
 
-  matmul(a: Tensor, b: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const transposeB = opts.transposeB ?? false;
-    const dims = check.validateMatmul(a, b, transposeB);
+    const dims = check.validateMatmul(a, b, transposeB, opts.residual);
     this.alive('matmul');
-    return matmulGpu(this.env, a, b, dims, transposeB);
+    return matmulGpu(this.env, a, b, dims, transposeB, opts.residual);
+  }
+
+  matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
+    const { M, K, N } = check.validateMatmulMany(a, bs, opts.rmsnorm);
+    this.alive('matmulMany');
+    const fused = matmulManyGpu(this.env, a, bs, { M, K, N }, opts.rmsnorm);
+    if (fused) return fused;
+    // Not one GEMV pass (prefill sizes, mixed or split weights): the same ops one by one.
+    const norm = opts.rmsnorm;
+    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
+    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
+    if (x !== a) x.dispose();
+    return out;
+  }
+
+  swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
+    const dims = check.validateSwiglu(a, gate, up, opts.rmsnorm);
+    this.alive('swiglu');
+    const fused = swigluGpu(this.env, a, gate, up, dims, opts.rmsnorm);
+    if (fused) return fused;
+    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
+    const out = this.siluMul(g, u);
+    g.dispose();
+    u.dispose();
+    return out;
   }
 
   add(a: Tensor, b: Tensor): Tensor {

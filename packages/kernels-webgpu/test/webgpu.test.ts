@@ -1,5 +1,5 @@
 import { causalCache, rng, topkRef } from '@kvsieve/backend-conformance';
-import { CpuBackend, KvsieveError, randomQuantized, seededRandom } from '@kvsieve/core';
+import { CpuBackend, KvsieveError, randomQuantized, seededRandom, type Tensor } from '@kvsieve/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BindingLimitError,
@@ -222,6 +222,58 @@ describe('webgpu bad input', () => {
 });
 
 describe('kernel shapes tuned for a GPU, a CPU rasterizer or subgroups', () => {
+  it('matmulMany of same-dtype weights is one dispatch for one row; otherwise one per weight', async () => {
+    const g = await createWebGpuBackend();
+    const r = rng(10);
+    const row = g.upload(r.array(64), [1, 64], 'f32');
+    const rows = g.upload(r.array(2 * 64), [2, 64], 'f32');
+    const ws = (dt: 'f16' | 'f32') => [40, 8, 8].map((n) => g.upload(r.array(n * 64), [n, 64], dt));
+    const dispatches = (a: Tensor, bs: Tensor[]) => {
+      const before = g.counters().dispatches;
+      for (const t of g.matmulMany(a, bs)) t.dispose();
+      return g.counters().dispatches - before;
+    };
+    expect(dispatches(row, ws('f16'))).toBe(1);
+    expect(dispatches(row, [...ws('f16').slice(0, 2), ws('f32')[2]!])).toBe(3);
+    expect(dispatches(rows, ws('f16'))).toBe(3);
+    g.destroy();
+  });
+
+  it('matmulMany and swiglu with and without the input norm give the CPU result with each GEMV shape', async () => {
+    const cpu = new CpuBackend();
+    const r = rng(12);
+    const K = 512;
+    const wv = [40, 8, 8].map((n) => r.array(n * K));
+    const gv = r.array(K);
+    for (const tuneFor of ['gpu', 'cpu-rasterizer'] as const) {
+      const g = await createWebGpuBackend({ tuneFor, subgroups: false });
+      for (const M of [1, 3]) {
+        const av = r.array(M * K);
+        for (const norm of [false, true]) {
+          const run = (be: CpuBackend | WebGpuBackend) => {
+            const opts = norm ? { rmsnorm: { weight: be.upload(gv, [K], 'f32'), eps: 1e-5 } } : {};
+            const ws = wv.map((w, i) => be.upload(w, [[40, 8, 8][i]!, K], 'f16'));
+            return Promise.all(be.matmulMany(be.upload(av, [M, K], 'f32'), ws, opts).map((t) => t.read()));
+          };
+          // And the SwiGLU product of the first weight with itself as gate and up.
+          const runSwiglu = (be: CpuBackend | WebGpuBackend) => {
+            const opts = norm ? { rmsnorm: { weight: be.upload(gv, [K], 'f32'), eps: 1e-5 } } : {};
+            const w = be.upload(wv[0]!, [40, K], 'f16');
+            return be.swiglu(be.upload(av, [M, K], 'f32'), w, w, opts).read();
+          };
+          const want = [...(await run(cpu)), await runSwiglu(cpu)];
+          const got = [...(await run(g)), await runSwiglu(g)];
+          got.forEach((out, i) =>
+            out.forEach((v, c) =>
+              expect(v, `${tuneFor} M=${M} norm=${norm} #${i} [${c}]`).toBeCloseTo(want[i]![c]!, 3),
+            ),
+          );
+        }
+      }
+      g.destroy();
+    }
+  });
+
   it('GEMV of every weight type gives the CPU reference result with each shape', async () => {
     const cpu = new CpuBackend();
     const backends = [

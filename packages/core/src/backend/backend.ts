@@ -57,6 +57,23 @@ export interface AttentionOptions {
   readonly slidingWindow?: number;
 }
 
+/** Options of {@link Backend.matmul}. */
+export interface MatmulOptions {
+  /** `b` is `[N, K]` (a weight as stored: one row per output column); required for quantized `b`. */
+  readonly transposeB?: boolean;
+  /**
+   * An f32 `[M, N]` tensor added to the product: a layer's skip connection, which a GPU backend
+   * adds as the product is written instead of in a pass of its own. Not modified.
+   */
+  readonly residual?: Tensor;
+}
+
+/** Options of {@link Backend.matmulMany}. */
+export interface MatmulManyOptions {
+  /** Multiply `rmsnorm(a, weight, eps)` instead of `a` (a layer's input norm, fused where it can be). */
+  readonly rmsnorm?: { readonly weight: Tensor; readonly eps: number };
+}
+
 /**
  * The ops the runtime and the compression methods need. Ops return new tensors at once and may run
  * asynchronously; only {@link Backend.read} waits for results. Every backend validates its inputs
@@ -104,9 +121,23 @@ export interface Backend extends TensorOwner {
   /**
    * `a [M, K] · b [K, N]`, or `a · bᵀ` for `b [N, K]` with `transposeB`. `b` may be f16/bf16, or
    * a quantized weight (`q4_0` … `q6_k`, `iq4_*`) with `transposeB`: backends read its blocks
-   * directly, dequantized exactly as core's `dequantize`, and keep no f32 copy of it.
+   * directly, dequantized exactly as core's `dequantize`, and keep no f32 copy of it. With
+   * `residual`, the result is `residual + a · b` (see {@link MatmulOptions}).
    */
-  matmul(a: Tensor, b: Tensor, opts?: { transposeB?: boolean }): Tensor;
+  matmul(a: Tensor, b: Tensor, opts?: MatmulOptions): Tensor;
+  /**
+   * Several products of one input: `a [M, K] · bᵢᵀ` for each weight `bᵢ [Nᵢ, K]` (a layer's Q/K/V
+   * or gate/up projections), each equal to `matmul(a, bᵢ, { transposeB: true })` — of
+   * `rmsnorm(a, …)` instead of `a` with `opts.rmsnorm`. A GPU backend computes them in one pass
+   * where it can, normalising `a` as it reads it. At least one weight.
+   */
+  matmulMany(a: Tensor, bs: readonly Tensor[], opts?: MatmulManyOptions): Tensor[];
+  /**
+   * A SwiGLU MLP's hidden activations, `silu(a · gateᵀ) · (a · upᵀ)` for weights `gate, up [I, K]`:
+   * `siluMul` of the two `matmulMany` products (of `rmsnorm(a, …)` with `opts.rmsnorm`). A GPU
+   * backend computes it in one pass where it can.
+   */
+  swiglu(a: Tensor, gate: Tensor, up: Tensor, opts?: MatmulManyOptions): Tensor;
   /** Elementwise sum; `b` may also be a vector over the last dimension of `a` (bias). */
   add(a: Tensor, b: Tensor): Tensor;
   /** Elementwise product; `b` may also be a vector over the last dimension of `a`. */

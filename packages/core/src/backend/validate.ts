@@ -34,7 +34,7 @@ function liveWeight(op: string, t: Tensor): void {
  * with `transposeB` (the only way a quantized `b` is accepted). Throws a `DTypeError` or
  * `ShapeError` otherwise.
  */
-export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
+export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean, residual?: Tensor) {
   const op = 'matmul';
   live(op, a);
   liveWeight(op, b);
@@ -47,6 +47,11 @@ export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
   }
   const d = checkShape(a, ['M', 'K'], op);
   checkShape(b, transposeB ? ['N', 'K'] : ['K', 'N'], op, d);
+  if (residual) {
+    live(op, residual);
+    checkDType(residual, ['f32'], op);
+    checkShape(residual, ['M', 'N'], `${op} residual`, d);
+  }
   return {
     /** Rows of `a` and of the product. */
     M: d.M!,
@@ -55,6 +60,28 @@ export function validateMatmul(a: Tensor, b: Tensor, transposeB: boolean) {
     /** Columns of the product. */
     N: d.N!,
   };
+}
+
+/**
+ * Checks {@link Backend.matmulMany}'s inputs: at least one weight, each valid as matmul's transposed
+ * `b`, and the norm's weight and eps as rmsnorm checks them.
+ */
+export function validateMatmulMany(a: Tensor, bs: readonly Tensor[], norm?: { weight: Tensor; eps: number }) {
+  if (bs.length === 0) throw new ShapeError('matmulMany: no weights given; pass at least one');
+  const dims = bs.map((b) => validateMatmul(a, b, true));
+  if (norm) validateRmsnorm(a, norm.weight, norm.eps);
+  return { M: dims[0]!.M, K: dims[0]!.K, N: dims.map((d) => d.N) };
+}
+
+/** Checks {@link Backend.swiglu}'s inputs: as matmulMany's, and `gate` and `up` of one shape. */
+export function validateSwiglu(a: Tensor, gate: Tensor, up: Tensor, norm?: { weight: Tensor; eps: number }) {
+  const { M, K, N } = validateMatmulMany(a, [gate, up], norm);
+  if (N[0] !== N[1]) {
+    throw new ShapeError(
+      `swiglu: ${gate.name} ${formatShape(gate.shape)} and ${up.name} ${formatShape(up.shape)} must have the same shape`,
+    );
+  }
+  return { M, K, N: N[0]! };
 }
 
 /** `zeros` arguments: a known dense dtype (a quantized tensor of zeros is no weight) and a valid shape. */

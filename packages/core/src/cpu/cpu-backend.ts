@@ -2,6 +2,8 @@ import { attentionOptions } from '../backend/attention-options.js';
 import type {
   AttentionOptions,
   Backend,
+  MatmulManyOptions,
+  MatmulOptions,
   PoolMode,
   RaggedKV,
   ReduceOp,
@@ -90,10 +92,34 @@ export class CpuBackend implements Backend {
     return n;
   }
 
-  matmul(a: Tensor, b: Tensor, opts: { transposeB?: boolean } = {}): Tensor {
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const transposeB = opts.transposeB ?? false;
-    const { M, K, N } = check.validateMatmul(a, b, transposeB);
-    return this.f32(matmulCpu(a, b, M, K, N, transposeB), [M, N], 'matmul');
+    const { M, K, N } = check.validateMatmul(a, b, transposeB, opts.residual);
+    const out = matmulCpu(a, b, M, K, N, transposeB);
+    // The product rounded to f32 first, then the sum: exactly matmul followed by add.
+    if (opts.residual) {
+      const r = floats(opts.residual);
+      for (let i = 0; i < out.length; i++) out[i] = r[i]! + out[i]!;
+    }
+    return this.f32(out, [M, N], 'matmul');
+  }
+
+  matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
+    check.validateMatmulMany(a, bs, opts.rmsnorm);
+    const norm = opts.rmsnorm;
+    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
+    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
+    if (x !== a) x.dispose();
+    return out;
+  }
+
+  swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
+    check.validateSwiglu(a, gate, up, opts.rmsnorm);
+    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
+    const out = this.siluMul(g, u);
+    g.dispose();
+    u.dispose();
+    return out;
   }
 
   add(a: Tensor, b: Tensor): Tensor {

@@ -20,23 +20,25 @@ export function decoderLayer(
   const n = x.shape[0]!;
   const { numHeads: H, numKvHeads: Hkv, headDim: d } = c;
   const pos = b.upload(positions, [n], 'i32', 'positions');
-  const h = b.rmsnorm(x, w.attnNorm, c.rmsEps);
-  const project = (
-    weight: Tensor,
+  // The input norm, Q, K and V in one call: a GPU backend does them in one pass (Backend.matmulMany).
+  const [qp, kp, vp] = b.matmulMany(x, [w.wq, w.wk, w.wv], {
+    rmsnorm: { weight: w.attnNorm, eps: c.rmsEps },
+  }) as [Tensor, Tensor, Tensor];
+  const finish = (
+    product: Tensor,
     bias: Tensor | undefined,
     heads: number,
     norm: Tensor | undefined,
     name: string,
   ): Tensor => {
-    let t = b.matmul(h, weight, { transposeB: true });
+    let t = product;
     if (bias) t = swap(t, b.add(t, bias));
     if (norm) t = swap(t, b.rmsnorm(t.reshape([n * heads, d]), norm, c.rmsEps));
     return t.reshape([n, heads, d], name);
   };
-  const q0 = project(w.wq, w.bq, H, w.qNorm, 'q');
-  const k0 = project(w.wk, w.bk, Hkv, w.kNorm, 'k');
-  const v = project(w.wv, w.bv, Hkv, undefined, 'v');
-  h.dispose();
+  const q0 = finish(qp, w.bq, H, w.qNorm, 'q');
+  const k0 = finish(kp, w.bk, Hkv, w.kNorm, 'k');
+  const v = finish(vp, w.bv, Hkv, undefined, 'v');
   const q = b.rope(q0, pos, invFreq, c.ropeStyle);
   const k = b.rope(k0, pos, invFreq, c.ropeStyle);
   q0.dispose();
@@ -46,22 +48,13 @@ export function decoderLayer(
   v.dispose();
   const att = b.raggedAttention(q, cache.view(), pos, attentionOpts(c));
   pos.dispose();
-  const o = b.matmul(att.reshape([n, H * d]), w.wo, { transposeB: true });
+  // Skip connections ride on the projections (MatmulOptions.residual): no add pass of their own.
+  const x1 = b.matmul(att.reshape([n, H * d]), w.wo, { transposeB: true, residual: x });
   att.dispose();
-  const x1 = b.add(x, o);
-  o.dispose();
-  const h2 = b.rmsnorm(x1, w.ffnNorm, c.rmsEps);
-  const gate = b.matmul(h2, w.gate, { transposeB: true });
-  const up = b.matmul(h2, w.up, { transposeB: true });
-  h2.dispose();
-  const act = b.siluMul(gate, up);
-  gate.dispose();
-  up.dispose();
-  const down = b.matmul(act, w.down, { transposeB: true });
+  const act = b.swiglu(x1, w.gate, w.up, { rmsnorm: { weight: w.ffnNorm, eps: c.rmsEps } });
+  const out = b.matmul(act, w.down, { transposeB: true, residual: x1 });
   act.dispose();
-  const out = b.add(x1, down);
   x1.dispose();
-  down.dispose();
   return { out, queries: q };
 }
 

@@ -20,13 +20,17 @@ export interface ModelParts {
 /** Logits `[1, vocab]` of hidden row `row` of `x [n, D]`, left on the device. */
 function headLogits(m: ModelParts, x: Tensor, row: number): Tensor {
   const b = m.backend;
-  const idx = b.upload([row], [1], 'i32', 'last row');
-  const last = b.gatherRows(x, idx);
-  idx.dispose();
-  const h = b.rmsnorm(last, m.weights.finalNorm, m.config.rmsEps);
-  last.dispose();
-  const logits = b.matmul(h, m.weights.lmHead, { transposeB: true });
-  h.dispose();
+  // A decode step's x is that one row already: no gather.
+  let last = x;
+  if (x.shape[0] !== 1) {
+    const idx = b.upload([row], [1], 'i32', 'last row');
+    last = b.gatherRows(x, idx);
+    idx.dispose();
+  }
+  const [logits] = b.matmulMany(last, [m.weights.lmHead], {
+    rmsnorm: { weight: m.weights.finalNorm, eps: m.config.rmsEps },
+  }) as [Tensor];
+  if (last !== x) last.dispose();
   return logits;
 }
 

@@ -6,21 +6,33 @@ import type { DType } from '@kvsieve/core';
 // what a GPU and a CPU rasterizer both pay for: lavapipe issues every non-uniform storage load as
 // a scalar load per SIMD lane, so words loaded per weight set its GEMV speed.
 //
-// Each unit function returns the dot product of one unit of weight row `row` with the activations
-// at a[x …]; units never span quantization blocks, and rows hold whole units (checked by the caller).
+// Units never span quantization blocks, and rows hold whole units (checked by the caller).
 
-/** How a dtype's weights are read in units: elements per unit, how `b` is bound, and `unit_dot`. */
+/** How a dtype's weights are read in units: elements per unit, how they are bound, and the reader. */
 export interface GemvUnit {
   /** Elements per unit; a row must hold a whole number of units. */
   readonly size: number;
-  /** The kind `b` is bound as: whole 16-byte vectors where units are 16-byte aligned. */
+  /** The kind the weight is bound as: whole 16-byte vectors where units are 16-byte aligned. */
   readonly kind: 'vec4<f32>' | 'vec4<u32>' | 'u32';
-  /** `fn unit_dot(row: u32, un: u32, x: u32) -> f32`, with `a` bound as array<vec4<f32>>. */
-  readonly code: string;
+  /** Functions the readers share (once per module, after {@link activationReader}'s). */
+  readonly helpers: string;
+  /**
+   * `fn dot_<w>(row: u32, un: u32, x: u32) -> f32`: unit `un` of row `row` of the weight buffer
+   * named `w` dotted with the activations from element x of the current row (read through x4).
+   */
+  dot(w: string): string;
 }
 
-// Four activations from element x (a multiple of 4).
-const X4 = 'fn x4(x: u32) -> vec4<f32> { return a[x >> 2u]; }\n';
+/**
+ * `fn x4(k) -> vec4<f32>`: activations k … k + 3 (k a multiple of 4) of the row of `a` that starts
+ * at element `xrow` (a private the kernel sets before each row's dot products). With `norm`, they
+ * come RMS-normalised on the fly: times `xs` (the row's 1/rms, also set by the kernel) and the norm
+ * weight `g` (array<vec4<f32>>), so the normalised row is never written out.
+ */
+export function activationReader(norm: boolean): string {
+  const read = norm ? 'a[(xrow + k) >> 2u] * xs * g[k >> 2u]' : 'a[(xrow + k) >> 2u]';
+  return `var<private> xrow: u32;\n${norm ? 'var<private> xs: f32;\n' : ''}fn x4(k: u32) -> vec4<f32> { return ${read}; }\n`;
+}
 
 // Four signed bytes of a word as floats, lowest byte first.
 const I8X4 = `fn i8x4(w: u32) -> vec4<f32> {
@@ -31,9 +43,10 @@ const I8X4 = `fn i8x4(w: u32) -> vec4<f32> {
 const F32: GemvUnit = {
   size: 8,
   kind: 'vec4<f32>',
-  code: `${X4}fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
+  helpers: '',
+  dot: (w) => `fn dot_${w}(row: u32, un: u32, x: u32) -> f32 {
   let o = (row * u.K + un * 8u) >> 2u;
-  return dot(b[o], x4(x)) + dot(b[o + 1u], x4(x + 4u));
+  return dot(${w}[o], x4(x)) + dot(${w}[o + 1u], x4(x + 4u));
 }
 `,
 };
@@ -43,8 +56,9 @@ const F32: GemvUnit = {
 const F16: GemvUnit = {
   size: 8,
   kind: 'vec4<u32>',
-  code: `${X4}fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
-  let q = b[(row * u.K + un * 8u) >> 3u];
+  helpers: '',
+  dot: (w) => `fn dot_${w}(row: u32, un: u32, x: u32) -> f32 {
+  let q = ${w}[(row * u.K + un * 8u) >> 3u];
   let w0 = vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y));
   let w1 = vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w));
   return dot(w0, x4(x)) + dot(w1, x4(x + 4u));
@@ -55,9 +69,10 @@ const F16: GemvUnit = {
 const BF16: GemvUnit = {
   size: 8,
   kind: 'vec4<u32>',
-  code: `${X4}fn bf2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }
-fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
-  let q = b[(row * u.K + un * 8u) >> 3u];
+  helpers: `fn bf2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }
+`,
+  dot: (w) => `fn dot_${w}(row: u32, un: u32, x: u32) -> f32 {
+  let q = ${w}[(row * u.K + un * 8u) >> 3u];
   return dot(vec4<f32>(bf2(q.x), bf2(q.y)), x4(x)) + dot(vec4<f32>(bf2(q.z), bf2(q.w)), x4(x + 4u));
 }
 `,
@@ -68,15 +83,16 @@ fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
 const Q8_0: GemvUnit = {
   size: 32,
   kind: 'u32',
-  code: `${X4}${I8X4}fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
+  helpers: I8X4,
+  dot: (w) => `fn dot_${w}(row: u32, un: u32, x: u32) -> f32 {
   let base = (row * (u.K >> 5u) + un) * 34u;
-  let d = unpack2x16float(b[base >> 2u] >> ((base & 2u) << 3u)).x;
+  let d = unpack2x16float(${w}[base >> 2u] >> ((base & 2u) << 3u)).x;
   let q0 = (base + 2u) >> 2u;
   let odd = ((base + 2u) & 2u) != 0u;
-  var prev = b[q0];
+  var prev = ${w}[q0];
   var s = 0.0;
   for (var t = 0u; t < 8u; t = t + 1u) {
-    let next = b[q0 + t + 1u];
+    let next = ${w}[q0 + t + 1u];
     let w = select(prev, (prev >> 16u) | (next << 16u), odd);
     s = s + dot(i8x4(w), x4(x + 4u * t));
     prev = next;
@@ -92,11 +108,12 @@ const Q8_0: GemvUnit = {
 const Q4_K: GemvUnit = {
   size: 32,
   kind: 'vec4<u32>',
-  code: `${X4}fn nib4(w: u32) -> vec4<f32> { return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)); }
-fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
+  helpers: `fn nib4(w: u32) -> vec4<f32> { return vec4<f32>(vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) & vec4<u32>(15u)); }
+`,
+  dot: (w) => `fn dot_${w}(row: u32, un: u32, x: u32) -> f32 {
   let v = (row * (u.K >> 8u) + (un >> 3u)) * 9u;
   let j = un & 7u;
-  let h = b[v];
+  let h = ${w}[v];
   let dm = unpack2x16float(h.x);
   var scale: u32;
   var mn: u32;
@@ -110,8 +127,8 @@ fn unit_dot(row: u32, un: u32, x: u32) -> f32 {
     mn = (hi >> 4u) | (((h.z >> (s + 6u)) & 3u) << 4u);
   }
   let sh = vec4<u32>((j & 1u) * 4u);
-  let q0 = b[v + 1u + (j >> 1u) * 2u] >> sh;
-  let q1 = b[v + 2u + (j >> 1u) * 2u] >> sh;
+  let q0 = ${w}[v + 1u + (j >> 1u) * 2u] >> sh;
+  let q1 = ${w}[v + 2u + (j >> 1u) * 2u] >> sh;
   let x0 = x4(x); let x1 = x4(x + 4u); let x2 = x4(x + 8u); let x3 = x4(x + 12u);
   let x4_ = x4(x + 16u); let x5 = x4(x + 20u); let x6 = x4(x + 24u); let x7 = x4(x + 28u);
   let sq = dot(nib4(q0.x), x0) + dot(nib4(q0.y), x1) + dot(nib4(q0.z), x2) + dot(nib4(q0.w), x3)

@@ -3,7 +3,7 @@ import type { Batch, Binding } from '../../gpu/context.js';
 import { input, kernel, output, Params } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import { BUILTINS, type ElemKind, WG_INDEX } from '../../gpu/wgsl.js';
-import { gemvUnit } from './gemv-units.js';
+import { activationReader, gemvUnit } from './gemv-units.js';
 
 // Few rows of `a` (decode: M = 1), where a 64-row tile would be almost all padding. The weights are
 // read exactly once, and consecutive invocations read consecutive addresses:
@@ -27,18 +27,29 @@ export const P = new Params([
   ['col0', 'u32'],
 ] as const);
 export type MatmulUniforms = { M: number; K: number; N: number; ldo: number; col0: number };
-export const MATMUL_BUFFERS = (v: { b: ElemKind }) => [
+export const MATMUL_BUFFERS = (v: { b: ElemKind; res: boolean }) => [
   input('a', 'f32'),
   input('b', v.b),
+  ...(v.res ? [input('res', 'f32')] : []),
   output('out', 'f32'),
 ];
+
+/**
+ * `fn put(i, v)`: every matmul kernel's store, which adds the residual (MatmulOptions.residual) as
+ * the product is written, so that a skip connection costs no dispatch of its own.
+ */
+export function putFn(res: boolean): string {
+  return res
+    ? 'fn put(i: u32, v: f32) { out[i] = res[i] + v; }\n'
+    : 'fn put(i: u32, v: f32) { out[i] = v; }\n';
+}
 
 const COLUMNS = kernel({
   name: 'gemv',
   params: P,
   buffers: MATMUL_BUFFERS,
-  body: ({ MR }: { b: ElemKind; MR: number }) => `const MR: u32 = ${MR}u;
-var<workgroup> As: array<f32, ${MR * CHUNK}>;
+  body: ({ MR, res }: { b: ElemKind; MR: number; res: boolean }) => `const MR: u32 = ${MR}u;
+${putFn(res)}var<workgroup> As: array<f32, ${MR * CHUNK}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let j = wid.x * 256u + lid;
@@ -58,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (j < u.N) {
-    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { out[i * u.ldo + u.col0 + j] = acc[i]; } }
+    for (var i = 0u; i < MR; i = i + 1u) { if (i < u.M) { put(i * u.ldo + u.col0 + j, acc[i]); } }
   }
 }`,
 });
@@ -67,29 +78,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // rasterizer (lavapipe) runs a workgroup's invocations as SIMD lanes of one thread, where the
 // workgroup-memory reduction and its barrier cost more than the loads: there every invocation
 // takes a whole column (measured on lavapipe: 2–3× faster; see the package README).
+type RowsVariant = { b: ElemKind; MR: number; lanes: number; wg: number; unit: boolean; res: boolean };
+
 const ROWS = kernel({
   name: 'gemvT',
   params: P,
-  buffers: (v: { b: ElemKind; unit: boolean }) => {
+  buffers: (v: RowsVariant) => {
     const ur = v.unit ? gemvUnit(v.b as DType) : null;
-    return ur ? [input('a', 'vec4<f32>'), input('b', ur.kind), output('out', 'f32')] : MATMUL_BUFFERS(v);
+    if (!ur) return MATMUL_BUFFERS(v);
+    const res = v.res ? [input('res', 'f32')] : [];
+    return [input('a', 'vec4<f32>'), input('b', ur.kind), ...res, output('out', 'f32')];
   },
-  body: ({
-    b,
-    MR,
-    lanes,
-    wg,
-    unit,
-  }: {
-    b: ElemKind;
-    MR: number;
-    lanes: number;
-    wg: number;
-    unit: boolean;
-  }) => {
+  body: ({ b, MR, lanes, wg, unit, res }: RowsVariant) => {
     const ur = unit ? gemvUnit(b as DType) : null;
-    // One named accumulator per row of a: an array indexed in a loop is kept in memory by lavapipe
-    // (measured: the f16 decode GEMV ran 3× slower).
+    // One named accumulator per row of a rather than an array indexed in a loop.
     const rows = Array.from({ length: MR }, (_, i) => i);
     const xAt = (i: number) => (i === 0 ? '0u' : `min(${i}u, u.M - 1u) * u.K`);
     const acc = rows.map((i) => `var acc${i} = 0.0;`).join(' ');
@@ -97,7 +99,7 @@ const ROWS = kernel({
     const loop = ur
       ? `  ${acc}
   for (var un = lane; un < u.K / ${ur.size}u; un = un + ${lanes}u) {
-    ${rows.map((i) => `acc${i} = acc${i} + unit_dot(jj, un, ${xAt(i)} + un * ${ur.size}u);`).join('\n    ')}
+    ${rows.map((i) => `xrow = ${xAt(i)}; acc${i} = acc${i} + dot_b(jj, un, un * ${ur.size}u);`).join('\n    ')}
   }`
       : `  ${acc}
   for (var k = lane; k < u.K; k = k + ${lanes}u) {
@@ -105,8 +107,8 @@ const ROWS = kernel({
     ${rows.map((i) => `acc${i} = acc${i} + a[${xAt(i)} + k] * bv;`).join('\n    ')}
   }`;
     const store = (i: number, v: string) =>
-      i === 0 ? `out[u.col0 + j] = ${v};` : `if (${i}u < u.M) { out[${i}u * u.ldo + u.col0 + j] = ${v}; }`;
-    const helpers = ur?.code ?? '';
+      i === 0 ? `put(u.col0 + j, ${v});` : `if (${i}u < u.M) { put(${i}u * u.ldo + u.col0 + j, ${v}); }`;
+    const helpers = putFn(res) + (ur ? activationReader(false) + ur.helpers + ur.dot('b') : '');
     if (lanes === 1) {
       return `${helpers}@compute @workgroup_size(${wg})
 fn main(${BUILTINS}) {
@@ -134,7 +136,7 @@ ${loop}
     for (var i = 0u; i < ${MR}u; i = i + 1u) {
       var s = 0.0;
       for (var t = 0u; t < ${lanes}u; t = t + 1u) { s = s + part[i * ${wg}u + lid + t]; }
-      if (i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
+      if (i < u.M) { put(i * u.ldo + u.col0 + j, s); }
     }
   }
 }`;
@@ -150,8 +152,19 @@ const SUBGROUP_ROWS = kernel({
   params: P,
   buffers: MATMUL_BUFFERS,
   enables: ['subgroups'],
-  body: ({ MR, S, wg }: { b: ElemKind; MR: number; S: number; wg: number }) => `const MR: u32 = ${MR}u;
-@compute @workgroup_size(${wg})
+  body: ({
+    MR,
+    S,
+    wg,
+    res,
+  }: {
+    b: ElemKind;
+    MR: number;
+    S: number;
+    wg: number;
+    res: boolean;
+  }) => `const MR: u32 = ${MR}u;
+${putFn(res)}@compute @workgroup_size(${wg})
 fn main(${BUILTINS}, @builtin(subgroup_invocation_id) lane: u32) {
   ${WG_INDEX}
   let j = wg * ${wg / S}u + lid / ${S}u;
@@ -163,7 +176,7 @@ fn main(${BUILTINS}, @builtin(subgroup_invocation_id) lane: u32) {
   }
   for (var i = 0u; i < MR; i = i + 1u) {
     let s = subgroupAdd(acc[i]);
-    if (lane == 0u && j < u.N && i < u.M) { out[i * u.ldo + u.col0 + j] = s; }
+    if (lane == 0u && j < u.N && i < u.M) { put(i * u.ldo + u.col0 + j, s); }
   }
 }`,
 });
@@ -172,13 +185,14 @@ fn main(${BUILTINS}, @builtin(subgroup_invocation_id) lane: u32) {
 export function gemvDispatch(
   env: OpEnv,
   batch: Batch,
-  buffers: { a: Binding; b: Binding; out: Binding },
+  buffers: { a: Binding; b: Binding; out: Binding; res?: Binding },
   b: Tensor,
   d: MatmulUniforms,
   transposeB: boolean,
 ) {
   const MR = d.M <= 1 ? 1 : d.M <= 2 ? 2 : d.M <= 4 ? 4 : 8;
-  const v = { b: env.kind(b.dtype), MR };
+  const res = buffers.res !== undefined;
+  const v = { b: env.kind(b.dtype), MR, res };
   const S = env.ctx.subgroupSize;
   if (transposeB && S !== null) {
     const wg = Math.max(S, 64);
@@ -186,11 +200,13 @@ export function gemvDispatch(
   } else if (transposeB) {
     const [lanes, wg] = env.ctx.cpuRasterizer ? [1, 64] : [LANES, 256];
     // 16-bit weights are read as packed words by the unit reader, even where WGSL f16 is native.
+    // Units for one row of a (decode) only: with more rows the reader would be unrolled per row,
+    // and lavapipe's compiler takes up to a minute per variant (Q4_K with 8 rows).
     const ur = gemvUnit(b.dtype);
-    const unit = ur !== null && d.K % ur.size === 0;
+    const unit = ur !== null && d.K % ur.size === 0 && MR === 1;
     const kind = unit ? b.dtype : v.b;
     batch.dispatch(
-      ROWS({ b: kind, MR, lanes, wg, unit }),
+      ROWS({ b: kind, MR, lanes, wg, unit, res }),
       buffers,
       d,
       batch.grid(Math.ceil(d.N / (wg / lanes))),

@@ -3,7 +3,8 @@ import { BindingLimitError } from '../../errors.js';
 import { kernel } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import type { ElemKind } from '../../gpu/wgsl.js';
-import { GEMV_MAX_ROWS, gemvDispatch, MATMUL_BUFFERS, P } from './gemv.js';
+import { GEMV_MAX_ROWS, gemvDispatch, MATMUL_BUFFERS, P, putFn } from './gemv.js';
+import { gemvMany } from './gemv-many.js';
 
 // 64×64 output tiles; 256 threads each compute a 4×4 block (rows 4ty…, cols 4tx…) as four vec4
 // accumulators; K advances 16 at a time through workgroup memory, where each thread stages one vec4
@@ -17,11 +18,11 @@ const MATMUL = kernel({
   name: 'matmul',
   params: P,
   buffers: MATMUL_BUFFERS,
-  body: (v: { b: ElemKind; transposeB: boolean }) => {
+  body: (v: { b: ElemKind; transposeB: boolean; res: boolean }) => {
     const bAt = (k: string, col: string) =>
       `load_b(${v.transposeB ? `(${col}) * u.K + ${k}` : `${k} * u.N + ${col}`})`;
     const aAt = (row: string) => `a[(${row}) * u.K + ka]`;
-    return `var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
+    return `${putFn(v.res)}var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
 var<workgroup> Bs: array<vec4<f32>, ${TK * 16}>;
 fn a_at(row: u32, ka: u32) -> f32 { return select(0.0, ${aAt('min(row, u.M - 1u)')}, row < u.M && ka < u.K); }
 fn b_at(k: u32, col: u32) -> f32 { return select(0.0, ${bAt('k', 'min(col, u.N - 1u)')}, col < u.N && k < u.K); }
@@ -57,7 +58,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l: 
     let row = row0 + 4u * l.y + i;
     for (var j = 0u; j < 4u; j = j + 1u) {
       let col = col0 + 4u * l.x + j;
-      if (row < u.M && col < u.N) { out[row * u.ldo + u.col0 + col] = rows[i][j]; }
+      if (row < u.M && col < u.N) { put(row * u.ldo + u.col0 + col, rows[i][j]); }
     }
   }
 }`;
@@ -70,6 +71,7 @@ export function matmulGpu(
   b: Tensor,
   d: { M: number; K: number; N: number },
   transposeB: boolean,
+  residual?: Tensor,
 ): Tensor {
   const parts = env.parts(b, 'matmul');
   if (parts.length > 1 && !transposeB) {
@@ -79,15 +81,16 @@ export function matmulGpu(
   }
   const out = env.out([d.M, d.N], 'f32', 'matmul');
   const a0 = env.bind(a, 'matmul');
+  const res = residual ? { res: env.bind(residual, 'matmul') } : {};
   const batch = env.ctx.batch();
   // Each row range of a transposed b is a block of output columns.
   for (const p of parts) {
     const u = { M: d.M, K: d.K, N: transposeB ? p.rows : d.N, ldo: d.N, col0: transposeB ? p.rowStart : 0 };
-    const buffers = { a: a0, b: p.binding, out: out.storage.binding };
+    const buffers = { a: a0, b: p.binding, out: out.storage.binding, ...res };
     if (d.M <= GEMV_MAX_ROWS) {
       gemvDispatch(env, batch, buffers, b, u, transposeB);
     } else {
-      batch.dispatch(MATMUL({ b: env.kind(b.dtype), transposeB }), buffers, u, [
+      batch.dispatch(MATMUL({ b: env.kind(b.dtype), transposeB, res: !!residual }), buffers, u, [
         Math.ceil(u.N / TILE),
         Math.ceil(d.M / TILE),
       ]);
@@ -95,4 +98,50 @@ export function matmulGpu(
   }
   batch.done();
   return out;
+}
+
+/**
+ * `a · bᵢᵀ` for each weight (of `rmsnorm(a)` with `norm`) in one GEMV dispatch, or null where
+ * gemvMany cannot take them (the caller then runs the ops one by one).
+ */
+export function matmulManyGpu(
+  env: OpEnv,
+  a: Tensor,
+  bs: readonly Tensor[],
+  d: { M: number; K: number; N: readonly number[] },
+  norm?: { weight: Tensor; eps: number },
+): Tensor[] | null {
+  if (d.M > GEMV_MAX_ROWS || (norm && norm.weight.dtype !== 'f32')) return null;
+  const outs = d.N.map((n) => env.out([d.M, n], 'f32', 'matmul'));
+  const batch = env.ctx.batch();
+  const bindings = outs.map((o) => o.storage.binding);
+  const g = norm ? { g: env.bind(norm.weight, 'matmul'), eps: norm.eps } : undefined;
+  if (gemvMany(env, batch, env.bind(a, 'matmul'), bs, d, bindings, { norm: g })) {
+    batch.done();
+    return outs;
+  }
+  for (const o of outs) o.dispose();
+  return null;
+}
+
+/** silu(a · gateᵀ) · (a · upᵀ) (of `rmsnorm(a)` with `norm`) in one GEMV dispatch, or null (see matmulManyGpu). */
+export function swigluGpu(
+  env: OpEnv,
+  a: Tensor,
+  gate: Tensor,
+  up: Tensor,
+  d: { M: number; K: number; N: number },
+  norm?: { weight: Tensor; eps: number },
+): Tensor | null {
+  if (d.M !== 1 || (norm && norm.weight.dtype !== 'f32')) return null;
+  const out = env.out([d.M, d.N], 'f32', 'swiglu');
+  const batch = env.ctx.batch();
+  const g = norm ? { g: env.bind(norm.weight, 'swiglu'), eps: norm.eps } : undefined;
+  const a0 = env.bind(a, 'swiglu');
+  if (gemvMany(env, batch, a0, [gate, up], d, [out.storage.binding], { norm: g, swiglu: true })) {
+    batch.done();
+    return out;
+  }
+  out.dispose();
+  return null;
 }
