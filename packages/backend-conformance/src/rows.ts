@@ -128,6 +128,62 @@ export function rowsTests(get: () => Backend) {
     ids.dispose();
   });
 
+  it('scatterRowsMany writes every pair exactly as one scatterRows each (cache append shapes)', async () => {
+    const be = get();
+    const r = rng(43);
+    const R = 9;
+    const rows = [7, 2, 4];
+    // [dst dtype, src dtype, width]: keys f32 into an f16 cache, values f16 copied, positions i32;
+    // then bf16 rounding, f32 copies and an odd 16-bit width (scattered one pair at a time).
+    for (const pairs of [
+      [
+        ['f16', 'f32', 8],
+        ['f16', 'f16', 8],
+        ['i32', 'i32', 1],
+      ],
+      [
+        ['bf16', 'f32', 6],
+        ['f32', 'f32', 5],
+      ],
+      [
+        ['f16', 'f16', 5],
+        ['f32', 'f32', 3],
+        ['i32', 'i32', 1],
+      ],
+      [['f32', 'f32', 4]],
+    ] as [DType, DType, number][][]) {
+      const data = pairs.map(([, st, w], i) =>
+        st === 'i32' ? sample('i32', 3 * w, 60 + i) : Array.from(r.array(3 * w)),
+      );
+      const make = () =>
+        pairs.map(([dt, st, w], i) => ({
+          dst: be.upload(sample(dt, R * w, 50 + i), [R, w], dt, `dst${i}`),
+          src: be.upload(data[i]!, [3, w], st, `src${i}`),
+        }));
+      const one = make();
+      const many = make();
+      const idx = be.upload(rows, [3], 'i32', 'rows');
+      for (const p of one) be.scatterRows(p.dst, idx, p.src);
+      be.scatterRowsMany(
+        many.map((p) => p.dst),
+        idx,
+        many.map((p) => p.src),
+      );
+      for (const [i, p] of many.entries()) {
+        expect(Array.from(await p.dst.read()), `pair ${i} of ${JSON.stringify(pairs)}`).toEqual(
+          Array.from(await one[i]!.dst.read()),
+        );
+      }
+    }
+    const a = be.upload(new Float32Array(8), [4, 2], 'f32', 'a');
+    const b = be.upload(new Float32Array(8), [4, 2], 'f32', 'b');
+    const src = be.upload(new Float32Array(2), [1, 2], 'f32', 'src');
+    const idx = be.upload([0], [1], 'i32', 'rows');
+    expect(() => be.scatterRowsMany([a, b], idx, [src])).toThrow(/2 destinations and 1 sources/);
+    expect(() => be.scatterRowsMany([a, a], idx, [src, src])).toThrow(/written by two pairs/);
+    expect(() => be.scatterRowsMany([a, b], idx, [src, a])).toThrow(ShapeError);
+  });
+
   it('narrow slices the last dimension', async () => {
     const be = get();
     const x = rng(42).array(4 * 9);

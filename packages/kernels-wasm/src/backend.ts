@@ -320,6 +320,11 @@ export class WasmBackend implements Backend {
     return gatherRowsWasm(this.env, src, rows, dims);
   }
 
+  scatterRowsMany(dsts: readonly Tensor[], rows: Tensor, srcs: readonly Tensor[]): void {
+    check.validateScatterMany(dsts, rows, srcs);
+    dsts.forEach((dst, i) => this.scatterRows(dst, rows, srcs[i]!));
+  }
+
   scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void {
     const dims = check.validateScatter(dst, rows, src);
     scatterRowsWasm(this.env, dst, rows, src, dims);

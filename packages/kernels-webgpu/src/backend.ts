@@ -43,6 +43,7 @@ import { reduceGroupsGpu, reduceLastGpu } from './ops/reduce/reduce.js';
 import { rmsnormGpu } from './ops/rmsnorm/rmsnorm.js';
 import { ropeGpu } from './ops/rope/rope.js';
 import { gatherRowsGpu, narrowGpu, scatterRowsGpu, transpose01Gpu } from './ops/rows/rows.js';
+import { scatterRowsManyGpu } from './ops/rows/scatter-many.js';
 import { softmaxGpu } from './ops/softmax/softmax.js';
 import { topkGpu } from './ops/topk/topk.js';
 
@@ -467,12 +468,32 @@ export class WebGpuBackend implements Backend {
     if (host) check.checkRowIndices('scatterRows', host, dims.R, rows.name);
     this.alive('scatterRows');
     scatterRowsGpu(this.env, dst, rows, src, dims);
-    // The host copy of dst no longer matches its GPU data; keep it only if it can be updated exactly.
+    this.scattered(dst, src, host, dims);
+  }
+
+  scatterRowsMany(dsts: readonly Tensor[], rows: Tensor, srcs: readonly Tensor[]): void {
+    const dims = check.validateScatterMany(dsts, rows, srcs);
+    const host = this.host(rows);
+    if (host) dims.forEach((d) => check.checkRowIndices('scatterRowsMany', host, d.R, rows.name));
+    this.alive('scatterRowsMany');
+    if (!scatterRowsManyGpu(this.env, dsts, rows, srcs, dims)) {
+      dsts.forEach((dst, i) => scatterRowsGpu(this.env, dst, rows, srcs[i]!, dims[i]!));
+    }
+    dsts.forEach((dst, i) => this.scattered(dst, srcs[i]!, host, dims[i]!));
+  }
+
+  /** After a scatter into `dst`: its host copy no longer matches; keep it only if it can be updated exactly. */
+  private scattered(
+    dst: Tensor,
+    src: Tensor,
+    rows: Int32Array | undefined,
+    dims: { n: number; width: number },
+  ) {
     const dstHost = this.host(dst);
     const srcHost = this.host(src);
-    if (dstHost && srcHost && host) {
+    if (dstHost && srcHost && rows) {
       for (let i = 0; i < dims.n; i++)
-        dstHost.set(srcHost.subarray(i * dims.width, (i + 1) * dims.width), host[i]! * dims.width);
+        dstHost.set(srcHost.subarray(i * dims.width, (i + 1) * dims.width), rows[i]! * dims.width);
     } else {
       (dst.storage as GpuStorage).host = undefined;
     }

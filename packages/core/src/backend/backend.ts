@@ -193,6 +193,12 @@ export interface Backend extends TensorOwner {
    * 16-bit cache needs no cast of its own. Any other dtype mismatch throws a `ShapeError`.
    */
   scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void;
+  /**
+   * `scatterRows(dsts[i], rows, srcs[i])` for every pair, with the same rows (a cache append writes
+   * keys, values and positions to the same rows). A GPU backend writes them in one pass where it can.
+   * Each pair is checked as scatterRows checks it; a tensor may be the destination of one pair only.
+   */
+  scatterRowsMany(dsts: readonly Tensor[], rows: Tensor, srcs: readonly Tensor[]): void;
   /** Slice `[start, start + length)` of the last dimension. */
   narrow(x: Tensor, start: number, length: number): Tensor;
   /** `[a, b, c] → [b, a, c]`: between token-major and head-major layouts. */

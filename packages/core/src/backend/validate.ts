@@ -84,6 +84,25 @@ export function validateSwiglu(a: Tensor, gate: Tensor, up: Tensor, norm?: { wei
   return { M, K, N: N[0]! };
 }
 
+/**
+ * Checks {@link Backend.scatterRowsMany}'s inputs: one source per destination (at least one pair),
+ * each pair as {@link validateScatter} checks it, no destination twice and none read as a source.
+ */
+export function validateScatterMany(dsts: readonly Tensor[], rows: Tensor, srcs: readonly Tensor[]) {
+  if (dsts.length === 0 || dsts.length !== srcs.length) {
+    throw new ShapeError(
+      `scatterRowsMany: ${dsts.length} destinations and ${srcs.length} sources; pass one source per destination (at least one)`,
+    );
+  }
+  const stores = new Set(dsts.map((d) => d.storage));
+  if (stores.size !== dsts.length || srcs.some((s) => stores.has(s.storage))) {
+    throw new ShapeError(
+      'scatterRowsMany: a tensor is written by two pairs, or written and read; scatter such pairs one at a time',
+    );
+  }
+  return dsts.map((dst, i) => validateScatter(dst, rows, srcs[i]!));
+}
+
 /** `zeros` arguments: a known dense dtype (a quantized tensor of zeros is no weight) and a valid shape. */
 export function validateZeros(shape: Shape, dtype: DType, name: string): void {
   assertDTypeName(dtype, `zeros ${name}`);

@@ -244,6 +244,11 @@ export class CpuBackend implements Backend {
     return this.make(out, [n, ...src.shape.slice(1)], src.dtype, 'gatherRows');
   }
 
+  scatterRowsMany(dsts: readonly Tensor[], rows: Tensor, srcs: readonly Tensor[]): void {
+    check.validateScatterMany(dsts, rows, srcs);
+    dsts.forEach((dst, i) => this.scatterRows(dst, rows, srcs[i]!));
+  }
+
   scatterRows(dst: Tensor, rows: Tensor, src: Tensor): void {
     const { R, width, n } = check.validateScatter(dst, rows, src);
     const idx = ints(rows);

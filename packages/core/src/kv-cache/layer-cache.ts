@@ -109,10 +109,13 @@ export class LayerCache {
     const rows = b.upload(dst, [n * H], 'i32', 'cache rows');
     const posT = b.upload(pos, [n * H], 'i32', 'cache positions');
     // Stored in the cache's dtype: scatterRows rounds f32 projections to an f16 cache as it writes
-    // them (to nearest even, as cast does), with no cast dispatch of its own.
-    b.scatterRows(s.keys, rows, k.reshape([n * H, this.headDim], 'keys'));
-    b.scatterRows(s.values, rows, v.reshape([n * H, this.headDim], 'values'));
-    b.scatterRows(s.positions, rows, posT);
+    // them (to nearest even, as cast does), with no cast dispatch of its own; keys, values and
+    // positions go to the same rows, in one pass on a GPU backend.
+    b.scatterRowsMany([s.keys, s.values, s.positions], rows, [
+      k.reshape([n * H, this.headDim], 'keys'),
+      v.reshape([n * H, this.headDim], 'values'),
+      posT,
+    ]);
     rows.dispose();
     posT.dispose();
     for (let h = 0; h < H; h++) this.lens[h]! += n;
