@@ -30,6 +30,16 @@ export interface BatchContext {
 export class Batch {
   readonly encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | null = null;
+  // What the open pass has set: each native call costs microseconds, and consecutive dispatches of
+  // one kernel (the q/k/v projections) need not set its pipeline again.
+  private passPipeline: GPUComputePipeline | null = null;
+  private passGroup: GPUBindGroup | null = null;
+  // The last program's pipeline, looked up again only when the kernel changes.
+  private lastProg: Program | null = null;
+  private lastPipeline: GPUComputePipeline | null = null;
+  private lastLayout: GPUBindGroupLayout | null = null;
+  // One dispatch's buffers in binding order, reused: the bind-group cache reads it and keeps nothing.
+  private readonly bound: Binding[] = [];
   private readonly temps: GPUBuffer[] = [];
   dispatches = 0;
 
@@ -51,37 +61,54 @@ export class Batch {
     uniforms: Readonly<Record<F, number>>,
     grid: readonly [number, number?, number?],
   ): void {
-    const [x, y = 1, z = 1] = grid;
+    const x = grid[0];
+    const y = grid[1] ?? 1;
+    const z = grid[2] ?? 1;
     if (x === 0 || y === 0 || z === 0) return;
     const given: Readonly<Record<string, Binding | undefined>> = buffers;
     const decls = prog.buffers;
-    const bound: Binding[] = new Array(decls.length);
-    for (let i = 0; i < decls.length; i++) {
+    const n = decls.length;
+    const bound = this.bound;
+    for (let i = 0; i < n; i++) {
       const b = given[decls[i]!.name];
       if (!b) throw new Error(`${prog.key}: buffer '${decls[i]!.name}' was not given`);
       bound[i] = b;
     }
     let count = 0;
     for (const _ in given) count++;
-    if (count !== decls.length) {
-      const extra = Object.keys(given).find((n) => !decls.some((d) => d.name === n));
+    if (count !== n) {
+      const extra = Object.keys(given).find((name) => !decls.some((d) => d.name === name));
       throw new Error(`${prog.key}: no buffer named '${extra}' is declared`);
     }
-    const { pipeline, layout } = this.ctx.pipeline(prog);
+    if (prog !== this.lastProg) {
+      const p = this.ctx.pipeline(prog);
+      this.lastProg = prog;
+      this.lastPipeline = p.pipeline;
+      this.lastLayout = p.layout;
+    }
+    const pipeline = this.lastPipeline!;
     const u = this.ctx.uniforms.slot(prog.params, uniforms);
-    for (const b of bound) this.ctx.referenced.add(b.buffer);
-    const group = this.ctx.bindGroups.get(prog.key, layout, bound, u);
+    const referenced = this.ctx.referenced;
+    for (let i = 0; i < n; i++) referenced.add(bound[i]!.buffer);
+    const group = this.ctx.bindGroups.get(this.lastLayout!, bound, n, u);
     const timer = this.ctx.timer;
+    let pass = this.pass;
     if (timer) {
       this.endPass();
       const timestampWrites = timer.next(prog.key.split('(')[0]!);
-      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
-    } else if (!this.pass) {
-      this.pass = this.encoder.beginComputePass();
+      pass = this.begin(timestampWrites ? { timestampWrites } : {});
+    } else if (!pass) {
+      pass = this.begin();
     }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, group);
-    this.pass.dispatchWorkgroups(x, y, z);
+    if (pipeline !== this.passPipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
+    if (group !== this.passGroup) {
+      pass.setBindGroup(0, group);
+      this.passGroup = group;
+    }
+    pass.dispatchWorkgroups(x, y, z);
     if (timer) this.endPass();
     this.dispatches++;
     this.ctx.counters.dispatches++;
@@ -116,9 +143,18 @@ export class Batch {
     if (this.dispatches >= this.ctx.maxBatchDispatches || this.ctx.timer?.nearlyFull) this.ctx.flush();
   }
 
+  private begin(desc?: GPUComputePassDescriptor): GPUComputePassEncoder {
+    this.passPipeline = null;
+    this.passGroup = null;
+    this.pass = desc ? this.encoder.beginComputePass(desc) : this.encoder.beginComputePass();
+    return this.pass;
+  }
+
   endPass(): void {
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
+    this.passGroup = null;
   }
 
   /** Buffers to hand back to the pool once the batch is submitted. */

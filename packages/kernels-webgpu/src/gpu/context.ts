@@ -58,6 +58,8 @@ export class GpuContext {
    * agree: 32 on NVIDIA, 8 on lavapipe), so kernels may size their work by it; else null.
    */
   readonly subgroupSize: number | null;
+  /** Read once: `device.limits` is a native getter, and every dispatch's grid asks for this. */
+  readonly maxWorkgroupsPerDim: number;
   /** A batch is submitted once it holds this many dispatches, even if nothing is read. */
   maxBatchDispatches = 2048;
   lostError: DeviceLostError | undefined;
@@ -82,6 +84,7 @@ export class GpuContext {
       size <= 128
         ? size
         : null;
+    this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     this.uniforms = new UniformArena(device, this.counters);
     this.bindGroups = new BindGroupCache(device, this.counters);
     device.lost.then((info) => {
@@ -94,10 +97,6 @@ export class GpuContext {
     device.addEventListener('uncapturederror', (ev) => {
       this.errors.push((ev as GPUUncapturedErrorEvent).error.message);
     });
-  }
-
-  get maxWorkgroupsPerDim(): number {
-    return this.device.limits.maxComputeWorkgroupsPerDimension;
   }
 
   assertAlive(op: string): void {
@@ -165,17 +164,18 @@ export class GpuContext {
 
   release(buf: GPUBuffer): void {
     const inUse = this.referenced.has(buf);
-    if (this.lostError || this.freeBytes + buf.size > this.maxPoolBytes) {
+    const size = buf.size; // a native getter: read once
+    if (this.lostError || this.freeBytes + size > this.maxPoolBytes) {
       // Destroying a buffer the unsubmitted batch binds would make its submission invalid.
       if (inUse) this.destroyAfterSubmit.push(buf);
       else buf.destroy();
       return;
     }
     const pool = inUse ? this.dirty : this.free;
-    const list = pool.get(buf.size) ?? [];
+    const list = pool.get(size) ?? [];
     list.push(buf);
-    pool.set(buf.size, list);
-    this.freeBytes += buf.size;
+    pool.set(size, list);
+    this.freeBytes += size;
   }
 
   /** The open batch, begun if none is. */

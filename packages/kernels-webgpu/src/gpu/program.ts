@@ -92,6 +92,12 @@ export interface KernelDef<V extends Variant, F extends string, N extends string
   readonly body: (v: V) => string;
 }
 
+/** One step of {@link kernel}'s lookup by variant entries: key, then value, then the next node. */
+interface VariantNode<P> {
+  readonly next: Map<string, Map<string | number | boolean | undefined, VariantNode<P>>>;
+  program: P | undefined;
+}
+
 function keyOf(name: string, v: Variant): string {
   const parts = Object.keys(v)
     .sort()
@@ -135,7 +141,27 @@ export function kernel<V extends Variant, F extends string, N extends string>(
   def: KernelDef<V, F, N>,
 ): (v: V) => Program<F, N> {
   const made = new Map<string, Program<F, N>>();
+  // The variant's entries as written, one map level per key and per value, in front of `made`:
+  // building the sorted, quoted key for every dispatch of a decode step cost microseconds each.
+  // A path only ever leads to one key (the same entries in the same order), so it is a pure cache.
+  const seen: VariantNode<Program<F, N>> = { next: new Map(), program: undefined };
   return (v) => {
+    let node = seen;
+    for (const k in v) {
+      const x = v[k];
+      let byValue = node.next.get(k);
+      if (!byValue) {
+        byValue = new Map();
+        node.next.set(k, byValue);
+      }
+      let child = byValue.get(x);
+      if (!child) {
+        child = { next: new Map(), program: undefined };
+        byValue.set(x, child);
+      }
+      node = child;
+    }
+    if (node.program) return node.program;
     const key = keyOf(def.name, v);
     let p = made.get(key);
     if (!p) {
@@ -153,6 +179,7 @@ export function kernel<V extends Variant, F extends string, N extends string>(
       };
       made.set(key, p);
     }
+    node.program = p;
     return p;
   };
 }
