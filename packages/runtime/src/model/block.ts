@@ -16,10 +16,12 @@ export function decoderLayer(
   cache: LayerCache,
   x: Tensor,
   positions: Int32Array,
+  /** `positions` already on the backend (a decode step uploads them once for every layer). */
+  uploaded?: Tensor,
 ): { out: Tensor; queries: Tensor } {
   const n = x.shape[0]!;
   const { numHeads: H, numKvHeads: Hkv, headDim: d } = c;
-  const pos = b.upload(positions, [n], 'i32', 'positions');
+  const pos = uploaded ?? b.upload(positions, [n], 'i32', 'positions');
   // The input norm, Q, K and V in one call: a GPU backend does them in one pass (Backend.matmulMany).
   const [qp, kp, vp] = b.matmulMany(x, [w.wq, w.wk, w.wv], {
     rmsnorm: { weight: w.attnNorm, eps: c.rmsEps },
@@ -47,7 +49,7 @@ export function decoderLayer(
   k.dispose();
   v.dispose();
   const att = b.raggedAttention(q, cache.view(), pos, attentionOpts(c));
-  pos.dispose();
+  if (pos !== uploaded) pos.dispose();
   // Skip connections ride on the projections (MatmulOptions.residual): no add pass of their own.
   const x1 = b.matmul(att.reshape([n, H * d]), w.wo, { transposeB: true, residual: x });
   att.dispose();

@@ -131,7 +131,7 @@ export function decodeForward(
   id.dispose();
   const pos = Int32Array.of(position);
   const attention: Tensor[] = [];
-  const posT = withAttention ? b.upload(pos, [1], 'i32', 'position') : null;
+  const posT = b.upload(pos, [1], 'i32', 'position');
   try {
     for (let l = 0; l < m.config.numLayers; l++) {
       const { out, queries } = decoderLayer(
@@ -142,9 +142,10 @@ export function decodeForward(
         cache.layer(l),
         x,
         pos,
+        posT,
       );
       // The layer's view still holds exactly what the token attended to (nothing appended since).
-      if (posT)
+      if (withAttention)
         attention.push(b.attentionMass(queries, cache.layer(l).view(), posT, attentionOpts(m.config)));
       queries.dispose();
       x.dispose();
@@ -156,6 +157,6 @@ export function decodeForward(
     for (const t of attention) t.dispose();
     throw e;
   } finally {
-    posT?.dispose();
+    posT.dispose();
   }
 }
