@@ -71,7 +71,12 @@ export interface MatmulOptions {
 /** Options of {@link Backend.matmulMany}. */
 export interface MatmulManyOptions {
   /** Multiply `rmsnorm(a, weight, eps)` instead of `a` (a layer's input norm, fused where it can be). */
-  readonly rmsnorm?: { readonly weight: Tensor; readonly eps: number };
+  readonly rmsnorm?: {
+    /** The norm's weight `[K]`, as {@link Backend.rmsnorm} takes it. */
+    readonly weight: Tensor;
+    /** Added to the mean square before the root, as {@link Backend.rmsnorm} takes it. */
+    readonly eps: number;
+  };
 }
 
 /**

@@ -70,7 +70,14 @@ export function validateMatmulMany(a: Tensor, bs: readonly Tensor[], norm?: { we
   if (bs.length === 0) throw new ShapeError('matmulMany: no weights given; pass at least one');
   const dims = bs.map((b) => validateMatmul(a, b, true));
   if (norm) validateRmsnorm(a, norm.weight, norm.eps);
-  return { M: dims[0]!.M, K: dims[0]!.K, N: dims.map((d) => d.N) };
+  return {
+    /** Rows of `a` and of every product. */
+    M: dims[0]!.M,
+    /** The contracted dimension: columns of `a` and of every weight. */
+    K: dims[0]!.K,
+    /** Columns of each product: each weight's rows. */
+    N: dims.map((d) => d.N),
+  };
 }
 
 /** Checks {@link Backend.swiglu}'s inputs: as matmulMany's, and `gate` and `up` of one shape. */
@@ -81,7 +88,14 @@ export function validateSwiglu(a: Tensor, gate: Tensor, up: Tensor, norm?: { wei
       `swiglu: ${gate.name} ${formatShape(gate.shape)} and ${up.name} ${formatShape(up.shape)} must have the same shape`,
     );
   }
-  return { M, K, N: N[0]! };
+  return {
+    /** Rows of `a` and of the result. */
+    M,
+    /** The contracted dimension. */
+    K,
+    /** Columns of the result: the rows of `gate` and of `up`. */
+    N: N[0]!,
+  };
 }
 
 /**
