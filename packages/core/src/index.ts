@@ -1,5 +1,6 @@
 export { attentionOptions } from './backend/attention-options.js';
 export type * from './backend/backend.js';
+export { matmulManyComposed, swigluComposed } from './backend/composed.js';
 export { type StorageArray, toStorageArray } from './backend/upload.js';
 export * as validate from './backend/validate.js';
 export * from './compression/allocators.js';

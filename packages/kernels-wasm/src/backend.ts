@@ -12,11 +12,13 @@ import {
   isQuantDType,
   type MatmulManyOptions,
   type MatmulOptions,
+  matmulManyComposed,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
   type RopeStyle,
   type Shape,
+  swigluComposed,
   Tensor,
   TensorStateError,
   toStorageArray,
@@ -220,20 +222,12 @@ export class WasmBackend implements Backend {
 
   matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
     check.validateMatmulMany(a, bs, opts.rmsnorm);
-    const norm = opts.rmsnorm;
-    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
-    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
-    if (x !== a) x.dispose();
-    return out;
+    return matmulManyComposed(this, a, bs, opts);
   }
 
   swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
     check.validateSwiglu(a, gate, up, opts.rmsnorm);
-    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
-    const out = this.siluMul(g, u);
-    g.dispose();
-    u.dispose();
-    return out;
+    return swigluComposed(this, a, gate, up, opts);
   }
 
   add(a: Tensor, b: Tensor): Tensor {

@@ -14,6 +14,7 @@ import {
   isQuantDType,
   type MatmulManyOptions,
   type MatmulOptions,
+  matmulManyComposed,
   type PoolMode,
   type RaggedKV,
   type ReduceOp,
@@ -21,6 +22,7 @@ import {
   type Shape,
   ShapeError,
   type StorageArray,
+  swigluComposed,
   Tensor,
   TensorStateError,
   toStorageArray,
@@ -320,26 +322,14 @@ export class WebGpuBackend implements Backend {
   matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
     const { M, K, N } = check.validateMatmulMany(a, bs, opts.rmsnorm);
     this.alive('matmulMany');
-    const fused = matmulManyGpu(this.env, a, bs, { M, K, N }, opts.rmsnorm);
-    if (fused) return fused;
     // Not one GEMV pass (prefill sizes, mixed or split weights): the same ops one by one.
-    const norm = opts.rmsnorm;
-    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
-    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
-    if (x !== a) x.dispose();
-    return out;
+    return matmulManyGpu(this.env, a, bs, { M, K, N }, opts.rmsnorm) ?? matmulManyComposed(this, a, bs, opts);
   }
 
   swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
     const dims = check.validateSwiglu(a, gate, up, opts.rmsnorm);
     this.alive('swiglu');
-    const fused = swigluGpu(this.env, a, gate, up, dims, opts.rmsnorm);
-    if (fused) return fused;
-    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
-    const out = this.siluMul(g, u);
-    g.dispose();
-    u.dispose();
-    return out;
+    return swigluGpu(this.env, a, gate, up, dims, opts.rmsnorm) ?? swigluComposed(this, a, gate, up, opts);
   }
 
   add(a: Tensor, b: Tensor): Tensor {

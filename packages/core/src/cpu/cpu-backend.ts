@@ -10,6 +10,7 @@ import type {
   RopeStyle,
   UploadData,
 } from '../backend/backend.js';
+import { matmulManyComposed, swigluComposed } from '../backend/composed.js';
 import { toStorageArray } from '../backend/upload.js';
 import * as check from '../backend/validate.js';
 import { type DType, isFloatDType } from '../dtype/dtype.js';
@@ -106,20 +107,12 @@ export class CpuBackend implements Backend {
 
   matmulMany(a: Tensor, bs: readonly Tensor[], opts: MatmulManyOptions = {}): Tensor[] {
     check.validateMatmulMany(a, bs, opts.rmsnorm);
-    const norm = opts.rmsnorm;
-    const x = norm ? this.rmsnorm(a, norm.weight, norm.eps) : a;
-    const out = bs.map((b) => this.matmul(x, b, { transposeB: true }));
-    if (x !== a) x.dispose();
-    return out;
+    return matmulManyComposed(this, a, bs, opts);
   }
 
   swiglu(a: Tensor, gate: Tensor, up: Tensor, opts: MatmulManyOptions = {}): Tensor {
     check.validateSwiglu(a, gate, up, opts.rmsnorm);
-    const [g, u] = this.matmulMany(a, [gate, up], opts) as [Tensor, Tensor];
-    const out = this.siluMul(g, u);
-    g.dispose();
-    u.dispose();
-    return out;
+    return swigluComposed(this, a, gate, up, opts);
   }
 
   add(a: Tensor, b: Tensor): Tensor {

@@ -11,7 +11,7 @@ import { activationReader, type GemvUnit, gemvUnit } from './gemv-units.js';
 // model's decode is bound by the host's cost per dispatch, which this saves two or one of per call.
 
 /** Weights one dispatch can take (a layer's Q, K, V). */
-export const MANY_MAX = 3;
+const MANY_MAX = 3;
 
 const MP = new Params([
   ['M', 'u32'],
@@ -126,10 +126,28 @@ ${prologue}
 });
 
 /**
+ * Whether {@link gemvMany} can take `a · bᵢᵀ` over every weight of `bs` (with the input norm's
+ * weight `norm`) in one dispatch: one row of `a`, weights of one dtype read in units, each in one
+ * binding, at most three, an f32 norm weight. Checked before any output is allocated.
+ */
+export function manyFits(
+  env: OpEnv,
+  bs: readonly Tensor[],
+  d: { M: number; K: number },
+  norm?: Tensor,
+): boolean {
+  const dtype = bs[0]!.dtype;
+  const unit = gemvUnit(dtype);
+  // One row of a only (decode): with more rows each weight's reader would be unrolled per row,
+  // and lavapipe's compiler then takes tens of seconds per variant.
+  if (d.M !== 1 || bs.length > MANY_MAX || !unit || d.K % unit.size !== 0) return false;
+  if (norm && norm.dtype !== 'f32') return false;
+  return bs.every((b) => b.dtype === dtype && env.parts(b, 'matmul').length === 1);
+}
+
+/**
  * One dispatch for a decode step's `a · bᵢᵀ` over every weight of `bs` (with `swiglu`: the one
- * product silu(a · b₀ᵀ) · (a · b₁ᵀ)) when the GEMV can take them together: one row of `a`, the same
- * dtype read in units, each weight in one binding, at most {@link MANY_MAX}. Returns false when it
- * cannot, and the caller runs the ops one by one.
+ * product silu(a · b₀ᵀ) · (a · b₁ᵀ)), for weights {@link manyFits} accepted.
  */
 export function gemvMany(
   env: OpEnv,
@@ -139,23 +157,16 @@ export function gemvMany(
   d: { M: number; K: number },
   outs: readonly Binding[],
   opts: { norm?: { g: Binding; eps: number }; swiglu?: boolean } = {},
-): boolean {
+): void {
   const dtype = bs[0]!.dtype;
-  const unit = gemvUnit(dtype);
-  // One row of a only (decode): with more rows each weight's reader would be unrolled per row,
-  // and lavapipe's compiler then takes tens of seconds per variant.
-  if (d.M !== 1 || bs.length > MANY_MAX || !unit || d.K % unit.size !== 0) return false;
-  if (bs.some((b) => b.dtype !== dtype)) return false;
-  const parts = bs.map((b) => env.parts(b, 'matmul'));
-  if (parts.some((p) => p.length !== 1)) return false;
   const { norm, swiglu = false } = opts;
   const [lanes, wg] = env.ctx.cpuRasterizer ? [1, 64] : [16, 256];
   const perGroup = wg / lanes;
   const N = bs.map((b) => b.shape[0]!);
   const groups = N.map((n) => Math.ceil(n / perGroup));
   const buffers: Record<string, Binding> = norm ? { a, g: norm.g } : { a };
-  bs.forEach((_, t) => {
-    buffers[`b${t}`] = parts[t]![0]!.binding;
+  bs.forEach((b, t) => {
+    buffers[`b${t}`] = env.parts(b, 'matmul')[0]!.binding;
   });
   outs.forEach((o, t) => {
     buffers[`out${t}`] = o;
@@ -178,5 +189,4 @@ export function gemvMany(
     },
     batch.grid(total),
   );
-  return true;
 }

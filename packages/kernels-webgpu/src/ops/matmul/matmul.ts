@@ -4,7 +4,7 @@ import { kernel } from '../../gpu/program.js';
 import type { OpEnv } from '../../gpu/storage.js';
 import type { ElemKind } from '../../gpu/wgsl.js';
 import { GEMV_MAX_ROWS, gemvDispatch, MATMUL_BUFFERS, P, putFn } from './gemv.js';
-import { gemvMany } from './gemv-many.js';
+import { gemvMany, manyFits } from './gemv-many.js';
 
 // 64×64 output tiles; 256 threads each compute a 4×4 block (rows 4ty…, cols 4tx…) as four vec4
 // accumulators; K advances 16 at a time through workgroup memory, where each thread stages one vec4
@@ -111,17 +111,14 @@ export function matmulManyGpu(
   d: { M: number; K: number; N: readonly number[] },
   norm?: { weight: Tensor; eps: number },
 ): Tensor[] | null {
-  if (d.M > GEMV_MAX_ROWS || (norm && norm.weight.dtype !== 'f32')) return null;
+  if (!manyFits(env, bs, d, norm?.weight)) return null;
   const outs = d.N.map((n) => env.out([d.M, n], 'f32', 'matmul'));
   const batch = env.ctx.batch();
-  const bindings = outs.map((o) => o.storage.binding);
   const g = norm ? { g: env.bind(norm.weight, 'matmul'), eps: norm.eps } : undefined;
-  if (gemvMany(env, batch, env.bind(a, 'matmul'), bs, d, bindings, { norm: g })) {
-    batch.done();
-    return outs;
-  }
-  for (const o of outs) o.dispose();
-  return null;
+  const bindings = outs.map((o) => o.storage.binding);
+  gemvMany(env, batch, env.bind(a, 'matmul'), bs, d, bindings, { norm: g });
+  batch.done();
+  return outs;
 }
 
 /** silu(a · gateᵀ) · (a · upᵀ) (of `rmsnorm(a)` with `norm`) in one GEMV dispatch, or null (see matmulManyGpu). */
@@ -133,15 +130,14 @@ export function swigluGpu(
   d: { M: number; K: number; N: number },
   norm?: { weight: Tensor; eps: number },
 ): Tensor | null {
-  if (d.M !== 1 || (norm && norm.weight.dtype !== 'f32')) return null;
+  if (!manyFits(env, [gate, up], d, norm?.weight)) return null;
   const out = env.out([d.M, d.N], 'f32', 'swiglu');
   const batch = env.ctx.batch();
   const g = norm ? { g: env.bind(norm.weight, 'swiglu'), eps: norm.eps } : undefined;
-  const a0 = env.bind(a, 'swiglu');
-  if (gemvMany(env, batch, a0, [gate, up], d, [out.storage.binding], { norm: g, swiglu: true })) {
-    batch.done();
-    return out;
-  }
-  out.dispose();
-  return null;
+  gemvMany(env, batch, env.bind(a, 'swiglu'), [gate, up], d, [out.storage.binding], {
+    norm: g,
+    swiglu: true,
+  });
+  batch.done();
+  return out;
 }

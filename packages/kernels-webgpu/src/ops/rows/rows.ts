@@ -129,6 +129,12 @@ export function narrowGpu(
 
 // Scatter writes rows of dst chosen at run time, so with 16-bit data two threads can share a word:
 // each half is replaced with two atomics on disjoint bit masks.
+const SET_HALF = `fn set_half(t: u32, h: u32) {
+  let shift = (t & 1u) * 16u;
+  atomicAnd(&dst[t >> 1u], ~(0xffffu << shift));
+  atomicOr(&dst[t >> 1u], h << shift);
+}
+`;
 const SCATTER = kernel({
   name: 'scatter',
   params: P,
@@ -139,13 +145,8 @@ const SCATTER = kernel({
   ],
   body: ({ bits }) => {
     const write =
-      bits === 32
-        ? 'dst[t] = src[o];'
-        : `let h = (src[o >> 1u] >> ((o & 1u) * 16u)) & 0xffffu;
-  let shift = (t & 1u) * 16u;
-  atomicAnd(&dst[t >> 1u], ~(0xffffu << shift));
-  atomicOr(&dst[t >> 1u], h << shift);`;
-    return `@compute @workgroup_size(256)
+      bits === 32 ? 'dst[t] = src[o];' : 'set_half(t, (src[o >> 1u] >> ((o & 1u) * 16u)) & 0xffffu);';
+    return `${bits === 16 ? SET_HALF : ''}@compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
   let o = wg * 256u + lid;
@@ -174,11 +175,8 @@ const SCATTER_NARROW = kernel({
     const encode = to === 'f16' ? 'f32_to_f16' : 'f32_to_bf16';
     const write = words
       ? `dst[t] = ${encode}(src[2u * o]) | (${encode}(src[2u * o + 1u]) << 16u);`
-      : `let h = ${encode}(src[o]);
-  let shift = (t & 1u) * 16u;
-  atomicAnd(&dst[t >> 1u], ~(0xffffu << shift));
-  atomicOr(&dst[t >> 1u], h << shift);`;
-    return `${HALF_CODECS}
+      : `set_half(t, ${encode}(src[o]));`;
+    return `${HALF_CODECS}${words ? '' : SET_HALF}
 @compute @workgroup_size(256)
 fn main(${BUILTINS}) {
   ${WG_INDEX}
